@@ -1,0 +1,46 @@
+# cachepanel — two commands matter on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# One warm cargo target dir outside the clone: CI's fresh clones reuse it on the same machine.
+STATE_DIR ?= $(HOME)/.cache/cachepanel
+export CARGO_TARGET_DIR ?= $(STATE_DIR)/target
+export PATH := $(HOME)/.cargo/bin:/usr/local/bin:$(PATH)
+# Written by scripts/bootstrap.sh: empty on the rustup path, RUSTUP_TOOLCHAIN=/usr on the Debian one.
+-include $(STATE_DIR)/toolchain.mk
+
+SERVER_BIN := $(CARGO_TARGET_DIR)/release/cachepanel
+SITE_ROOT := $(CURDIR)/target/site
+
+.PHONY: run test bootstrap build lint test-rust test-e2e bench fmt clean-site
+
+## make run: bootstrap if needed, build (release), start on CACHEPANEL_ADDR (default 127.0.0.1:3000)
+run: build
+	CACHEPANEL_SITE_ROOT=$(SITE_ROOT) $(SERVER_BIN)
+
+## make test: every test: formatting, clippy (server and wasm32), unit + integration, browser
+test: bootstrap lint test-rust build test-e2e
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+build: bootstrap
+	cargo leptos build --release
+
+lint:
+	cargo fmt --check
+	cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
+
+test-rust:
+	cargo test --features ssr
+
+test-e2e:
+	CACHEPANEL_BIN=$(SERVER_BIN) CACHEPANEL_SITE_ROOT=$(SITE_ROOT) node --test --test-concurrency=1 end2end/tests/
+
+fmt:
+	cargo fmt
+
+## make bench: build-size and memory measurements, written to BENCHMARKS.md
+bench: build
+	CACHEPANEL_BIN=$(SERVER_BIN) SITE_ROOT=$(SITE_ROOT) scripts/bench.sh

@@ -1,0 +1,140 @@
+// Test harness for the browser tests: a real redis-server and the real cachepanel binary,
+// each on a free loopback port, and headless Debian Chromium driven by playwright-core.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { chromium } from 'playwright-core';
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(check, what, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  let lastError;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? `: ${lastError.message}` : ''}`);
+}
+
+export class RedisServer {
+  static async start() {
+    const redis = new RedisServer(await freePort());
+    await redis.startProcess();
+    return redis;
+  }
+
+  constructor(port) {
+    this.port = port;
+    this.dir = mkdtempSync(join(tmpdir(), 'cachepanel-e2e-redis-'));
+  }
+
+  get url() {
+    return `redis://127.0.0.1:${this.port}/0`;
+  }
+
+  async startProcess() {
+    this.process = spawn('redis-server', [
+      '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--dir', this.dir,
+    ], { stdio: 'ignore' });
+    await waitFor(() => this.cli('PING') === 'PONG', `redis-server on ${this.port}`);
+  }
+
+  /** Runs one command with redis-cli and returns its raw output, trimmed. */
+  cli(...args) {
+    return execFileSync('redis-cli', ['-p', String(this.port), ...args], { encoding: 'utf8' }).trim();
+  }
+
+  async stop() {
+    if (!this.process) return;
+    const exited = new Promise((resolve) => this.process.once('exit', resolve));
+    this.process.kill('SIGKILL');
+    await exited;
+    this.process = undefined;
+  }
+
+  async restart() {
+    await this.stop();
+    await this.startProcess();
+  }
+
+  async close() {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class App {
+  static async start({ redisUrl, env = {} }) {
+    const bin = process.env.CACHEPANEL_BIN;
+    if (!bin) throw new Error('CACHEPANEL_BIN must name the built server (make test-e2e sets it)');
+    const port = await freePort();
+    const app = new App(port);
+    app.logs = [];
+    app.process = spawn(bin, [], {
+      env: {
+        ...process.env,
+        CACHEPANEL_ADDR: `127.0.0.1:${port}`,
+        CACHEPANEL_REDIS_URL: redisUrl,
+        CACHEPANEL_LOG: 'info',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    for (const stream of [app.process.stdout, app.process.stderr]) {
+      stream.on('data', (chunk) => app.logs.push(chunk.toString()));
+    }
+    await waitFor(async () => (await fetch(`${app.origin}/healthz`)).ok, `cachepanel on ${port}`);
+    return app;
+  }
+
+  constructor(port) {
+    this.port = port;
+    this.origin = `http://127.0.0.1:${port}`;
+  }
+
+  async close() {
+    if (!this.process) return;
+    const exited = new Promise((resolve) => this.process.once('exit', resolve));
+    this.process.kill('SIGTERM');
+    await exited;
+  }
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
+
+/** Collects console errors and uncaught page errors, to assert a clean page. */
+export function watchErrors(page) {
+  const errors = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  return errors;
+}

@@ -1,0 +1,71 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { App, RedisServer, launchBrowser, watchErrors } from '../support/harness.mjs';
+import { StatsPage } from '../support/stats-page.mjs';
+
+let redis;
+let app;
+let browser;
+
+before(async () => {
+  redis = await RedisServer.start();
+  // 3 hits and 1 miss on a fresh server.
+  redis.cli('SET', 'user:1', '{"id":1}');
+  for (let i = 0; i < 3; i += 1) redis.cli('GET', 'user:1');
+  redis.cli('GET', 'user:404');
+  app = await App.start({ redisUrl: redis.url });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.close();
+  await redis?.close();
+});
+
+test('the server-rendered page shows the seeded hits and misses', async () => {
+  const html = await (await fetch(`${app.origin}/admin/cache/stats`)).text();
+  assert.match(html, /data-testid="hits"[^>]*>3</);
+  assert.match(html, /data-testid="misses"[^>]*>1</);
+  assert.match(html, /data-testid="hit-rate"[^>]*>75\.0 %</);
+});
+
+test('after hydration, refresh re-reads the stats without a page reload', async () => {
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  const stats = new StatsPage(page, app.origin);
+  await stats.open();
+  assert.equal(await stats.text('hits'), '3');
+  await stats.waitHydrated();
+
+  // Mark the document: a reload would lose the mark.
+  await page.evaluate(() => { window.__notReloaded = true; });
+  const readAtBefore = await stats.text('read-at');
+  redis.cli('GET', 'user:1');
+  redis.cli('GET', 'user:1');
+  await stats.refresh();
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="hits"]')?.textContent === '5',
+    null,
+    { timeout: 10000 },
+  );
+  assert.equal(await stats.text('hit-rate'), '83.3 %');
+  assert.notEqual(await stats.text('read-at'), readAtBefore);
+  assert.equal(await page.evaluate(() => window.__notReloaded), true);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the language switch renders the page in English', async () => {
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  const stats = new StatsPage(page, app.origin);
+  await stats.open();
+  assert.equal(await page.getAttribute('html', 'lang'), 'ru');
+  await page.click('[data-testid="lang-switch"]');
+  await page.waitForSelector('html[lang="en"]');
+  await stats.waitHydrated();
+  assert.match(await page.textContent('h1'), /Redis cache statistics/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Measures what the walking skeleton promises (bundle sizes, server binary size, RSS after
+# start, page latency) and writes them into BENCHMARKS.md between the skeleton markers.
+# BENCH_COLD_BUILD=1 also times a cold `cargo leptos build --release` in a fresh target dir.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+BIN="${CACHEPANEL_BIN:?CACHEPANEL_BIN must name the release server binary}"
+SITE="${SITE_ROOT:-$ROOT/target/site}"
+OUT=BENCHMARKS.md
+
+wasm="$SITE/pkg/cachepanel.wasm"
+js="$SITE/pkg/cachepanel.js"
+size() { stat -c %s "$1"; }
+gz() { gzip -9 -c "$1" | wc -c; }
+
+cold_row="| cold release build (both halves) | not measured in this run (BENCH_COLD_BUILD=1) | |"
+if [ "${BENCH_COLD_BUILD:-0}" = 1 ]; then
+  cold_dir=$(mktemp -d)
+  start=$(date +%s)
+  CARGO_TARGET_DIR="$cold_dir" cargo leptos build --release >/dev/null 2>&1
+  cold_row="| cold release build (both halves) | $(( $(date +%s) - start )) s | \`CARGO_TARGET_DIR=\$(mktemp -d) cargo leptos build --release\` |"
+  rm -rf "$cold_dir"
+fi
+
+# Start the server against a private redis-server and read its RSS once it answers.
+redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+app_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis_dir=$(mktemp -d)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$redis_dir" >/dev/null &
+redis_pid=$!
+CACHEPANEL_REDIS_URL="redis://127.0.0.1:$redis_port" CACHEPANEL_ADDR="127.0.0.1:$app_port" \
+  CACHEPANEL_SITE_ROOT="$SITE" CACHEPANEL_LOG=warn "$BIN" >/dev/null &
+app_pid=$!
+trap 'kill $app_pid $redis_pid 2>/dev/null; rm -rf "$redis_dir"' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$app_port/healthz" >/dev/null && break; sleep 0.05; done
+rss_start=$(awk '/VmRSS/{print $2}' /proc/$app_pid/status)
+# 500 sequential page renders, timed by curl, then RSS again.
+page_ms=$(for _ in $(seq 500); do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$app_port/admin/cache/stats"; done \
+  | sort -n | awk '{a[NR]=$1} END {printf "%.2f / %.2f", a[int(NR*0.5)]*1000, a[int(NR*0.99)]*1000}')
+rss_after=$(awk '/VmRSS/{print $2}' /proc/$app_pid/status)
+
+section=$(cat <<MD
+<!-- skeleton:start -->
+## Walking skeleton (issue 2)
+
+Measured by \`make bench\` (scripts/bench.sh) on $(date -u +%Y-%m-%d), $(nproc) cores, $(rustc --version | cut -d' ' -f1-2).
+
+| what | value | command |
+|---|---|---|
+$cold_row
+| WASM bundle (after wasm-opt) | $(size "$wasm") B raw, $(gz "$wasm") B gzip -9 | \`cargo leptos build --release\`; \`gzip -9 -c target/site/pkg/cachepanel.wasm \| wc -c\` |
+| JS glue | $(size "$js") B raw, $(gz "$js") B gzip -9 | same |
+| server binary (release, not stripped) | $(size "$BIN") B | \`stat -c %s \$CARGO_TARGET_DIR/release/cachepanel\` |
+| server RSS after start | $rss_start KiB | \`VmRSS\` of /proc/PID/status once /healthz answers |
+| server RSS after 500 page renders | $rss_after KiB | same, after the loop below |
+| SSR page latency p50 / p99 (ms) | $page_ms | 500 sequential \`curl\` GETs of /admin/cache/stats (INFO+DBSIZE each) |
+<!-- skeleton:end -->
+MD
+)
+
+if [ -f "$OUT" ] && grep -q '<!-- skeleton:start -->' "$OUT"; then
+  python3 - "$OUT" "$section" <<'PY'
+import re, sys
+path, section = sys.argv[1], sys.argv[2]
+text = open(path).read()
+text = re.sub(r"<!-- skeleton:start -->.*?<!-- skeleton:end -->", lambda _: section, text, flags=re.S)
+open(path, "w").write(text)
+PY
+else
+  printf '# Benchmarks\n\nEvery number here is written by `make bench`; each section names the command that produced it.\n\n%s\n' "$section" > "$OUT"
+fi
+echo "$section"

@@ -1,0 +1,76 @@
+//! `AppError`: the one error type that crosses the network. Its JSON form is the body of every
+//! API error; internal details stay in the server log under a reference id.
+
+use leptos::server_fn;
+use serde::{Deserialize, Serialize};
+use server_fn::codec::JsonEncoding;
+use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum AppError {
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("not allowed for this role")]
+    Forbidden,
+    #[error("invalid request: {message}")]
+    BadRequest { message: String },
+    #[error("Redis unavailable: {reason}")]
+    RedisUnavailable { reason: String },
+    #[error("too many requests; retry after {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
+    #[error("internal error (reference {reference})")]
+    Internal { reference: String },
+}
+
+impl AppError {
+    /// The HTTP status this error is answered with.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::BadRequest { .. } => 400,
+            Self::RedisUnavailable { .. } => 503,
+            Self::RateLimited { .. } => 429,
+            Self::Internal { .. } => 500,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    /// Framework errors are mostly malformed requests (bad arguments, bad encoding); the rest
+    /// are server-side failures that the caller cannot act on.
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(message)
+            | ServerFnErrorErr::MissingArg(message)
+            | ServerFnErrorErr::Deserialization(message)
+            | ServerFnErrorErr::UnsupportedRequestMethod(message) => Self::BadRequest { message },
+            other => Self::Internal {
+                reference: format!("server-fn: {other}"),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_serialize_as_tagged_json() {
+        let json = serde_json::to_string(&AppError::RateLimited {
+            retry_after_seconds: 12,
+        })
+        .unwrap_or_default();
+        assert_eq!(json, r#"{"error":"rate_limited","retry_after_seconds":12}"#);
+    }
+
+    #[test]
+    fn argument_errors_become_bad_requests() {
+        let error = AppError::from_server_fn_error(ServerFnErrorErr::Args("missing".into()));
+        assert_eq!(error.status_code(), 400);
+    }
+}

@@ -1,0 +1,9 @@
+//! Plain data shared by the server and the WASM client: serde types and pure derivations.
+//! No I/O here; everything is unit-tested from captured fixtures.
+
+pub mod info;
+pub mod page;
+pub mod stats;
+
+pub use page::{Lang, PageConfig};
+pub use stats::{RedisStats, StatsReport};

@@ -1,0 +1,72 @@
+//! Per-request page settings that the server renders into the page and the client reads back,
+//! so both sides build the same view (hydration needs identical input).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// The operators are Russian-speaking: Russian is the default.
+    #[default]
+    Ru,
+    En,
+}
+
+impl Lang {
+    /// Parses a `?lang=` value or a language tag such as `en-US`; unknown tags give `None`.
+    pub fn from_tag(tag: &str) -> Option<Self> {
+        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "ru" => Some(Self::Ru),
+            "en" => Some(Self::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Ru => "ru",
+            Self::En => "en",
+        }
+    }
+}
+
+/// Settings of one rendered page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageConfig {
+    pub lang: Lang,
+    /// Public URL prefix under which a reverse proxy serves the app ("" at the root).
+    pub base_path: String,
+}
+
+impl PageConfig {
+    /// Id of the `<script type="application/json">` element that carries this to the client.
+    pub const ELEMENT_ID: &'static str = "cachepanel-page-config";
+
+    /// A public URL for an app path such as `/api/stats`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_tags_pick_the_primary_subtag() {
+        assert_eq!(Lang::from_tag("en-US"), Some(Lang::En));
+        assert_eq!(Lang::from_tag("RU"), Some(Lang::Ru));
+        assert_eq!(Lang::from_tag("de"), None);
+        assert_eq!(Lang::from_tag(""), None);
+    }
+
+    #[test]
+    fn urls_carry_the_base_path() {
+        let page = PageConfig {
+            base_path: "/tools/cachepanel".into(),
+            ..Default::default()
+        };
+        assert_eq!(page.url("/api/stats"), "/tools/cachepanel/api/stats");
+    }
+}

@@ -1,0 +1,240 @@
+//! Startup configuration from `CACHEPANEL_*` environment variables: read once, validated, and
+//! every error names its variable. Secrets live in `Secret` / `RedisUrl`, whose `Debug` and
+//! `Display` never show them.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A configuration problem, naming the variable and what is wrong with its value.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+/// A Redis URL (`redis://` or `rediss://`). Its password is only ever handed to the client.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl(url::Url);
+
+impl RedisUrl {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = url::Url::parse(text.trim())
+            // `url`'s messages quote no input, so they cannot leak a password.
+            .map_err(|error| format!("not a URL ({error})"))?;
+        if !matches!(url.scheme(), "redis" | "rediss") {
+            return Err(format!(
+                "scheme must be redis:// or rediss://, not {}://",
+                url.scheme()
+            ));
+        }
+        if url.host_str().unwrap_or_default().is_empty() {
+            return Err("the URL names no host".into());
+        }
+        let db = url.path().trim_start_matches('/');
+        if !db.is_empty() && db.parse::<u32>().is_err() {
+            return Err("the path must be a database number, e.g. redis://host:6379/0".into());
+        }
+        Ok(Self(url))
+    }
+
+    /// The URL with its password, for the Redis client only.
+    pub fn expose(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn has_password(&self) -> bool {
+        self.0.password().is_some()
+    }
+}
+
+impl fmt::Display for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.0.clone();
+        if shown.password().is_some() {
+            // set_password only fails for URLs that cannot have one, which a redis:// URL can.
+            let _ = shown.set_password(Some("***"));
+        }
+        f.write_str(shown.as_str())
+    }
+}
+
+impl fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RedisUrl({self})")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// `None`: start an embedded `redis-server` (for trying cachepanel out).
+    pub redis_url: Option<RedisUrl>,
+    pub addr: SocketAddr,
+    /// Public prefix under a reverse proxy: "" or "/a/b" (leading slash, no trailing one).
+    pub base_path: String,
+    /// Where the built client (`pkg/`) and public assets are.
+    pub site_root: PathBuf,
+    pub redis_connect_timeout: Duration,
+    pub redis_response_timeout: Duration,
+    /// Run the demo workload against the embedded Redis.
+    pub demo_traffic: bool,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let value = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+
+        let redis_url = value("CACHEPANEL_REDIS_URL")
+            .map(|text| RedisUrl::parse(&text).map_err(|e| invalid("CACHEPANEL_REDIS_URL", e)))
+            .transpose()?;
+        let addr = match value("CACHEPANEL_ADDR") {
+            Some(text) => text.trim().parse().map_err(|_| {
+                invalid("CACHEPANEL_ADDR", "expected host:port, e.g. 127.0.0.1:3000")
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+        };
+        let base_path = parse_base_path(value("CACHEPANEL_BASE_PATH").as_deref())
+            .map_err(|e| invalid("CACHEPANEL_BASE_PATH", e))?;
+        let site_root = value("CACHEPANEL_SITE_ROOT")
+            .or_else(|| value("LEPTOS_SITE_ROOT"))
+            .unwrap_or_else(|| "target/site".into())
+            .into();
+        let redis_connect_timeout = millis(
+            value("CACHEPANEL_REDIS_CONNECT_TIMEOUT_MS"),
+            "CACHEPANEL_REDIS_CONNECT_TIMEOUT_MS",
+            1000,
+        )?;
+        let redis_response_timeout = millis(
+            value("CACHEPANEL_REDIS_RESPONSE_TIMEOUT_MS"),
+            "CACHEPANEL_REDIS_RESPONSE_TIMEOUT_MS",
+            1000,
+        )?;
+        let demo_traffic = match value("CACHEPANEL_DEMO_TRAFFIC").as_deref().map(str::trim) {
+            None | Some("1" | "true" | "on") => true,
+            Some("0" | "false" | "off") => false,
+            Some(_) => return Err(invalid("CACHEPANEL_DEMO_TRAFFIC", "expected true or false")),
+        };
+        Ok(Self {
+            redis_url,
+            addr,
+            base_path,
+            site_root,
+            redis_connect_timeout,
+            redis_response_timeout,
+            demo_traffic,
+        })
+    }
+}
+
+fn millis(
+    text: Option<String>,
+    variable: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    let Some(text) = text else {
+        return Ok(Duration::from_millis(default));
+    };
+    match text.trim().parse::<u64>() {
+        Ok(ms) if (1..=60_000).contains(&ms) => Ok(Duration::from_millis(ms)),
+        _ => Err(invalid(
+            variable,
+            "expected milliseconds between 1 and 60000",
+        )),
+    }
+}
+
+fn parse_base_path(text: Option<&str>) -> Result<String, String> {
+    let path = text.unwrap_or_default().trim().trim_end_matches('/');
+    if path.is_empty() {
+        return Ok(String::new());
+    }
+    if !path.starts_with('/') {
+        return Err("must start with '/', e.g. /tools/cachepanel".into());
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.');
+    if !path.chars().all(allowed) || path.contains("//") || path.split('/').any(|s| s == "..") {
+        return Err("may contain only letters, digits, '/', '-', '_' and '.'".into());
+    }
+    Ok(path.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_variables() {
+        let config = config(&[]).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(config.redis_url, None);
+        assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.base_path, "");
+        assert_eq!(config.redis_response_timeout, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let error = config(&[("CACHEPANEL_ADDR", "nope")]).err();
+        assert_eq!(error.map(|e| e.variable), Some("CACHEPANEL_ADDR"));
+        let error = config(&[("CACHEPANEL_REDIS_URL", "http://x")]).err();
+        assert_eq!(error.map(|e| e.variable), Some("CACHEPANEL_REDIS_URL"));
+    }
+
+    #[test]
+    fn the_redis_password_is_never_displayed() {
+        let url = RedisUrl::parse("redis://:s3cret-pass@127.0.0.1:6379/0")
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(url.has_password());
+        assert!(!url.to_string().contains("s3cret-pass"));
+        assert!(!format!("{url:?}").contains("s3cret-pass"));
+        assert!(url.expose().contains("s3cret-pass"));
+    }
+
+    #[test]
+    fn a_bad_url_error_does_not_echo_the_password() {
+        let error = config(&[("CACHEPANEL_REDIS_URL", "redis://:s3cret@")]).err();
+        let shown = error.map(|e| e.to_string()).unwrap_or_default();
+        assert!(shown.starts_with("CACHEPANEL_REDIS_URL"));
+        assert!(!shown.contains("s3cret"));
+    }
+
+    #[test]
+    fn rediss_urls_and_databases_are_accepted() {
+        assert!(RedisUrl::parse("rediss://user:pw@redis.internal:6380/2").is_ok());
+        assert!(RedisUrl::parse("redis://localhost/abc").is_err());
+    }
+
+    #[test]
+    fn base_path_is_normalised_and_validated() {
+        assert_eq!(
+            parse_base_path(Some("/tools/cachepanel/")),
+            Ok("/tools/cachepanel".into())
+        );
+        assert_eq!(parse_base_path(Some("/")), Ok(String::new()));
+        assert!(parse_base_path(Some("tools")).is_err());
+        assert!(parse_base_path(Some("/a/../b")).is_err());
+        assert!(parse_base_path(Some("/a b")).is_err());
+    }
+}

@@ -1,0 +1,260 @@
+//! Everything that runs only on the server: configuration, state, Redis access, HTTP routes.
+
+pub mod config;
+pub mod demo;
+pub mod redis;
+pub mod state;
+pub mod stats;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Request, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+use crate::app::shell;
+use crate::model::{Lang, PageConfig};
+use config::Config;
+use redis::process::{RedisProcess, RedisProcessOptions};
+use redis::{RedisTarget, Timeouts};
+use state::AppState;
+
+/// Path of the dashboard page, relative to the base path.
+pub const STATS_PAGE_PATH: &str = "/admin/cache/stats";
+/// Server functions and API calls are bodies of a few hundred bytes; anything larger is refused.
+const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
+
+/// Entry point of the `cachepanel` binary.
+pub async fn run() -> ExitCode {
+    init_tracing();
+    match serve().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("cachepanel: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let mut config = Config::from_env().context("invalid configuration")?;
+
+    // Without a configured Redis, start a private one (and demo traffic) for trying it out.
+    let embedded = match &config.redis_url {
+        Some(_) => None,
+        None => {
+            let process = tokio::task::spawn_blocking(|| {
+                RedisProcess::start(RedisProcessOptions {
+                    maxmemory: Some("64mb".into()),
+                    maxmemory_policy: Some("allkeys-lru".into()),
+                    ..Default::default()
+                })
+            })
+            .await
+            .context("starting the embedded redis-server")?
+            .context("starting the embedded redis-server")?;
+            let url = config::RedisUrl::parse(&process.url())
+                .map_err(|e| anyhow::anyhow!("embedded Redis URL: {e}"))?;
+            tracing::info!(
+                port = process.port(),
+                "no CACHEPANEL_REDIS_URL: started an embedded redis-server"
+            );
+            config.redis_url = Some(url);
+            Some(process)
+        }
+    };
+    let redis_url = config.redis_url.clone().context("no Redis URL")?;
+    let redis = RedisTarget::new(
+        "cache",
+        &redis_url,
+        Timeouts {
+            connect: config.redis_connect_timeout,
+            response: config.redis_response_timeout,
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("CACHEPANEL_REDIS_URL: {e}"))?;
+    tracing::info!(redis = %redis_url, "Redis target configured");
+
+    let demo = match (&embedded, config.demo_traffic) {
+        (Some(_), true) => Some(tokio::spawn(demo::run(redis.clone()))),
+        _ => None,
+    };
+
+    let addr = config.addr;
+    let state = AppState {
+        leptos_options: leptos_options(&config),
+        config: Arc::new(config),
+        redis,
+    };
+    let base_path = state.config.base_path.clone();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("CACHEPANEL_ADDR: cannot listen on {addr}"))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    tracing::info!("listening on http://{local}{base_path}{STATS_PAGE_PATH}");
+    println!("cachepanel: open http://{local}{base_path}{STATS_PAGE_PATH}");
+
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+
+    if let Some(demo) = demo {
+        demo.abort();
+    }
+    drop(embedded);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Leptos' own options, built from our configuration rather than `LEPTOS_*` variables.
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("cachepanel")
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .build()
+}
+
+/// The whole HTTP surface. Served at the root and, when a base path is configured, under it
+/// too, so it works behind a proxy that strips the prefix and behind one that keeps it.
+pub fn router(state: AppState) -> Router {
+    // Leptos spawns resource futures on a global executor; leptos_routes() would set it up, but
+    // the page is routed by hand here. A second call (tests build several routers) is a no-op.
+    let _ = any_spawner::Executor::init_tokio();
+    let site_root = state.config.site_root.clone();
+    let base_path = state.config.base_path.clone();
+    let routes = Router::new()
+        .route("/", get(redirect_to_stats))
+        .route(STATS_PAGE_PATH, get(stats_page))
+        .route(
+            "/api/{*server_fn}",
+            get(server_fn_handler).post(server_fn_handler),
+        )
+        .route("/healthz", get(healthz))
+        .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
+        .with_state(state);
+    let routes = if base_path.is_empty() {
+        routes
+    } else {
+        Router::new().nest(&base_path, routes.clone()).merge(routes)
+    };
+    routes
+        .fallback_service(ServeDir::new(site_root))
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn redirect_to_stats(State(config): State<Arc<Config>>) -> Redirect {
+    Redirect::to(&format!("{}{STATS_PAGE_PATH}", config.base_path))
+}
+
+async fn server_fn_handler(
+    State(state): State<AppState>,
+    request: Request<Body>,
+) -> impl IntoResponse {
+    leptos_axum::handle_server_fns_with_context(move || provide_context(state.clone()), request)
+        .await
+}
+
+async fn stats_page(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let page = PageConfig {
+        lang: page_language(request.uri().query(), request.headers()),
+        base_path: state.config.base_path.clone(),
+    };
+    let options = state.leptos_options.clone();
+    let context_page = page.clone();
+    let render = leptos_axum::render_app_async_with_context(
+        move || {
+            provide_context(state.clone());
+            provide_context(context_page.clone());
+        },
+        move || shell(options.clone(), page.clone()),
+    );
+    render(request).await
+}
+
+/// `?lang=` first, then the browser's `Accept-Language`, then Russian.
+fn page_language(query: Option<&str>, headers: &HeaderMap) -> Lang {
+    let from_query = query.and_then(|query| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(name, _)| name == "lang")
+            .and_then(|(_, value)| Lang::from_tag(&value))
+    });
+    let from_header = || {
+        let accepted = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+        accepted
+            .split(',')
+            .find_map(|tag| Lang::from_tag(tag.split(';').next().unwrap_or_default()))
+    };
+    from_query.or_else(from_header).unwrap_or_default()
+}
+
+/// Liveness: always 200 while the app runs; Redis reachability is reported in the body.
+async fn healthz(State(redis): State<RedisTarget>) -> impl IntoResponse {
+    let redis_status = match redis.ping().await {
+        Ok(latency) => serde_json::json!({
+            "reachable": true,
+            "latency_ms": (latency.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+        }),
+        Err(failure) => serde_json::json!({ "reachable": false, "reason": failure.reason }),
+    };
+    axum::Json(serde_json::json!({ "status": "ok", "redis": redis_status }))
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("CACHEPANEL_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn language_comes_from_the_query_then_the_browser_then_russian() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(page_language(None, &headers), Lang::Ru);
+        headers.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("de-DE,en;q=0.8"),
+        );
+        assert_eq!(page_language(None, &headers), Lang::En);
+        assert_eq!(page_language(Some("lang=ru"), &headers), Lang::Ru);
+        assert_eq!(page_language(Some("lang=xx"), &headers), Lang::En);
+    }
+}

@@ -1,0 +1,5 @@
+pub mod stat_card;
+pub mod stats_panel;
+
+pub use stat_card::StatCard;
+pub use stats_panel::StatsPanel;

@@ -1,0 +1,61 @@
+use leptos::prelude::*;
+
+use crate::i18n::Texts;
+use crate::model::stats::format_bytes;
+use crate::model::{RedisStats, StatsReport};
+use crate::ui::components::StatCard;
+
+/// The figures of one stats report, or the "Redis unavailable" state.
+#[component]
+pub fn StatsPanel(report: StatsReport, texts: &'static Texts) -> impl IntoView {
+    match report {
+        StatsReport::Up { stats, read_at } => figures(stats, read_at, texts).into_any(),
+        StatsReport::Unavailable { reason } => view! {
+            <div class="banner banner-critical" role="alert" data-testid="redis-unavailable">
+                <strong>{texts.redis_unavailable}</strong>
+                " — "
+                <span data-testid="redis-unavailable-reason">{reason}</span>
+            </div>
+        }
+        .into_any(),
+    }
+}
+
+fn figures(stats: RedisStats, read_at: String, texts: &'static Texts) -> impl IntoView {
+    let hit_rate = stats
+        .hit_rate_percent()
+        .map(|percent| format!("{percent:.1} %"))
+        .unwrap_or_else(|| texts.no_lookups_yet.to_owned());
+    let maxmemory = match stats.maxmemory_bytes {
+        0 => texts.unlimited.to_owned(),
+        bytes => format_bytes(bytes),
+    };
+    let memory_hint = stats
+        .memory_used_percent()
+        .map(|percent| format!("{percent:.1} % maxmemory"));
+    view! {
+        <section class="stat-grid" data-testid="stats">
+            <StatCard label=texts.hits value=stats.keyspace_hits.to_string() test_id="hits" />
+            <StatCard label=texts.misses value=stats.keyspace_misses.to_string() test_id="misses" />
+            <StatCard
+                label=texts.hit_rate
+                value=hit_rate
+                test_id="hit-rate"
+                hint=texts.hit_rate_lifetime_hint.to_owned()
+            />
+            <StatCard
+                label=texts.used_memory
+                value=format_bytes(stats.used_memory_bytes)
+                test_id="used-memory"
+                hint=memory_hint.unwrap_or_default()
+            />
+            <StatCard label=texts.maxmemory value=maxmemory test_id="maxmemory" />
+            <StatCard label=texts.total_keys value=stats.total_keys.to_string() test_id="total-keys" />
+        </section>
+        <p class="meta">
+            {texts.redis_version} " " <span data-testid="redis-version">{stats.redis_version}</span>
+            " · " {texts.policy} " " <span data-testid="policy">{stats.maxmemory_policy}</span>
+            " · " {texts.read_at} " " <time data-testid="read-at">{read_at}</time>
+        </p>
+    }
+}

@@ -1,0 +1,3 @@
+pub mod stats;
+
+pub use stats::StatsPage;

@@ -1,0 +1,8 @@
+//! Integration tests: the real HTTP app, in process, against real `redis-server` processes
+//! started per test on free loopback ports.
+
+// A failed setup step should stop the test with its message; that is what tests are for.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod harness;
+mod skeleton;
