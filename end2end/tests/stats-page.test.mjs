@@ -56,16 +56,18 @@ test('after hydration, refresh re-reads the stats without a page reload', async 
   await page.close();
 });
 
-test('the language switch renders the page in English', async () => {
-  const page = await browser.newPage();
+test('a Russian browser gets Russian, and the language switch renders English', async () => {
+  const context = await browser.newContext({ locale: 'ru-RU' });
+  const page = await context.newPage();
   const errors = watchErrors(page);
   const stats = new StatsPage(page, app.origin);
   await stats.open();
   assert.equal(await page.getAttribute('html', 'lang'), 'ru');
+  assert.match(await page.textContent('h1'), /Статистика кэша Redis/);
   await page.click('[data-testid="lang-switch"]');
   await page.waitForSelector('html[lang="en"]');
   await stats.waitHydrated();
   assert.match(await page.textContent('h1'), /Redis cache statistics/);
   assert.deepEqual(errors, []);
-  await page.close();
+  await context.close();
 });
