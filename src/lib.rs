@@ -1,6 +1,9 @@
 //! cachepanel: a live dashboard for a production Redis cache. One crate, two builds: the
 //! server (`ssr`) and the browser client (`hydrate`, compiled to WebAssembly).
 
+// Leptos view types nest deeply; the dashboard page exceeds the default limit of 128.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod error;

@@ -1,8 +1,11 @@
 //! Plain data shared by the server and the WASM client: serde types and pure derivations.
 //! No I/O here; everything is unit-tested from captured fixtures.
 
+pub mod health;
 pub mod info;
+pub mod live;
 pub mod page;
+pub mod redis_config;
 pub mod stats;
 
 pub use page::{Lang, PageConfig};

@@ -19,6 +19,9 @@ pub struct RedisStats {
     /// Keys in the selected database (`DBSIZE`).
     pub total_keys: u64,
     pub connected_clients: u64,
+    /// The host's memory as Redis reports it (0 when not reported).
+    #[serde(default)]
+    pub total_system_memory_bytes: u64,
 }
 
 impl RedisStats {
@@ -36,6 +39,7 @@ impl RedisStats {
             maxmemory_policy: info.get("maxmemory_policy").unwrap_or_default().to_owned(),
             total_keys,
             connected_clients: number("connected_clients"),
+            total_system_memory_bytes: number("total_system_memory"),
         }
     }
 

@@ -7,6 +7,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::model::health::Thresholds;
+use crate::model::redis_config::ExpectedProfile;
+
 /// A configuration problem, naming the variable and what is wrong with its value.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{variable}: {problem}")]
@@ -74,7 +77,7 @@ impl fmt::Debug for RedisUrl {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// `None`: start an embedded `redis-server` (for trying cachepanel out).
     pub redis_url: Option<RedisUrl>,
@@ -87,6 +90,10 @@ pub struct Config {
     pub redis_response_timeout: Duration,
     /// Run the demo workload against the embedded Redis.
     pub demo_traffic: bool,
+    /// How often the sampler reads INFO.
+    pub sample_interval: Duration,
+    pub thresholds: Thresholds,
+    pub expected: ExpectedProfile,
 }
 
 impl Config {
@@ -123,10 +130,60 @@ impl Config {
             "CACHEPANEL_REDIS_RESPONSE_TIMEOUT_MS",
             1000,
         )?;
-        let demo_traffic = match value("CACHEPANEL_DEMO_TRAFFIC").as_deref().map(str::trim) {
-            None | Some("1" | "true" | "on") => true,
-            Some("0" | "false" | "off") => false,
-            Some(_) => return Err(invalid("CACHEPANEL_DEMO_TRAFFIC", "expected true or false")),
+        let demo_traffic = match value("CACHEPANEL_DEMO_TRAFFIC") {
+            None => true,
+            Some(text) => parse_flag(&text)
+                .ok_or_else(|| invalid("CACHEPANEL_DEMO_TRAFFIC", "expected true or false"))?,
+        };
+        let sample_interval = millis_in(
+            value("CACHEPANEL_SAMPLE_INTERVAL_MS"),
+            "CACHEPANEL_SAMPLE_INTERVAL_MS",
+            2000,
+            100..=60_000,
+        )?;
+        let percent = |name: &'static str, default: f64| -> Result<f64, ConfigError> {
+            match value(name) {
+                None => Ok(default),
+                Some(text) => text
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|p| (0.0..=100.0).contains(p))
+                    .ok_or_else(|| invalid(name, "expected a percentage between 0 and 100")),
+            }
+        };
+        let thresholds = Thresholds {
+            target_hit_rate_percent: percent("CACHEPANEL_TARGET_HIT_RATE", 70.0)?,
+            memory_warning_percent: percent("CACHEPANEL_MEMORY_WARNING_PERCENT", 80.0)?,
+            memory_critical_percent: percent("CACHEPANEL_MEMORY_CRITICAL_PERCENT", 95.0)?,
+        };
+        if thresholds.memory_warning_percent > thresholds.memory_critical_percent {
+            return Err(invalid(
+                "CACHEPANEL_MEMORY_WARNING_PERCENT",
+                "must not exceed CACHEPANEL_MEMORY_CRITICAL_PERCENT",
+            ));
+        }
+        let defaults = ExpectedProfile::default();
+        let flag = |name: &'static str, default: bool| match value(name).as_deref().map(str::trim) {
+            None => Ok(default),
+            Some(text) => parse_flag(text).ok_or_else(|| invalid(name, "expected true or false")),
+        };
+        let expected = ExpectedProfile {
+            maxmemory_bytes: match value("CACHEPANEL_EXPECT_MAXMEMORY") {
+                None => defaults.maxmemory_bytes,
+                Some(text) => parse_memory(&text).ok_or_else(|| {
+                    invalid(
+                        "CACHEPANEL_EXPECT_MAXMEMORY",
+                        "expected a size such as 512mb or 1gb",
+                    )
+                })?,
+            },
+            maxmemory_policy: value("CACHEPANEL_EXPECT_POLICY")
+                .map(|text| text.trim().to_owned())
+                .unwrap_or(defaults.maxmemory_policy),
+            rdb_save: flag("CACHEPANEL_EXPECT_RDB", defaults.rdb_save)?,
+            appendonly: flag("CACHEPANEL_EXPECT_AOF", defaults.appendonly)?,
+            password_required: flag("CACHEPANEL_EXPECT_PASSWORD", defaults.password_required)?,
         };
         Ok(Self {
             redis_url,
@@ -136,6 +193,9 @@ impl Config {
             redis_connect_timeout,
             redis_response_timeout,
             demo_traffic,
+            sample_interval,
+            thresholds,
+            expected,
         })
     }
 }
@@ -145,16 +205,54 @@ fn millis(
     variable: &'static str,
     default: u64,
 ) -> Result<Duration, ConfigError> {
+    millis_in(text, variable, default, 1..=60_000)
+}
+
+fn millis_in(
+    text: Option<String>,
+    variable: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Duration, ConfigError> {
     let Some(text) = text else {
         return Ok(Duration::from_millis(default));
     };
     match text.trim().parse::<u64>() {
-        Ok(ms) if (1..=60_000).contains(&ms) => Ok(Duration::from_millis(ms)),
+        Ok(ms) if range.contains(&ms) => Ok(Duration::from_millis(ms)),
         _ => Err(invalid(
             variable,
-            "expected milliseconds between 1 and 60000",
+            format!(
+                "expected milliseconds between {} and {}",
+                range.start(),
+                range.end()
+            ),
         )),
     }
+}
+
+fn parse_flag(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "on" | "yes" => Some(true),
+        "0" | "false" | "off" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// Redis-style memory sizes: "536870912", "512mb", "1gb", "64kb" (1024-based, as Redis).
+pub fn parse_memory(text: &str) -> Option<u64> {
+    let text = text.trim().to_ascii_lowercase();
+    let digits_end = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits_end);
+    let multiplier: u64 = match unit.trim() {
+        "" | "b" => 1,
+        "k" | "kb" => 1 << 10,
+        "m" | "mb" => 1 << 20,
+        "g" | "gb" => 1 << 30,
+        _ => return None,
+    };
+    number.parse::<u64>().ok()?.checked_mul(multiplier)
 }
 
 fn parse_base_path(text: Option<&str>) -> Result<String, String> {
@@ -187,7 +285,7 @@ mod tests {
 
     #[test]
     fn defaults_need_no_variables() {
-        let config = config(&[]).unwrap_or_else(|e| unreachable!("{e}"));
+        let config = config(&[]).unwrap();
         assert_eq!(config.redis_url, None);
         assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(config.base_path, "");
@@ -204,8 +302,7 @@ mod tests {
 
     #[test]
     fn the_redis_password_is_never_displayed() {
-        let url = RedisUrl::parse("redis://:s3cret-pass@127.0.0.1:6379/0")
-            .unwrap_or_else(|e| unreachable!("{e}"));
+        let url = RedisUrl::parse("redis://:s3cret-pass@127.0.0.1:6379/0").unwrap();
         assert!(url.has_password());
         assert!(!url.to_string().contains("s3cret-pass"));
         assert!(!format!("{url:?}").contains("s3cret-pass"));
@@ -224,6 +321,36 @@ mod tests {
     fn rediss_urls_and_databases_are_accepted() {
         assert!(RedisUrl::parse("rediss://user:pw@redis.internal:6380/2").is_ok());
         assert!(RedisUrl::parse("redis://localhost/abc").is_err());
+    }
+
+    #[test]
+    fn thresholds_and_the_expected_profile_are_configurable() {
+        let config = config(&[
+            ("CACHEPANEL_TARGET_HIT_RATE", "85"),
+            ("CACHEPANEL_EXPECT_MAXMEMORY", "1gb"),
+            ("CACHEPANEL_EXPECT_AOF", "false"),
+            ("CACHEPANEL_SAMPLE_INTERVAL_MS", "500"),
+        ])
+        .unwrap();
+        assert_eq!(config.thresholds.target_hit_rate_percent, 85.0);
+        assert_eq!(config.expected.maxmemory_bytes, 1 << 30);
+        assert!(!config.expected.appendonly);
+        assert_eq!(config.sample_interval, Duration::from_millis(500));
+        let error = super::Config::from_lookup(|name| {
+            (name == "CACHEPANEL_MEMORY_WARNING_PERCENT").then(|| "99".to_owned())
+        })
+        .err();
+        assert_eq!(
+            error.map(|e| e.variable),
+            Some("CACHEPANEL_MEMORY_WARNING_PERCENT")
+        );
+    }
+
+    #[test]
+    fn memory_sizes_parse_like_redis() {
+        assert_eq!(parse_memory("512mb"), Some(512 << 20));
+        assert_eq!(parse_memory("536870912"), Some(536_870_912));
+        assert_eq!(parse_memory("12 parsecs"), None);
     }
 
     #[test]

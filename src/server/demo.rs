@@ -1,72 +1,193 @@
-//! Demo workload for the embedded Redis: cache-aside reads shaped like the production app
-//! (skewed ids over its key prefixes, its TTLs) and per-user rate-limit counters, so the
-//! dashboard has moving numbers when someone just runs `make run`.
+//! Demo workload shaped like the production app, so every chart moves when someone just runs
+//! `make run`: cache-aside reads with skewed (Zipf-like) ids over the production prefixes and
+//! TTLs, periodic invalidations, and per-user rate-limit counters with a few users over their
+//! limits. `cachepanel demo` runs it against any Redis it owns.
 
 use std::time::Duration;
 
 use rand::Rng;
 
-use crate::server::redis::RedisTarget;
+use crate::server::redis::{RedisFailure, RedisTarget};
+
+/// Marks a Redis as written by the demo; without it (and with keys) the demo refuses to run.
+pub const OWNER_KEY: &str = "cachepanel:demo:owner";
 
 /// (key prefix, id range, TTL in seconds) of the production cache.
-const CACHED: [(&str, u32, u64); 6] = [
+const CACHED: [(&str, u32, u64); 9] = [
     ("user:", 500, 900),
     ("object:", 200, 900),
     ("shift:", 1000, 300),
     ("active_shifts:", 200, 300),
     ("user_objects:", 500, 900),
     ("analytics:", 50, 3600),
+    ("owner_objects:", 100, 900),
+    ("api_objects:", 100, 900),
+    ("contract_employees:get_employees:", 80, 900),
 ];
+/// Roles of demo users 1..=40, as the production `user:{id}` JSON carries them.
+const ROLES: [&str; 4] = ["employee", "manager", "owner", "moderator"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("this Redis holds {0} keys that the demo did not write; use --force to run anyway")]
+    ForeignKeys(u64),
+    #[error("Redis: {0}")]
+    Redis(#[from] RedisFailure),
+}
+
+/// Refuses a Redis with keys unless it was claimed by the demo before (or `force`), then
+/// claims it.
+pub async fn claim(redis: &RedisTarget, force: bool) -> Result<(), DemoError> {
+    let (keys, owned): (u64, bool) = redis
+        .run(|mut connection| async move {
+            redis::pipe()
+                .cmd("DBSIZE")
+                .cmd("EXISTS")
+                .arg(OWNER_KEY)
+                .query_async(&mut connection)
+                .await
+        })
+        .await?;
+    if keys > 0 && !owned && !force {
+        return Err(DemoError::ForeignKeys(keys));
+    }
+    redis
+        .run(|mut connection| async move {
+            redis::cmd("SET")
+                .arg(OWNER_KEY)
+                .arg("cachepanel demo")
+                .query_async::<()>(&mut connection)
+                .await
+        })
+        .await?;
+    Ok(())
+}
 
 /// Runs until the task is aborted. Redis errors are skipped: the demo must not crash the app.
 pub async fn run(redis: RedisTarget) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut ticks: u64 = 0;
     loop {
         tick.tick().await;
-        let requests = demo_requests(20);
+        ticks += 1;
+        let step = DemoStep::random(ticks);
         let _ = redis
-            .run(|mut connection| async move {
-                for (key, ttl) in &requests {
-                    let cached: Option<String> = redis::cmd("GET")
-                        .arg(key)
-                        .query_async(&mut connection)
-                        .await?;
-                    if cached.is_none() {
-                        let value = format!(r#"{{"key":"{key}","demo":true}}"#);
-                        redis::cmd("SET")
-                            .arg(key)
-                            .arg(value)
-                            .arg("EX")
-                            .arg(ttl)
-                            .query_async::<()>(&mut connection)
-                            .await?;
-                    }
-                }
-                let user = rand::rng().random_range(1..=40);
-                redis::pipe()
-                    .cmd("INCR")
-                    .arg(format!("rate_limit:user:{user}"))
-                    .cmd("EXPIRE")
-                    .arg(format!("rate_limit:user:{user}"))
-                    .arg(60)
-                    .arg("NX")
-                    .query_async::<()>(&mut connection)
-                    .await
-            })
+            .run(|mut connection| async move { step.apply(&mut connection).await })
             .await;
     }
 }
 
-/// Keys to read, with the TTL to cache them under. Ids follow a steep power law so a few hot
-/// keys get most reads, which gives a realistic hit rate.
-fn demo_requests(count: usize) -> Vec<(String, u64)> {
-    let mut rng = rand::rng();
-    (0..count)
-        .map(|_| {
-            let (prefix, ids, ttl) = CACHED[rng.random_range(0..CACHED.len())];
-            let skewed: f64 = rng.random::<f64>().powi(3);
-            let id = 1 + (skewed * f64::from(ids)) as u32;
-            (format!("{prefix}{id}"), ttl)
-        })
-        .collect()
+/// What one 100 ms tick does.
+struct DemoStep {
+    reads: Vec<(String, u64)>,
+    /// Keys deleted as the app does when data changes.
+    invalidations: Vec<String>,
+    /// Users making API requests this tick.
+    requests: Vec<u32>,
+}
+
+impl DemoStep {
+    fn random(tick: u64) -> Self {
+        let mut rng = rand::rng();
+        let reads = (0..20)
+            .map(|_| {
+                let (prefix, ids, ttl) = CACHED[rng.random_range(0..CACHED.len())];
+                (format!("{prefix}{}", skewed_id(&mut rng, ids)), ttl)
+            })
+            .collect();
+        // Every 5 s a burst of invalidations, like an owner editing shifts.
+        let invalidations = if tick.is_multiple_of(50) {
+            (0..10)
+                .map(|_| format!("shift:{}", skewed_id(&mut rng, 1000)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // Users 1 and 2 are heavy (over their limits); the rest spread out.
+        let requests = (0..8).map(|_| skewed_id(&mut rng, 40)).collect();
+        Self {
+            reads,
+            invalidations,
+            requests,
+        }
+    }
+
+    async fn apply(self, connection: &mut redis::aio::ConnectionManager) -> redis::RedisResult<()> {
+        // Cache-aside: read, and on a miss "load from the database" and cache with the TTL.
+        let mut gets = redis::pipe();
+        for (key, _) in &self.reads {
+            gets.cmd("GET").arg(key);
+        }
+        let cached: Vec<Option<String>> = gets.query_async(connection).await?;
+        let mut writes = redis::pipe();
+        for ((key, ttl), value) in self.reads.iter().zip(cached) {
+            if value.is_none() {
+                writes
+                    .cmd("SET")
+                    .arg(key)
+                    .arg(demo_value(key))
+                    .arg("EX")
+                    .arg(ttl)
+                    .ignore();
+            }
+        }
+        for key in &self.invalidations {
+            writes.cmd("UNLINK").arg(key).ignore();
+        }
+        // The production limiter's schema: INCR, then EXPIRE 60 on the first hit.
+        for user in &self.requests {
+            let key = format!("rate_limit:user:{user}");
+            writes.cmd("INCR").arg(&key).ignore();
+            writes.cmd("EXPIRE").arg(&key).arg(60).arg("NX").ignore();
+        }
+        writes.query_async::<()>(connection).await
+    }
+}
+
+/// An id in 1..=range where low ids are far more likely (a steep power law, like real traffic).
+fn skewed_id(rng: &mut impl Rng, range: u32) -> u32 {
+    let skewed: f64 = rng.random::<f64>().powi(3);
+    1 + ((skewed * f64::from(range)) as u32).min(range - 1)
+}
+
+/// A JSON value of production-like size (200-2000 bytes); `user:` values carry a role.
+fn demo_value(key: &str) -> String {
+    let id: u32 = key
+        .rsplit(':')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or(0);
+    let role = ROLES[id as usize % ROLES.len()];
+    let padding = "x".repeat(150 + (id as usize * 37) % 1500);
+    format!(
+        r#"{{"id":{id},"role":"{role}","username":"demo{id}","first_name":"Демо","notes":"{padding}"}}"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skewed_ids_stay_in_range_and_favour_low_ids() {
+        let mut rng = rand::rng();
+        let ids: Vec<u32> = (0..10_000).map(|_| skewed_id(&mut rng, 40)).collect();
+        assert!(ids.iter().all(|id| (1..=40).contains(id)));
+        let low = ids.iter().filter(|id| **id <= 4).count();
+        assert!(low > 4000, "ids 1-4 got {low} of 10000");
+    }
+
+    #[test]
+    fn demo_values_are_json_of_production_size_with_a_role() {
+        for key in ["user:1", "user:39", "shift:999"] {
+            let value = demo_value(key);
+            let json: serde_json::Value = serde_json::from_str(&value).unwrap();
+            assert!(json["role"].is_string());
+            assert!(
+                (200..=2000).contains(&value.len()),
+                "{key}: {}",
+                value.len()
+            );
+        }
+    }
 }

@@ -1,8 +1,12 @@
 //! Everything that runs only on the server: configuration, state, Redis access, HTTP routes.
 
+pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod history;
+mod live;
 pub mod redis;
+pub mod sampler;
 pub mod state;
 pub mod stats;
 
@@ -13,7 +17,7 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Request, header};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use leptos::config::LeptosOptions;
@@ -23,10 +27,11 @@ use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
 use crate::app::shell;
+use crate::error::AppError;
 use crate::model::{Lang, PageConfig};
 use config::Config;
+use redis::RedisTarget;
 use redis::process::{RedisProcess, RedisProcessOptions};
-use redis::{RedisTarget, Timeouts};
 use state::AppState;
 
 /// Path of the dashboard page, relative to the base path.
@@ -36,8 +41,14 @@ const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 
 /// Entry point of the `cachepanel` binary.
 pub async fn run() -> ExitCode {
+    use clap::Parser as _;
+    let cli = cli::Cli::parse();
     init_tracing();
-    match serve().await {
+    let outcome = match cli.command.unwrap_or(cli::Command::Serve) {
+        cli::Command::Serve => serve().await,
+        cli::Command::Demo { redis_url, force } => run_demo(&redis_url, force).await,
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");
@@ -75,27 +86,18 @@ async fn serve() -> anyhow::Result<()> {
         }
     };
     let redis_url = config.redis_url.clone().context("no Redis URL")?;
-    let redis = RedisTarget::new(
-        "cache",
-        &redis_url,
-        Timeouts {
-            connect: config.redis_connect_timeout,
-            response: config.redis_response_timeout,
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("CACHEPANEL_REDIS_URL: {e}"))?;
     tracing::info!(redis = %redis_url, "Redis target configured");
-
-    let demo = match (&embedded, config.demo_traffic) {
-        (Some(_), true) => Some(tokio::spawn(demo::run(redis.clone()))),
-        _ => None,
-    };
-
+    let demo_wanted = embedded.is_some() && config.demo_traffic;
     let addr = config.addr;
-    let state = AppState {
-        leptos_options: leptos_options(&config),
-        config: Arc::new(config),
-        redis,
+    let (state, sampler_task) = AppState::start(config, &redis_url)
+        .map_err(|e| anyhow::anyhow!("CACHEPANEL_REDIS_URL: {e}"))?;
+    let demo = if demo_wanted {
+        demo::claim(&state.redis, false)
+            .await
+            .context("starting the demo workload")?;
+        Some(tokio::spawn(demo::run(state.redis.clone())))
+    } else {
+        None
     };
     let base_path = state.config.base_path.clone();
     let listener = tokio::net::TcpListener::bind(addr)
@@ -113,8 +115,31 @@ async fn serve() -> anyhow::Result<()> {
     if let Some(demo) = demo {
         demo.abort();
     }
+    sampler_task.abort();
     drop(embedded);
     tracing::info!("stopped");
+    Ok(())
+}
+
+async fn run_demo(redis_url: &str, force: bool) -> anyhow::Result<()> {
+    let url =
+        config::RedisUrl::parse(redis_url).map_err(|e| anyhow::anyhow!("--redis-url: {e}"))?;
+    let defaults = Config::from_lookup(|_| None).context("default configuration")?;
+    let redis = RedisTarget::new(
+        "demo",
+        &url,
+        redis::Timeouts {
+            connect: defaults.redis_connect_timeout,
+            response: defaults.redis_response_timeout,
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("--redis-url: {e}"))?;
+    demo::claim(&redis, force).await?;
+    println!("cachepanel demo: writing demo traffic to {url}; Ctrl-C stops");
+    tokio::select! {
+        () = demo::run(redis) => {},
+        () = shutdown_signal() => {},
+    }
     Ok(())
 }
 
@@ -143,6 +168,7 @@ pub fn router(state: AppState) -> Router {
             "/api/{*server_fn}",
             get(server_fn_handler).post(server_fn_handler),
         )
+        .route("/api/live/events", get(live::events))
         .route("/healthz", get(healthz))
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .with_state(state);
@@ -161,12 +187,30 @@ async fn redirect_to_stats(State(config): State<Arc<Config>>) -> Redirect {
     Redirect::to(&format!("{}{STATS_PAGE_PATH}", config.base_path))
 }
 
-async fn server_fn_handler(
-    State(state): State<AppState>,
-    request: Request<Body>,
-) -> impl IntoResponse {
-    leptos_axum::handle_server_fns_with_context(move || provide_context(state.clone()), request)
+/// Runs a server function. Its errors arrive as 500 with an `AppError` JSON body; the status
+/// is corrected here from the error itself, so every API error has its proper code.
+async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let response = leptos_axum::handle_server_fns_with_context(
+        move || provide_context(state.clone()),
+        request,
+    )
+    .await
+    .into_response();
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_REQUEST_BODY_BYTES)
         .await
+        .unwrap_or_default();
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(error.status_code()).unwrap_or(parts.status);
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 async fn stats_page(State(state): State<AppState>, request: Request<Body>) -> Response {
@@ -243,7 +287,6 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     #[test]
     fn language_comes_from_the_query_then_the_browser_then_russian() {

@@ -5,17 +5,52 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use leptos::prelude::use_context;
-use leptos_axum::ResponseOptions;
 
 use crate::error::AppError;
 use crate::server::config::Config;
-use crate::server::redis::RedisTarget;
+use crate::server::config::RedisUrl;
+use crate::server::redis::{RedisFailure, RedisTarget, Timeouts};
+use crate::server::sampler::{self, SamplerHandle, SamplerSettings};
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub redis: RedisTarget,
+    pub sampler: SamplerHandle,
     pub leptos_options: LeptosOptions,
+}
+
+impl AppState {
+    /// Connects (lazily) to the configured Redis and starts its sampler. The sampler task
+    /// runs until aborted or until every handle is gone.
+    pub fn start(
+        config: Config,
+        redis_url: &RedisUrl,
+    ) -> Result<(Self, tokio::task::JoinHandle<()>), RedisFailure> {
+        let redis = RedisTarget::new(
+            "cache",
+            redis_url,
+            Timeouts {
+                connect: config.redis_connect_timeout,
+                response: config.redis_response_timeout,
+            },
+        )?;
+        let (sampler, task) = sampler::spawn(
+            redis.clone(),
+            SamplerSettings {
+                interval: config.sample_interval,
+                thresholds: config.thresholds,
+                expected: config.expected.clone(),
+            },
+        );
+        let state = Self {
+            leptos_options: crate::server::leptos_options(&config),
+            config: Arc::new(config),
+            redis,
+            sampler,
+        };
+        Ok((state, task))
+    }
 }
 
 /// The state inside a server function (provided as context by both the page renderer and the
@@ -27,15 +62,4 @@ pub fn app_state() -> Result<AppState, AppError> {
             reference: "state".into(),
         }
     })
-}
-
-/// Sets the HTTP status of the current response from an error and hands the error back, so a
-/// server function can `return Err(respond(error))`.
-pub fn respond(error: AppError) -> AppError {
-    if let Some(options) = use_context::<ResponseOptions>() {
-        let status = axum::http::StatusCode::from_u16(error.status_code())
-            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-        options.set_status(status);
-    }
-    error
 }

@@ -4,7 +4,8 @@ use crate::model::info::InfoFields;
 use crate::model::{RedisStats, StatsReport};
 use crate::server::redis::{RedisFailure, RedisTarget};
 
-pub async fn read_stats(redis: &RedisTarget) -> Result<RedisStats, RedisFailure> {
+/// The default `INFO` sections and `DBSIZE`, in one pipelined round trip.
+pub async fn read_info(redis: &RedisTarget) -> Result<(InfoFields, u64), RedisFailure> {
     let (info, total_keys): (String, u64) = redis
         .run(|mut connection| async move {
             redis::pipe()
@@ -14,7 +15,12 @@ pub async fn read_stats(redis: &RedisTarget) -> Result<RedisStats, RedisFailure>
                 .await
         })
         .await?;
-    Ok(RedisStats::from_info(&InfoFields::parse(&info), total_keys))
+    Ok((InfoFields::parse(&info), total_keys))
+}
+
+pub async fn read_stats(redis: &RedisTarget) -> Result<RedisStats, RedisFailure> {
+    let (info, total_keys) = read_info(redis).await?;
+    Ok(RedisStats::from_info(&info, total_keys))
 }
 
 /// The stats as the API reports them: Redis being down is part of the answer, logged once here.

@@ -11,3 +11,6 @@ use crate::model::PageConfig;
 pub fn use_page_config() -> PageConfig {
     use_context::<PageConfig>().unwrap_or_default()
 }
+
+pub mod charts;
+pub mod live;

@@ -1,11 +1,11 @@
 //! Starts a `redis-server` and the cachepanel app for one test; both stop when dropped.
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use cachepanel::model::live::LiveSnapshot;
 use cachepanel::server::config::{Config, RedisUrl};
 use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
-use cachepanel::server::redis::{RedisTarget, Timeouts};
+use cachepanel::server::sampler::SamplerHandle;
 use cachepanel::server::state::AppState;
 
 pub struct TestApp {
@@ -13,11 +13,14 @@ pub struct TestApp {
     pub base_url: String,
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
+    sampler: tokio::task::JoinHandle<()>,
+    pub live: SamplerHandle,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        self.sampler.abort();
     }
 }
 
@@ -48,20 +51,8 @@ pub async fn start_app_with(
     config.site_root = std::env::temp_dir().join("cachepanel-it-site");
     adjust(&mut config);
     let url = config.redis_url.clone().expect("no redis url");
-    let redis_target = RedisTarget::new(
-        "cache",
-        &url,
-        Timeouts {
-            connect: config.redis_connect_timeout,
-            response: config.redis_response_timeout,
-        },
-    )
-    .unwrap();
-    let state = AppState {
-        leptos_options: cachepanel::server::leptos_options(&config),
-        config: Arc::new(config),
-        redis: redis_target,
-    };
+    let (state, sampler) = AppState::start(config, &url).unwrap();
+    let live = state.sampler.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binding");
@@ -80,6 +71,8 @@ pub async fn start_app_with(
         base_url: format!("http://{addr}"),
         http,
         server,
+        sampler,
+        live,
     }
 }
 
@@ -115,4 +108,38 @@ pub fn test_id_text(html: &str, test_id: &str) -> Option<String> {
     let content = &after[after.find('>')? + 1..];
     let text = &content[..content.find('<')?];
     Some(text.trim().to_owned())
+}
+
+impl TestApp {
+    /// Waits for the next snapshot the sampler publishes (at most `limit`).
+    pub async fn next_snapshot(&self, limit: Duration) -> std::sync::Arc<LiveSnapshot> {
+        let mut receiver = self.live.subscribe();
+        receiver.borrow_and_update();
+        tokio::time::timeout(limit, receiver.changed())
+            .await
+            .expect("no snapshot in time")
+            .expect("sampler stopped");
+        receiver.borrow().clone()
+    }
+
+    /// Waits until a published snapshot satisfies `accept`, returning it.
+    pub async fn snapshot_where(
+        &self,
+        limit: Duration,
+        accept: impl Fn(&LiveSnapshot) -> bool,
+    ) -> std::sync::Arc<LiveSnapshot> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let snapshot = self.next_snapshot(left).await;
+            if accept(&snapshot) {
+                return snapshot;
+            }
+        }
+    }
+}
+
+/// Options for an app that samples quickly, so tests see several samples per second.
+pub fn fast_sampling(config: &mut cachepanel::server::config::Config) {
+    config.sample_interval = Duration::from_millis(250);
 }

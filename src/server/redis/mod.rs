@@ -66,7 +66,7 @@ pub struct RedisTarget {
 struct Inner {
     name: String,
     manager: ConnectionManager,
-    /// Bound on a whole operation, including a reconnect attempt inside it.
+    /// Bound on a whole operation (one command or pipeline).
     operation_timeout: Duration,
 }
 
@@ -82,7 +82,10 @@ impl RedisTarget {
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(500));
         let manager = ConnectionManager::new_lazy_with_config(client, config)?;
-        let operation_timeout = timeouts.connect + timeouts.response;
+        // A stalled server must surface as "timed out" about when the response timeout says,
+        // not after connect + response; the slack covers scheduling and a quick reconnect.
+        let operation_timeout =
+            timeouts.connect.max(timeouts.response) + Duration::from_millis(200);
         Ok(Self {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
@@ -97,7 +100,7 @@ impl RedisTarget {
     }
 
     /// Runs one operation (a command or a pipeline) on a clone of the shared connection,
-    /// bounded by the connect + response timeout.
+    /// bounded by the larger of the two timeouts (plus a little slack).
     pub async fn run<T, F, Fut>(&self, operation: F) -> Result<T, RedisFailure>
     where
         F: FnOnce(ConnectionManager) -> Fut,

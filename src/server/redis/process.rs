@@ -15,6 +15,8 @@ pub struct RedisProcessOptions {
     pub maxmemory_policy: Option<String>,
     /// Allow `DEBUG` from loopback (tests use `DEBUG SLEEP` to stall the server).
     pub debug_command: bool,
+    /// Further `redis-server` arguments, e.g. `["--rename-command", "CONFIG", ""]`.
+    pub extra_args: Vec<String>,
 }
 
 pub struct RedisProcess {
@@ -94,6 +96,7 @@ impl RedisProcess {
         if self.options.debug_command {
             command.args(["--enable-debug-command", "local"]);
         }
+        command.args(&self.options.extra_args);
         if let Some(maxmemory) = &self.options.maxmemory {
             command.args(["--maxmemory", maxmemory]);
         }

@@ -1,5 +1,11 @@
+pub mod charts_panel;
+pub mod config_panel;
+pub mod live_panel;
 pub mod stat_card;
 pub mod stats_panel;
 
+pub use charts_panel::ChartsPanel;
+pub use config_panel::ConfigPanel;
+pub use live_panel::LivePanel;
 pub use stat_card::StatCard;
 pub use stats_panel::StatsPanel;

@@ -3,45 +3,80 @@ use leptos::prelude::*;
 use crate::api::get_stats;
 use crate::i18n::texts;
 use crate::model::Lang;
-use crate::ui::components::StatsPanel;
+use crate::ui::charts::chart_width_for;
+use crate::ui::components::{ChartsPanel, ConfigPanel, LivePanel, StatsPanel};
+use crate::ui::live::use_live_data;
 use crate::ui::use_page_config;
 
-/// `/admin/cache/stats`: the dashboard. Rendered with data on the server; after hydration the
-/// refresh button re-reads the stats through `GET /api/stats` without a reload.
+/// `/admin/cache/stats`: the dashboard. Rendered with data on the server; after hydration it
+/// follows the live event stream, and "refresh" re-reads the lifetime figures on demand.
 #[component]
 pub fn StatsPage() -> impl IntoView {
     let page = use_page_config();
     let texts = texts(page.lang);
     let refreshes = RwSignal::new(0_u32);
     let stats = Resource::new(move || refreshes.get(), |_| get_stats());
+    let live = use_live_data(&page);
     // Effects run only in the browser, so this marks the moment the page became interactive.
     let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    let chart_width = RwSignal::new(chart_width_for(1280.0));
+    Effect::new(move |_| {
+        let measure = move || {
+            if let Some(width) = window().inner_width().ok().and_then(|w| w.as_f64()) {
+                chart_width.set(chart_width_for(width));
+            }
+        };
+        measure();
+        let _ = window_event_listener(leptos::ev::resize, move |_| measure());
+        hydrated.set(true);
+    });
 
     let other_lang = match page.lang {
         Lang::Ru => Lang::En,
         Lang::En => Lang::Ru,
     };
     let other_lang_href = format!("?lang={}", other_lang.code());
+    let snapshot = live.snapshot;
+    let keys_per_db =
+        Signal::derive(move || snapshot.get().map(|s| s.keys_per_db).unwrap_or_default());
+    let target_hit_rate = Signal::derive(move || {
+        snapshot
+            .get()
+            .map_or(70.0, |s| s.thresholds.target_hit_rate_percent)
+    });
 
     view! {
-        <main class="page" data-testid="stats-page" data-hydrated=move || hydrated.get().to_string()>
+        <main
+            class="page"
+            data-testid="stats-page"
+            data-hydrated=move || hydrated.get().to_string()
+            data-streaming=move || live.streaming.get().to_string()
+        >
             <header class="page-header">
                 <h1>{texts.heading}</h1>
                 <nav class="page-actions">
                     <a class="lang-switch" href=other_lang_href hreflang=other_lang.code() data-testid="lang-switch">
                         {texts.language} ": " {other_lang.code().to_uppercase()}
                     </a>
-                    <button
-                        type="button"
-                        data-testid="refresh"
-                        on:click=move |_| refreshes.update(|count| *count += 1)
-                    >
+                    <button type="button" data-testid="refresh" on:click=move |_| refreshes.update(|n| *n += 1)>
                         {texts.refresh}
                     </button>
                 </nav>
             </header>
             <Transition fallback=move || view! { <p>{texts.loading}</p> }>
+                <h2 class="section-heading">{texts.live_heading}</h2>
+                {move || snapshot.get().map(|snapshot| {
+                    view! { <LivePanel snapshot server_now_ms=live.server_now_ms.get() texts /> }
+                })}
+                <ChartsPanel
+                    points=live.points
+                    keys_per_db
+                    target_hit_rate
+                    range=live.range
+                    width=chart_width.into()
+                    texts
+                />
+                <h2 class="section-heading">{texts.lifetime_heading}</h2>
                 {move || {
                     stats.get().map(|result| match result {
                         Ok(report) => view! { <StatsPanel report texts /> }.into_any(),
@@ -53,6 +88,16 @@ pub fn StatsPage() -> impl IntoView {
                         .into_any(),
                     })
                 }}
+                {move || snapshot.get().and_then(|snapshot| snapshot.config.clone().map(|config| {
+                    view! {
+                        <ConfigPanel
+                            view=config
+                            mismatches=snapshot.config_mismatches.clone()
+                            expected=snapshot.expected.clone()
+                            texts
+                        />
+                    }
+                }))}
             </Transition>
         </main>
     }

@@ -1,0 +1,292 @@
+//! Live figures derived from consecutive `INFO` samples: windowed hit rate and per-second
+//! rates, with counter resets (restart, `CONFIG RESETSTAT`) detected so that no negative rate
+//! and no spike is ever reported.
+
+use serde::{Deserialize, Serialize};
+
+use super::info::InfoFields;
+
+/// The monotonic counters of one sample, and what identifies the server process.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counters {
+    pub run_id: String,
+    pub uptime_seconds: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub total_commands: u64,
+    pub evicted_keys: u64,
+    pub expired_keys: u64,
+}
+
+impl Counters {
+    pub fn from_info(info: &InfoFields) -> Self {
+        let number = |name| info.u64(name).unwrap_or(0);
+        Self {
+            run_id: info.get("run_id").unwrap_or_default().to_owned(),
+            uptime_seconds: number("uptime_in_seconds"),
+            keyspace_hits: number("keyspace_hits"),
+            keyspace_misses: number("keyspace_misses"),
+            total_commands: number("total_commands_processed"),
+            evicted_keys: number("evicted_keys"),
+            expired_keys: number("expired_keys"),
+        }
+    }
+
+    /// True when `next` cannot continue from `self`: another process (restart), uptime going
+    /// backwards, or any counter going down (`CONFIG RESETSTAT`).
+    pub fn is_reset_before(&self, next: &Counters) -> bool {
+        self.run_id != next.run_id
+            || next.uptime_seconds < self.uptime_seconds
+            || next.keyspace_hits < self.keyspace_hits
+            || next.keyspace_misses < self.keyspace_misses
+            || next.total_commands < self.total_commands
+            || next.evicted_keys < self.evicted_keys
+            || next.expired_keys < self.expired_keys
+    }
+}
+
+/// Rates over the window between two samples.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rates {
+    /// Δhits / (Δhits + Δmisses) in percent; `None` when nothing was looked up in the window.
+    pub hit_rate_percent: Option<f64>,
+    pub ops_per_sec: f64,
+    pub evicted_per_sec: f64,
+    pub expired_per_sec: f64,
+    pub hits_per_sec: f64,
+    pub misses_per_sec: f64,
+}
+
+impl Rates {
+    /// Rates from `previous` to `next`, `elapsed_seconds` apart. `None` across a reset or a
+    /// non-positive interval: the caller shows a gap, never a negative value or a spike.
+    pub fn between(previous: &Counters, next: &Counters, elapsed_seconds: f64) -> Option<Self> {
+        // NaN and non-positive intervals give no rate.
+        if previous.is_reset_before(next) || elapsed_seconds.is_nan() || elapsed_seconds <= 0.0 {
+            return None;
+        }
+        let delta = |a: u64, b: u64| b.saturating_sub(a) as f64;
+        let hits = delta(previous.keyspace_hits, next.keyspace_hits);
+        let misses = delta(previous.keyspace_misses, next.keyspace_misses);
+        let lookups = hits + misses;
+        Some(Self {
+            hit_rate_percent: (lookups > 0.0).then(|| hits * 100.0 / lookups),
+            ops_per_sec: delta(previous.total_commands, next.total_commands) / elapsed_seconds,
+            evicted_per_sec: delta(previous.evicted_keys, next.evicted_keys) / elapsed_seconds,
+            expired_per_sec: delta(previous.expired_keys, next.expired_keys) / elapsed_seconds,
+            hits_per_sec: hits / elapsed_seconds,
+            misses_per_sec: misses / elapsed_seconds,
+        })
+    }
+}
+
+/// One point of the history: the rates of a window and the memory at its end.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Unix time of the sample, milliseconds.
+    pub at_ms: i64,
+    /// `None` after a reset or when the window had no lookups.
+    pub hit_rate_percent: Option<f64>,
+    pub ops_per_sec: Option<f64>,
+    pub evicted_per_sec: Option<f64>,
+    pub used_memory_bytes: u64,
+    pub maxmemory_bytes: u64,
+    pub total_keys: u64,
+}
+
+impl Point {
+    pub fn new(
+        at_ms: i64,
+        rates: Option<&Rates>,
+        used_memory: u64,
+        maxmemory: u64,
+        keys: u64,
+    ) -> Self {
+        Self {
+            at_ms,
+            hit_rate_percent: rates.and_then(|r| r.hit_rate_percent),
+            ops_per_sec: rates.map(|r| r.ops_per_sec),
+            evicted_per_sec: rates.map(|r| r.evicted_per_sec),
+            used_memory_bytes: used_memory,
+            maxmemory_bytes: maxmemory,
+            total_keys: keys,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BEFORE: &str = include_str!("../../tests/fixtures/info_7.0_before.txt");
+    const AFTER: &str = include_str!("../../tests/fixtures/info_7.0_after.txt");
+    const RESTARTED: &str = include_str!("../../tests/fixtures/info_7.0_restarted.txt");
+    const RESETSTAT: &str = include_str!("../../tests/fixtures/info_7.0_resetstat.txt");
+
+    fn counters(text: &str) -> Counters {
+        Counters::from_info(&InfoFields::parse(text))
+    }
+
+    #[test]
+    fn windowed_hit_rate_comes_from_deltas_not_lifetime_totals() {
+        // The fixtures were captured around 900 hits and 100 misses.
+        let rates = Rates::between(&counters(BEFORE), &counters(AFTER), 2.0).unwrap();
+        let hit_rate = rates.hit_rate_percent.unwrap();
+        assert!((hit_rate - 90.0).abs() < 0.01, "{hit_rate}");
+        assert!((rates.hits_per_sec - 450.0).abs() < 0.01);
+        assert!(rates.ops_per_sec >= 500.0);
+    }
+
+    #[test]
+    fn a_restart_is_a_reset_and_gives_no_rate() {
+        let before = counters(AFTER);
+        let after = counters(RESTARTED);
+        assert!(before.is_reset_before(&after));
+        assert_eq!(Rates::between(&before, &after, 2.0), None);
+    }
+
+    #[test]
+    fn config_resetstat_is_a_reset_and_gives_no_rate() {
+        let before = counters(AFTER);
+        let after = counters(RESETSTAT);
+        assert_eq!(before.run_id, after.run_id);
+        assert!(before.is_reset_before(&after));
+        assert_eq!(Rates::between(&before, &after, 2.0), None);
+    }
+
+    #[test]
+    fn a_window_without_lookups_has_no_hit_rate() {
+        let same = counters(AFTER);
+        let rates = Rates::between(&same, &same, 2.0).unwrap();
+        assert_eq!(rates.hit_rate_percent, None);
+        assert_eq!(rates.ops_per_sec, 0.0);
+    }
+
+    #[test]
+    fn a_zero_interval_gives_no_rate() {
+        assert_eq!(
+            Rates::between(&counters(BEFORE), &counters(AFTER), 0.0),
+            None
+        );
+    }
+}
+
+/// Time ranges the charts offer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum HistoryRange {
+    #[default]
+    #[serde(rename = "15m")]
+    Minutes15,
+    #[serde(rename = "1h")]
+    Hour1,
+    #[serde(rename = "6h")]
+    Hours6,
+    #[serde(rename = "24h")]
+    Hours24,
+}
+
+impl HistoryRange {
+    pub const ALL: [HistoryRange; 4] = [Self::Minutes15, Self::Hour1, Self::Hours6, Self::Hours24];
+
+    pub fn millis(self) -> i64 {
+        let minutes = match self {
+            Self::Minutes15 => 15,
+            Self::Hour1 => 60,
+            Self::Hours6 => 360,
+            Self::Hours24 => 1440,
+        };
+        minutes * 60_000
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Minutes15 => "15m",
+            Self::Hour1 => "1h",
+            Self::Hours6 => "6h",
+            Self::Hours24 => "24h",
+        }
+    }
+
+    pub fn from_label(label: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|range| range.label() == label)
+    }
+
+    /// Ranges beyond one hour are served from 1-minute rollups.
+    pub fn uses_rollups(self) -> bool {
+        matches!(self, Self::Hours6 | Self::Hours24)
+    }
+}
+
+/// Whether the last sampling attempt reached Redis.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum LiveStatus {
+    /// No sample has been attempted yet.
+    Starting,
+    Up,
+    Unavailable {
+        reason: String,
+        since_ms: i64,
+    },
+}
+
+/// What the sampler publishes after every attempt; every open page receives it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveSnapshot {
+    pub target: String,
+    pub status: LiveStatus,
+    /// Server time of this publication (lets the client correct for clock skew).
+    pub published_at_ms: i64,
+    /// Time of the last successful sample; 0 before the first one.
+    pub sampled_at_ms: i64,
+    /// Last known figures (kept while Redis is unavailable, shown with their age).
+    pub stats: Option<super::RedisStats>,
+    pub rates: Option<Rates>,
+    /// The newest history point (for the charts to append).
+    pub point: Option<Point>,
+    pub config: Option<super::redis_config::RedisConfigView>,
+    pub config_mismatches: Vec<super::redis_config::ConfigField>,
+    pub badges: Vec<super::health::Badge>,
+    pub thresholds: super::health::Thresholds,
+    pub expected: super::redis_config::ExpectedProfile,
+    pub sample_interval_ms: u64,
+    /// Keys per database number, from the keyspace section.
+    pub keys_per_db: Vec<(u32, u64)>,
+}
+
+impl LiveSnapshot {
+    pub fn starting(
+        target: &str,
+        thresholds: super::health::Thresholds,
+        expected: super::redis_config::ExpectedProfile,
+        interval_ms: u64,
+    ) -> Self {
+        Self {
+            target: target.to_owned(),
+            status: LiveStatus::Starting,
+            published_at_ms: 0,
+            sampled_at_ms: 0,
+            stats: None,
+            rates: None,
+            point: None,
+            config: None,
+            config_mismatches: Vec::new(),
+            badges: Vec::new(),
+            thresholds,
+            expected,
+            sample_interval_ms: interval_ms,
+            keys_per_db: Vec::new(),
+        }
+    }
+
+    /// Age of the last successful sample at server time `now_ms`, or `None` without one.
+    pub fn data_age_ms(&self, now_ms: i64) -> Option<i64> {
+        (self.sampled_at_ms > 0).then(|| (now_ms - self.sampled_at_ms).max(0))
+    }
+
+    /// Data counts as stale when no sample succeeded for three intervals.
+    pub fn is_stale(&self, now_ms: i64) -> bool {
+        self.data_age_ms(now_ms)
+            .is_none_or(|age| age > 3 * self.sample_interval_ms as i64)
+    }
+}

@@ -1,0 +1,204 @@
+//! One background sampler per Redis: reads `INFO` + `DBSIZE` every interval (never per
+//! viewer), derives rates from consecutive samples, keeps the bounded history and publishes a
+//! snapshot that every open page receives through one watch channel.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::model::RedisStats;
+use crate::model::health::{self, Thresholds};
+use crate::model::live::{Counters, HistoryRange, LiveSnapshot, LiveStatus, Point, Rates};
+use crate::model::redis_config::{self, ConfigAnswers, ExpectedProfile, RedisConfigView};
+use crate::server::history::History;
+use crate::server::redis::RedisTarget;
+use crate::server::stats::read_info;
+
+/// `CONFIG GET` is read once every this many samples: configuration rarely changes.
+const CONFIG_EVERY_SAMPLES: u32 = 15;
+
+#[derive(Clone, Debug)]
+pub struct SamplerSettings {
+    pub interval: Duration,
+    pub thresholds: Thresholds,
+    pub expected: ExpectedProfile,
+}
+
+/// Read side of a running sampler; cheap to clone.
+#[derive(Clone)]
+pub struct SamplerHandle {
+    snapshot: watch::Receiver<Arc<LiveSnapshot>>,
+    history: Arc<RwLock<History>>,
+}
+
+impl SamplerHandle {
+    pub fn latest(&self) -> Arc<LiveSnapshot> {
+        self.snapshot.borrow().clone()
+    }
+
+    /// A receiver that sees every later publication (for the SSE stream).
+    pub fn subscribe(&self) -> watch::Receiver<Arc<LiveSnapshot>> {
+        self.snapshot.clone()
+    }
+
+    pub fn history(&self, range: HistoryRange) -> Vec<Point> {
+        match self.history.read() {
+            Ok(history) => history.series(range, now_ms()),
+            Err(poisoned) => poisoned.into_inner().series(range, now_ms()),
+        }
+    }
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Starts the sampler task; it stops when every handle and the returned task are dropped.
+pub fn spawn(
+    redis: RedisTarget,
+    settings: SamplerSettings,
+) -> (SamplerHandle, tokio::task::JoinHandle<()>) {
+    let interval_ms = settings.interval.as_millis() as u64;
+    let initial = LiveSnapshot::starting(
+        redis.name(),
+        settings.thresholds,
+        settings.expected.clone(),
+        interval_ms,
+    );
+    let (sender, receiver) = watch::channel(Arc::new(initial));
+    let history = Arc::new(RwLock::new(History::new(interval_ms)));
+    let handle = SamplerHandle {
+        snapshot: receiver,
+        history: history.clone(),
+    };
+    let task = tokio::spawn(run(redis, settings, sender, history));
+    (handle, task)
+}
+
+struct Previous {
+    counters: Counters,
+    taken: Instant,
+}
+
+async fn run(
+    redis: RedisTarget,
+    settings: SamplerSettings,
+    sender: watch::Sender<Arc<LiveSnapshot>>,
+    history: Arc<RwLock<History>>,
+) {
+    let mut ticker = tokio::time::interval(settings.interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut previous: Option<Previous> = None;
+    let mut config: Option<(RedisConfigView, u32)> = None;
+    let mut unavailable_since: Option<i64> = None;
+
+    loop {
+        ticker.tick().await;
+        let mut snapshot = (**sender.borrow()).clone();
+        snapshot.published_at_ms = now_ms();
+        match read_info(&redis).await {
+            Ok((info, total_keys)) => {
+                unavailable_since = None;
+                let taken = Instant::now();
+                let counters = Counters::from_info(&info);
+                let rates = previous.as_ref().and_then(|p| {
+                    Rates::between(
+                        &p.counters,
+                        &counters,
+                        taken.duration_since(p.taken).as_secs_f64(),
+                    )
+                });
+                let stats = RedisStats::from_info(&info, total_keys);
+
+                let needs_config = config
+                    .as_ref()
+                    .is_none_or(|(_, age)| *age >= CONFIG_EVERY_SAMPLES);
+                let view = if needs_config {
+                    RedisConfigView::new(&info, read_config(&redis).await)
+                } else {
+                    // INFO-backed fields stay fresh; CONFIG-backed ones are reused.
+                    let answers = config.as_ref().map(|(view, _)| ConfigAnswers {
+                        save_rules: view.save_rules.clone(),
+                        password_required: view.password_required,
+                    });
+                    RedisConfigView::new(&info, answers.unwrap_or_default())
+                };
+                config = Some((
+                    view.clone(),
+                    if needs_config {
+                        1
+                    } else {
+                        config.map_or(1, |(_, age)| age + 1)
+                    },
+                ));
+
+                let point = Point::new(
+                    snapshot.published_at_ms,
+                    rates.as_ref(),
+                    stats.used_memory_bytes,
+                    stats.maxmemory_bytes,
+                    stats.total_keys,
+                );
+                match history.write() {
+                    Ok(mut history) => history.push(point),
+                    Err(poisoned) => poisoned.into_inner().push(point),
+                }
+                snapshot.status = LiveStatus::Up;
+                snapshot.sampled_at_ms = snapshot.published_at_ms;
+                snapshot.badges = health::evaluate(&stats, rates.as_ref(), &settings.thresholds);
+                snapshot.config_mismatches = redis_config::mismatches(&view, &settings.expected);
+                snapshot.config = Some(view);
+                snapshot.keys_per_db = info.keys_per_db().into_iter().collect();
+                snapshot.stats = Some(stats);
+                snapshot.rates = rates;
+                snapshot.point = Some(point);
+                previous = Some(Previous { counters, taken });
+            }
+            Err(failure) => {
+                let since = *unavailable_since.get_or_insert(snapshot.published_at_ms);
+                if !matches!(&snapshot.status, LiveStatus::Unavailable { reason, .. } if *reason == failure.reason)
+                {
+                    tracing::warn!(target_name = redis.name(), reason = %failure, "sampling Redis failed");
+                }
+                // Keep the last known stats (shown with their age); no new point, no rates.
+                snapshot.status = LiveStatus::Unavailable {
+                    reason: failure.reason,
+                    since_ms: since,
+                };
+                snapshot.rates = None;
+                snapshot.point = None;
+            }
+        }
+        if sender.send(Arc::new(snapshot)).is_err() {
+            return;
+        }
+    }
+}
+
+/// `CONFIG GET` for what INFO lacks. Each field fails alone (renamed CONFIG, ACL) and is then
+/// unavailable. `requirepass` is reduced to a boolean here; its value is never kept.
+async fn read_config(redis: &RedisTarget) -> ConfigAnswers {
+    let get = |name: &'static str| {
+        redis.run(move |mut connection| async move {
+            redis::cmd("CONFIG")
+                .arg("GET")
+                .arg(name)
+                .query_async::<Vec<String>>(&mut connection)
+                .await
+        })
+    };
+    let save_rules = get("save")
+        .await
+        .ok()
+        .and_then(|pair| pair.into_iter().nth(1));
+    let password_required = get("requirepass")
+        .await
+        .ok()
+        .and_then(|pair| pair.get(1).map(|value| !value.is_empty()));
+    ConfigAnswers {
+        save_rules,
+        password_required,
+    }
+}

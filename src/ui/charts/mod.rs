@@ -1,0 +1,299 @@
+//! Chart SVGs from model data with charts-rs. Pure functions: the server renders the first
+//! paint with them and the WASM client re-renders with the same code as samples arrive.
+//! charts-rs escapes every text it draws, so names that come from Redis stay text.
+
+use charts_rs::{BarChart, LineChart, Series, Symbol};
+
+use crate::model::live::Point;
+
+/// Charts are drawn at the width of their container, within these bounds (iframe widths
+/// from 480 px to 1600 px, one or two charts per row).
+pub const MIN_WIDTH: f32 = 300.0;
+pub const MAX_WIDTH: f32 = 800.0;
+const HEIGHT: f32 = 260.0;
+/// More points than this are averaged into buckets: the SVG stays small and readable.
+const MAX_POINTS: usize = 240;
+/// charts-rs measures labels with its embedded font but the browser draws them with the
+/// page's; the system stack below covers Cyrillic everywhere.
+const FONT_FAMILY: &str = "system-ui, Roboto, 'Noto Sans', 'DejaVu Sans', sans-serif";
+
+pub struct LineLabels<'a> {
+    pub title: &'a str,
+    pub series: [&'a str; 2],
+}
+
+/// Width of one chart for a viewport (the iframe) `viewport` px wide: two charts per row
+/// from 960 px, one below; page and panel padding (56 px) and the column gap (16 px) off.
+pub fn chart_width_for(viewport: f64) -> f32 {
+    let content = (viewport - 56.0).max(0.0);
+    let per_chart = if viewport >= 960.0 {
+        (content - 16.0) / 2.0
+    } else {
+        content
+    };
+    (per_chart as f32).clamp(MIN_WIDTH, MAX_WIDTH)
+}
+
+/// Averages consecutive points into at most `max` buckets; gaps (None) stay gaps when a
+/// whole bucket has no value.
+pub fn downsample(points: &[Point], max: usize) -> Vec<Point> {
+    if points.len() <= max || max == 0 {
+        return points.to_vec();
+    }
+    let bucket = points.len().div_ceil(max);
+    points
+        .chunks(bucket)
+        .map(|chunk| {
+            let mean = |pick: fn(&Point) -> Option<f64>| {
+                let values: Vec<f64> = chunk.iter().filter_map(pick).collect();
+                (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+            };
+            let last = chunk[chunk.len() - 1];
+            Point {
+                at_ms: last.at_ms,
+                hit_rate_percent: mean(|p| p.hit_rate_percent),
+                ops_per_sec: mean(|p| p.ops_per_sec),
+                evicted_per_sec: mean(|p| p.evicted_per_sec),
+                used_memory_bytes: mean(|p| Some(p.used_memory_bytes as f64)).unwrap_or(0.0) as u64,
+                ..last
+            }
+        })
+        .collect()
+}
+
+/// "HH:MM" (or "HH:MM:SS" for short spans) in UTC, so server and client label alike.
+fn time_labels(points: &[Point]) -> Vec<String> {
+    let span = match (points.first(), points.last()) {
+        (Some(first), Some(last)) => last.at_ms - first.at_ms,
+        _ => 0,
+    };
+    let format = if span < 30 * 60_000 {
+        "%H:%M:%S"
+    } else {
+        "%H:%M"
+    };
+    points
+        .iter()
+        .map(|point| {
+            chrono::DateTime::from_timestamp_millis(point.at_ms)
+                .map(|time| time.format(format).to_string())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn values(points: &[Point], pick: impl Fn(&Point) -> Option<f64>) -> Vec<Option<f32>> {
+    points
+        .iter()
+        .map(|point| pick(point).map(|v| v as f32))
+        .collect()
+}
+
+fn series(name: &str, data: Vec<Option<f32>>) -> Series {
+    let mut series = Series::new(name.to_owned(), Vec::new());
+    series.data = data;
+    series
+}
+
+fn line_chart(width: f32, title: &str, series_list: Vec<Series>, labels: Vec<String>) -> LineChart {
+    let mut chart = LineChart::new(series_list, labels);
+    chart.width = width.clamp(MIN_WIDTH, MAX_WIDTH);
+    chart.height = HEIGHT;
+    chart.font_family = FONT_FAMILY.to_owned();
+    chart.title.text = title.to_owned();
+    chart.title.font.size = 14.0;
+    chart.series.symbol = Some(Symbol::None);
+    chart.series.stroke_width = 2.0;
+    chart
+}
+
+fn render(chart: impl FnOnce() -> charts_rs::Result<String>) -> String {
+    // A chart that cannot be drawn (e.g. no data yet) leaves an empty frame, not an error page.
+    chart().unwrap_or_default()
+}
+
+/// Windowed hit rate over time, with the target as a dashed line.
+pub fn hit_rate_chart(
+    points: &[Point],
+    target_percent: f64,
+    labels: &LineLabels,
+    width: f32,
+) -> String {
+    let points = downsample(points, MAX_POINTS);
+    let mut target = series(
+        labels.series[1],
+        vec![Some(target_percent as f32); points.len()],
+    );
+    target.stroke_dash_array = Some("6,4".into());
+    let mut chart = line_chart(
+        width,
+        labels.title,
+        vec![
+            series(labels.series[0], values(&points, |p| p.hit_rate_percent)),
+            target,
+        ],
+        time_labels(&points),
+    );
+    if let Some(axis) = chart.y_axis_configs.first_mut() {
+        axis.min = Some(0.0);
+        axis.max = Some(100.0);
+        axis.formatter = Some("{c} %".into());
+    }
+    render(|| chart.svg())
+}
+
+/// Used memory and maxmemory over time, in MiB.
+pub fn memory_chart(points: &[Point], labels: &LineLabels, width: f32) -> String {
+    let points = downsample(points, MAX_POINTS);
+    let mib = |bytes: u64| Some(bytes as f64 / (1024.0 * 1024.0));
+    let mut series_list = vec![series(
+        labels.series[0],
+        values(&points, |p| mib(p.used_memory_bytes)),
+    )];
+    if points.iter().any(|p| p.maxmemory_bytes > 0) {
+        let mut limit = series(
+            labels.series[1],
+            values(&points, |p| mib(p.maxmemory_bytes)),
+        );
+        limit.stroke_dash_array = Some("6,4".into());
+        series_list.push(limit);
+    }
+    let mut chart = line_chart(width, labels.title, series_list, time_labels(&points));
+    if let Some(axis) = chart.y_axis_configs.first_mut() {
+        axis.min = Some(0.0);
+        axis.formatter = Some("{c} MiB".into());
+    }
+    render(|| chart.svg())
+}
+
+/// Commands per second and evictions per second.
+pub fn throughput_chart(points: &[Point], labels: &LineLabels, width: f32) -> String {
+    let points = downsample(points, MAX_POINTS);
+    let chart = line_chart(
+        width,
+        labels.title,
+        vec![
+            series(labels.series[0], values(&points, |p| p.ops_per_sec)),
+            series(labels.series[1], values(&points, |p| p.evicted_per_sec)),
+        ],
+        time_labels(&points),
+    );
+    let mut chart = chart;
+    if let Some(axis) = chart.y_axis_configs.first_mut() {
+        axis.min = Some(0.0);
+    }
+    render(|| chart.svg())
+}
+
+/// Keys per group (a database until the key census provides prefixes).
+pub fn keys_chart(groups: &[(String, u64)], title: &str, series_name: &str, width: f32) -> String {
+    let names = groups.iter().map(|(name, _)| name.clone()).collect();
+    let counts = groups
+        .iter()
+        .map(|(_, count)| Some(*count as f32))
+        .collect();
+    let mut chart = BarChart::new(vec![series(series_name, counts)], names);
+    chart.width = width.clamp(MIN_WIDTH, MAX_WIDTH);
+    chart.height = HEIGHT;
+    chart.font_family = FONT_FAMILY.to_owned();
+    chart.title.text = title.to_owned();
+    chart.title.font.size = 14.0;
+    if let Some(axis) = chart.y_axis_configs.first_mut() {
+        axis.min = Some(0.0);
+    }
+    render(|| chart.svg())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn points(count: usize) -> Vec<Point> {
+        (0..count)
+            .map(|i| Point {
+                at_ms: 1_700_000_000_000 + i as i64 * 2000,
+                hit_rate_percent: Some(60.0 + (i % 30) as f64),
+                ops_per_sec: Some(100.0),
+                evicted_per_sec: Some(0.0),
+                used_memory_bytes: 100 << 20,
+                maxmemory_bytes: 512 << 20,
+                total_keys: 10,
+            })
+            .collect()
+    }
+
+    const LABELS: LineLabels = LineLabels {
+        title: "Доля попаданий",
+        series: ["окно", "цель 70 %"],
+    };
+
+    #[test]
+    fn the_hit_rate_chart_is_an_svg_with_cyrillic_labels_and_the_target_line() {
+        let svg = hit_rate_chart(&points(100), 70.0, &LABELS, 600.0);
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("Доля попаданий"));
+        assert!(svg.contains("цель 70 %"));
+        assert!(svg.contains("6,4"), "the target line is dashed");
+    }
+
+    #[test]
+    fn text_from_redis_is_escaped_not_markup() {
+        let groups = vec![
+            ("<script>alert(1)</script>".to_owned(), 5),
+            ("user:".to_owned(), 3),
+        ];
+        let svg = keys_chart(&groups, "<b>keys</b>", "keys", 600.0);
+        assert!(svg.starts_with("<svg"));
+        assert!(!svg.contains("<script>"));
+        assert!(!svg.contains("<b>"));
+        assert!(svg.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn width_follows_the_container_within_bounds() {
+        let narrow = hit_rate_chart(&points(10), 70.0, &LABELS, 100.0);
+        assert!(narrow.contains(&format!("width=\"{}\"", MIN_WIDTH)));
+        let wide = hit_rate_chart(&points(10), 70.0, &LABELS, 5000.0);
+        assert!(wide.contains(&format!("width=\"{}\"", MAX_WIDTH)));
+    }
+
+    #[test]
+    fn iframe_widths_from_480_to_1600_get_one_or_two_readable_columns() {
+        assert_eq!(chart_width_for(480.0), 424.0);
+        assert_eq!(chart_width_for(959.0), 800.0_f32.min(903.0));
+        assert_eq!(chart_width_for(1024.0), 476.0);
+        assert_eq!(chart_width_for(1600.0), 764.0);
+        assert_eq!(chart_width_for(200.0), MIN_WIDTH);
+    }
+
+    #[test]
+    fn long_series_are_averaged_into_a_bounded_number_of_points() {
+        let sampled = downsample(&points(1800), MAX_POINTS);
+        assert!(sampled.len() <= MAX_POINTS);
+        assert_eq!(
+            sampled.last().map(|p| p.at_ms),
+            points(1800).last().map(|p| p.at_ms)
+        );
+        let mean: f64 = sampled
+            .iter()
+            .filter_map(|p| p.hit_rate_percent)
+            .sum::<f64>()
+            / sampled.len() as f64;
+        assert!((mean - 74.5).abs() < 1.0, "{mean}");
+    }
+
+    #[test]
+    fn gaps_stay_gaps() {
+        let mut with_gap = points(3);
+        with_gap[1].hit_rate_percent = None;
+        let svg = hit_rate_chart(&with_gap, 70.0, &LABELS, 600.0);
+        assert!(svg.starts_with("<svg"));
+        assert_eq!(downsample(&with_gap, 10)[1].hit_rate_percent, None);
+    }
+
+    #[test]
+    fn an_empty_history_still_draws_a_frame() {
+        let svg = memory_chart(&[], &LABELS, 600.0);
+        assert!(svg.is_empty() || svg.starts_with("<svg"));
+    }
+}
