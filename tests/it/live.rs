@@ -240,8 +240,8 @@ async fn the_event_stream_pushes_snapshots_as_json() {
     }
     let data = body
         .lines()
-        .filter_map(|line| line.strip_prefix("data: "))
-        .last()
+        .rev()
+        .find_map(|line| line.strip_prefix("data: "))
         .expect("a data line");
     let snapshot: serde_json::Value = serde_json::from_str(data).unwrap();
     assert_eq!(snapshot["target"], "cache");
