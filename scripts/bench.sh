@@ -32,7 +32,7 @@ redis_pid=$!
 CACHEPANEL_REDIS_URL="redis://127.0.0.1:$redis_port" CACHEPANEL_ADDR="127.0.0.1:$app_port" \
   CACHEPANEL_SITE_ROOT="$SITE" CACHEPANEL_LOG=warn "$BIN" >/dev/null &
 app_pid=$!
-trap 'kill $app_pid $redis_pid 2>/dev/null; rm -rf "$redis_dir"' EXIT
+trap 'kill $app_pid $redis_pid 2>/dev/null || true; rm -rf "$redis_dir"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$app_port/healthz" >/dev/null && break; sleep 0.05; done
 rss_start=$(awk '/VmRSS/{print $2}' /proc/$app_pid/status)
 # 500 sequential page renders, timed by curl, then RSS again.
@@ -59,15 +59,31 @@ $cold_row
 MD
 )
 
-if [ -f "$OUT" ] && grep -q '<!-- skeleton:start -->' "$OUT"; then
-  python3 - "$OUT" "$section" <<'PY'
+# Replaces the section between <!-- NAME:start --> and <!-- NAME:end --> (or appends it).
+splice() {
+  python3 - "$OUT" "$1" "$2" <<'PY'
 import re, sys
-path, section = sys.argv[1], sys.argv[2]
-text = open(path).read()
-text = re.sub(r"<!-- skeleton:start -->.*?<!-- skeleton:end -->", lambda _: section, text, flags=re.S)
+path, name, section = sys.argv[1], sys.argv[2], sys.argv[3]
+try:
+    text = open(path).read()
+except FileNotFoundError:
+    text = "# Benchmarks\n\nEvery number here is written by `make bench` on this project's machine kind (2 cores); each section names the command that produced it.\n"
+pattern = re.compile(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", re.S)
+if pattern.search(text):
+    text = pattern.sub(lambda _: section.strip(), text)
+else:
+    text = text.rstrip() + "\n\n" + section.strip() + "\n"
 open(path, "w").write(text)
 PY
-else
-  printf '# Benchmarks\n\nEvery number here is written by `make bench`; each section names the command that produced it.\n\n%s\n' "$section" > "$OUT"
-fi
+}
+
+splice skeleton "$section"
 echo "$section"
+kill $app_pid $redis_pid 2>/dev/null || true
+
+# Live stats: 1 vs 1000 event-stream subscribers, endpoint latency (release build).
+ulimit -n 8192
+live=$(cargo bench -q --features ssr --bench live 2>/dev/null | sed -n '/<!-- live:start -->/,/<!-- live:end -->/p')
+[ -n "$live" ] || { echo "bench: the live benchmark printed no section" >&2; exit 1; }
+splice live "$live"
+echo "$live"
