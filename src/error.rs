@@ -15,6 +15,8 @@ pub enum AppError {
     Forbidden,
     #[error("invalid request: {message}")]
     BadRequest { message: String },
+    #[error("{message}")]
+    Conflict { message: String },
     #[error("Redis unavailable: {reason}")]
     RedisUnavailable { reason: String },
     #[error("too many requests; retry after {retry_after_seconds} s")]
@@ -30,6 +32,7 @@ impl AppError {
             Self::Unauthorized => 401,
             Self::Forbidden => 403,
             Self::BadRequest { .. } => 400,
+            Self::Conflict { .. } => 409,
             Self::RedisUnavailable { .. } => 503,
             Self::RateLimited { .. } => 429,
             Self::Internal { .. } => 500,

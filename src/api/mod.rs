@@ -1,8 +1,10 @@
 //! Server functions: the app's HTTP API. Each has a fixed, documented endpoint under `/api/`
 //! (see README "HTTP API") and is a thin adapter over a plain function in `server`.
 
+pub mod census;
 pub mod live;
 pub mod stats;
 
+pub use census::{cancel_census, get_census, start_census};
 pub use live::{get_history, get_live_snapshot};
 pub use stats::get_stats;

@@ -1,6 +1,7 @@
 //! Plain data shared by the server and the WASM client: serde types and pure derivations.
 //! No I/O here; everything is unit-tested from captured fixtures.
 
+pub mod census;
 pub mod health;
 pub mod info;
 pub mod live;

@@ -7,8 +7,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::model::census::{GroupKind, PrefixGroup, default_groups};
 use crate::model::health::Thresholds;
 use crate::model::redis_config::ExpectedProfile;
+use crate::server::census::CensusSettings;
 
 /// A configuration problem, naming the variable and what is wrong with its value.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -94,6 +96,7 @@ pub struct Config {
     pub sample_interval: Duration,
     pub thresholds: Thresholds,
     pub expected: ExpectedProfile,
+    pub census: CensusSettings,
 }
 
 impl Config {
@@ -185,6 +188,60 @@ impl Config {
             appendonly: flag("CACHEPANEL_EXPECT_AOF", defaults.appendonly)?,
             password_required: flag("CACHEPANEL_EXPECT_PASSWORD", defaults.password_required)?,
         };
+        let census_defaults = CensusSettings::default();
+        let whole =
+            |name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| match value(
+                name,
+            ) {
+                None => Ok(default),
+                Some(text) => text
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| range.contains(n))
+                    .ok_or_else(|| {
+                        invalid(
+                            name,
+                            format!(
+                                "expected a whole number between {} and {}",
+                                range.start(),
+                                range.end()
+                            ),
+                        )
+                    }),
+            };
+        let census_every = whole("CACHEPANEL_CENSUS_EVERY_SECONDS", 600, 0..=86_400)?;
+        let duty_cycle = match value("CACHEPANEL_CENSUS_DUTY_CYCLE") {
+            None => census_defaults.duty_cycle,
+            Some(text) => text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|d| *d > 0.0 && *d <= 1.0)
+                .ok_or_else(|| {
+                    invalid(
+                        "CACHEPANEL_CENSUS_DUTY_CYCLE",
+                        "expected a share of time above 0 and at most 1",
+                    )
+                })?,
+        };
+        let census = CensusSettings {
+            groups: match value("CACHEPANEL_PREFIX_GROUPS") {
+                None => default_groups(),
+                Some(text) => {
+                    parse_groups(&text).map_err(|e| invalid("CACHEPANEL_PREFIX_GROUPS", e))?
+                }
+            },
+            max_auto_groups: whole("CACHEPANEL_CENSUS_MAX_AUTO_GROUPS", 20, 0..=200)? as usize,
+            sample_every: whole(
+                "CACHEPANEL_CENSUS_SAMPLE_EVERY",
+                census_defaults.sample_every,
+                1..=1_000_000,
+            )?,
+            duty_cycle,
+            every: (census_every > 0).then(|| Duration::from_secs(census_every)),
+            ..census_defaults
+        };
         Ok(Self {
             redis_url,
             addr,
@@ -196,6 +253,7 @@ impl Config {
             sample_interval,
             thresholds,
             expected,
+            census,
         })
     }
 }
@@ -228,6 +286,45 @@ fn millis_in(
             ),
         )),
     }
+}
+
+/// `prefix=Имя|Name|cache;prefix2=…|…|state`: replaces the default groups.
+fn parse_groups(text: &str) -> Result<Vec<PrefixGroup>, String> {
+    let mut groups = Vec::new();
+    for entry in text
+        .split(';')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+    {
+        let (prefix, rest) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("'{entry}': expected prefix=name_ru|name_en|kind"))?;
+        let parts: Vec<&str> = rest.split('|').map(str::trim).collect();
+        let [name_ru, name_en, kind] = parts[..] else {
+            return Err(format!("'{entry}': expected prefix=name_ru|name_en|kind"));
+        };
+        let kind = match kind {
+            "cache" => GroupKind::Cache,
+            "state" => GroupKind::State,
+            other => return Err(format!("'{other}': kind must be cache or state")),
+        };
+        let prefix = prefix.trim();
+        if prefix.is_empty() || prefix.contains(['*', '?', '[', ']', '\\']) {
+            return Err(format!(
+                "'{prefix}': a prefix must be non-empty and free of glob characters"
+            ));
+        }
+        groups.push(PrefixGroup {
+            prefix: prefix.into(),
+            name_ru: name_ru.into(),
+            name_en: name_en.into(),
+            kind,
+        });
+    }
+    if groups.is_empty() {
+        return Err("no groups given".into());
+    }
+    Ok(groups)
 }
 
 fn parse_flag(text: &str) -> Option<bool> {
@@ -344,6 +441,29 @@ mod tests {
             error.map(|e| e.variable),
             Some("CACHEPANEL_MEMORY_WARNING_PERCENT")
         );
+    }
+
+    #[test]
+    fn prefix_groups_can_be_configured() {
+        let config = config(&[(
+            "CACHEPANEL_PREFIX_GROUPS",
+            "user:=Пользователи|Users|cache; pin:=PIN|PIN|state",
+        )])
+        .unwrap();
+        assert_eq!(config.census.groups.len(), 2);
+        assert_eq!(config.census.groups[1].kind, GroupKind::State);
+        let error = config_error("CACHEPANEL_PREFIX_GROUPS", "us*er:=a|b|cache");
+        assert!(error.contains("glob"), "{error}");
+        assert!(
+            config_error("CACHEPANEL_PREFIX_GROUPS", "user:=a|b|other").contains("cache or state")
+        );
+    }
+
+    fn config_error(name: &str, value: &str) -> String {
+        config(&[(name, value)])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! `GET /api/live/events`: server-sent events fed from the sampler's one watch channel, so a
-//! thousand open tabs cost no Redis command. Browsers reconnect by themselves (EventSource).
+//! `GET /api/live/events`: server-sent events fed from the sampler's and the census' watch
+//! channels, so a thousand open tabs cost no Redis command. Browsers reconnect by themselves
+//! (EventSource).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -9,20 +10,25 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use tokio_stream::wrappers::WatchStream;
 use tokio_stream::{Stream, StreamExt as _};
 
-use crate::server::sampler::SamplerHandle;
+use crate::server::state::AppState;
 
 /// Browsers wait this long before reconnecting after the stream breaks.
 const RECONNECT_AFTER: Duration = Duration::from_secs(2);
 
+/// `snapshot` events from the sampler and `census` events (progress and results) from the
+/// census; each stream starts with the current value.
 pub async fn events(
-    State(sampler): State<SamplerHandle>,
+    State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    // The first item is the current snapshot; afterwards one per sampler publication.
-    let stream = WatchStream::new(sampler.subscribe()).map(|snapshot| {
-        let event = Event::default().event("snapshot").retry(RECONNECT_AFTER);
-        Ok(event
-            .json_data(&*snapshot)
-            .unwrap_or_else(|_| Event::default().comment("unserializable")))
-    });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    let snapshots =
+        WatchStream::new(state.sampler.subscribe()).map(|snapshot| event("snapshot", &*snapshot));
+    let census = WatchStream::new(state.census.subscribe()).map(|census| event("census", &census));
+    Sse::new(snapshots.merge(census)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+fn event(name: &'static str, data: &impl serde::Serialize) -> Result<Event, Infallible> {
+    let event = Event::default().event(name).retry(RECONNECT_AFTER);
+    Ok(event
+        .json_data(data)
+        .unwrap_or_else(|_| Event::default().comment("unserializable")))
 }

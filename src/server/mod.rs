@@ -1,5 +1,6 @@
 //! Everything that runs only on the server: configuration, state, Redis access, HTTP routes.
 
+pub mod census;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -89,7 +90,7 @@ async fn serve() -> anyhow::Result<()> {
     tracing::info!(redis = %redis_url, "Redis target configured");
     let demo_wanted = embedded.is_some() && config.demo_traffic;
     let addr = config.addr;
-    let (state, sampler_task) = AppState::start(config, &redis_url)
+    let (state, background) = AppState::start(config, &redis_url)
         .map_err(|e| anyhow::anyhow!("CACHEPANEL_REDIS_URL: {e}"))?;
     let demo = if demo_wanted {
         demo::claim(&state.redis, false)
@@ -115,7 +116,7 @@ async fn serve() -> anyhow::Result<()> {
     if let Some(demo) = demo {
         demo.abort();
     }
-    sampler_task.abort();
+    drop(background);
     drop(embedded);
     tracing::info!("stopped");
     Ok(())

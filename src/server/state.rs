@@ -7,6 +7,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::use_context;
 
 use crate::error::AppError;
+use crate::server::census::CensusManager;
 use crate::server::config::Config;
 use crate::server::config::RedisUrl;
 use crate::server::redis::{RedisFailure, RedisTarget, Timeouts};
@@ -17,16 +18,28 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub redis: RedisTarget,
     pub sampler: SamplerHandle,
+    pub census: Arc<CensusManager>,
     pub leptos_options: LeptosOptions,
 }
 
+/// The background tasks of a state (sampler, census schedule); aborted when dropped.
+pub struct BackgroundTasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for BackgroundTasks {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
 impl AppState {
-    /// Connects (lazily) to the configured Redis and starts its sampler. The sampler task
-    /// runs until aborted or until every handle is gone.
+    /// Connects (lazily) to the configured Redis and starts its sampler and census schedule;
+    /// they run until the returned tasks are dropped.
     pub fn start(
         config: Config,
         redis_url: &RedisUrl,
-    ) -> Result<(Self, tokio::task::JoinHandle<()>), RedisFailure> {
+    ) -> Result<(Self, BackgroundTasks), RedisFailure> {
         let redis = RedisTarget::new(
             "cache",
             redis_url,
@@ -43,13 +56,16 @@ impl AppState {
                 expected: config.expected.clone(),
             },
         );
+        let census = CensusManager::new(redis.clone(), config.census.clone());
+        let schedule = tokio::spawn(census.clone().schedule());
         let state = Self {
             leptos_options: crate::server::leptos_options(&config),
             config: Arc::new(config),
             redis,
             sampler,
+            census,
         };
-        Ok((state, task))
+        Ok((state, BackgroundTasks(vec![task, schedule])))
     }
 }
 

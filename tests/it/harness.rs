@@ -6,21 +6,21 @@ use cachepanel::model::live::LiveSnapshot;
 use cachepanel::server::config::{Config, RedisUrl};
 use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
 use cachepanel::server::sampler::SamplerHandle;
-use cachepanel::server::state::AppState;
+use cachepanel::server::state::{AppState, BackgroundTasks};
 
 pub struct TestApp {
     pub redis: RedisProcess,
     pub base_url: String,
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
-    sampler: tokio::task::JoinHandle<()>,
+    _background: BackgroundTasks,
     pub live: SamplerHandle,
+    pub census: std::sync::Arc<cachepanel::server::census::CensusManager>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
-        self.sampler.abort();
     }
 }
 
@@ -49,10 +49,13 @@ pub async fn start_app_with(
     config.redis_url = Some(RedisUrl::parse(&redis.url()).unwrap());
     config.addr = "127.0.0.1:0".parse().unwrap();
     config.site_root = std::env::temp_dir().join("cachepanel-it-site");
+    // Tests start censuses themselves.
+    config.census.every = None;
     adjust(&mut config);
     let url = config.redis_url.clone().expect("no redis url");
-    let (state, sampler) = AppState::start(config, &url).unwrap();
+    let (state, background) = AppState::start(config, &url).unwrap();
     let live = state.sampler.clone();
+    let census = state.census.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binding");
@@ -71,8 +74,9 @@ pub async fn start_app_with(
         base_url: format!("http://{addr}"),
         http,
         server,
-        sampler,
+        _background: background,
         live,
+        census,
     }
 }
 

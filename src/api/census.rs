@@ -1,0 +1,29 @@
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+use crate::error::AppError;
+use crate::model::census::CensusState;
+
+/// `GET /api/census`: the running census' progress (if any) and the last result.
+#[server(prefix = "/api", endpoint = "census", input = GetUrl)]
+pub async fn get_census() -> Result<CensusState, AppError> {
+    let state = crate::server::state::app_state()?;
+    Ok(state.census.state())
+}
+
+/// `POST /api/census/start`: starts a census now; 409 while one is running.
+#[server(prefix = "/api", endpoint = "census/start")]
+pub async fn start_census() -> Result<CensusState, AppError> {
+    let state = crate::server::state::app_state()?;
+    state.census.start().map_err(|error| AppError::Conflict {
+        message: error.to_string(),
+    })?;
+    Ok(state.census.state())
+}
+
+/// `POST /api/census/cancel`: stops the running census after its current page.
+#[server(prefix = "/api", endpoint = "census/cancel")]
+pub async fn cancel_census() -> Result<bool, AppError> {
+    let state = crate::server::state::app_state()?;
+    Ok(state.census.cancel())
+}

@@ -1,0 +1,599 @@
+//! Key census: one full pass over the keyspace with `SCAN` only (never `KEYS`, never a
+//! server-side loop), grouping keys by prefix. Memory stays bounded whatever the keyspace:
+//! keys are classified as they stream past and only aggregates, bounded reservoirs and a few
+//! sample names per group are kept. At most one census runs per Redis; it can be cancelled.
+//!
+//! Each round trip carries the inspection commands (TYPE, PTTL, MEMORY USAGE, OBJECT …) for
+//! the sampled keys of the previous page together with the next `SCAN`, so sampling costs no
+//! extra round trips. `COUNT` adapts to the measured round trip, and a duty cycle leaves Redis
+//! idle between pages so other clients' latency stays flat.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::Rng;
+use redis::{RedisResult, Value};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::model::census::{
+    CensusOutcome, CensusProgress, CensusReport, CensusState, Classifier, GroupKey, GroupReport,
+    Hotness, HotnessKind, KeySample, MemoryEstimate, PrefixGroup, TtlStats, ttl_bucket,
+};
+use crate::server::redis::{RedisFailure, RedisTarget};
+use crate::server::sampler::now_ms;
+
+/// TTLs kept per group for the median (a uniform reservoir sample).
+const TTL_RESERVOIR: usize = 1024;
+const SAMPLE_NAMES_PER_GROUP: usize = 10;
+const MIN_COUNT: u64 = 100;
+const MAX_COUNT: u64 = 5000;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CensusSettings {
+    pub groups: Vec<PrefixGroup>,
+    pub max_auto_groups: usize,
+    /// Inspect 1 key in this many (1 = every key: the "full TTL" mode).
+    pub sample_every: u64,
+    /// Starting `SCAN … COUNT`; adapted between 100 and 5000.
+    pub scan_count: u64,
+    /// Round trip a `SCAN` page should stay under; `COUNT` adapts to it.
+    pub target_round_trip: Duration,
+    /// Share of wall time the census may keep Redis busy (0 < d ≤ 1).
+    pub duty_cycle: f64,
+    /// Re-run this often (none: only on demand).
+    pub every: Option<Duration>,
+}
+
+impl Default for CensusSettings {
+    fn default() -> Self {
+        Self {
+            groups: crate::model::census::default_groups(),
+            max_auto_groups: 20,
+            sample_every: 100,
+            scan_count: 1000,
+            target_round_trip: Duration::from_millis(2),
+            duty_cycle: 0.9,
+            every: Some(Duration::from_secs(600)),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CensusError {
+    #[error("a census is already running on this Redis")]
+    AlreadyRunning,
+}
+
+/// The census of one Redis: start, cancel, and the state every page reads.
+pub struct CensusManager {
+    redis: RedisTarget,
+    settings: CensusSettings,
+    state: watch::Sender<CensusState>,
+    /// Set while a census runs; flipping it to true cancels the run.
+    cancel: Mutex<Option<Arc<std::sync::atomic::AtomicBool>>>,
+}
+
+impl CensusManager {
+    pub fn new(redis: RedisTarget, settings: CensusSettings) -> Arc<Self> {
+        let (state, _) = watch::channel(CensusState::default());
+        Arc::new(Self {
+            redis,
+            settings,
+            state,
+            cancel: Mutex::new(None),
+        })
+    }
+
+    pub fn state(&self) -> CensusState {
+        self.state.borrow().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<CensusState> {
+        self.state.subscribe()
+    }
+
+    pub fn groups(&self) -> &[PrefixGroup] {
+        &self.settings.groups
+    }
+
+    /// Starts a census in the background unless one is running.
+    pub fn start(self: &Arc<Self>) -> Result<(), CensusError> {
+        let flag = {
+            let mut running = self
+                .cancel
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if running.is_some() {
+                return Err(CensusError::AlreadyRunning);
+            }
+            let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            *running = Some(flag.clone());
+            flag
+        };
+        let manager = self.clone();
+        tokio::spawn(async move {
+            let report = run_census(&manager, &flag).await;
+            manager.state.send_modify(|state| {
+                state.running = None;
+                state.last = Some(report);
+            });
+            *manager
+                .cancel
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        });
+        Ok(())
+    }
+
+    /// Asks the running census to stop after its current page; false when none runs.
+    pub fn cancel(&self) -> bool {
+        let running = self
+            .cancel
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match running.as_ref() {
+            Some(flag) => {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Runs a census now and then every `settings.every`, until the task is aborted.
+    pub async fn schedule(self: Arc<Self>) {
+        let Some(every) = self.settings.every else {
+            return;
+        };
+        loop {
+            let _ = self.start();
+            tokio::time::sleep(every).await;
+        }
+    }
+}
+
+async fn run_census(
+    manager: &CensusManager,
+    cancelled: &std::sync::atomic::AtomicBool,
+) -> CensusReport {
+    let settings = &manager.settings;
+    let started = Instant::now();
+    let started_at_ms = now_ms();
+    let mut census = Aggregate::new(settings);
+    let mut outcome = CensusOutcome::Complete;
+
+    let preamble = manager
+        .redis
+        .run(|mut connection| async move {
+            redis::pipe()
+                .cmd("DBSIZE")
+                .cmd("CONFIG")
+                .arg("GET")
+                .arg("maxmemory-policy")
+                .ignore_errors()
+                .query_async::<Vec<RedisResult<Value>>>(&mut connection)
+                .await
+        })
+        .await;
+    let (dbsize, hotness_kind) = match preamble {
+        Ok(replies) => {
+            let dbsize = replies
+                .first()
+                .and_then(|r| r.as_ref().ok())
+                .and_then(|v| redis::from_redis_value_ref::<u64>(v).ok());
+            let policy = replies
+                .get(1)
+                .and_then(|r| r.as_ref().ok())
+                .and_then(|v| redis::from_redis_value_ref::<Vec<String>>(v).ok())
+                .and_then(|pair| pair.into_iter().nth(1))
+                .unwrap_or_default();
+            (
+                dbsize.unwrap_or(0),
+                if policy.contains("lfu") {
+                    HotnessKind::Lfu
+                } else {
+                    HotnessKind::Lru
+                },
+            )
+        }
+        Err(failure) => {
+            return census.finish(
+                started_at_ms,
+                started,
+                0,
+                CensusOutcome::Failed {
+                    reason: failure.reason,
+                },
+            );
+        }
+    };
+    census.hotness_kind = hotness_kind;
+    manager.state.send_modify(|state| {
+        state.running = Some(CensusProgress {
+            started_at_ms,
+            scanned_keys: 0,
+            dbsize_at_start: dbsize,
+            eta_seconds: None,
+        });
+    });
+
+    let mut cursor: u64 = 0;
+    let mut count = settings.scan_count.clamp(MIN_COUNT, MAX_COUNT);
+    let mut pending: Vec<Vec<u8>> = Vec::new();
+    loop {
+        if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
+            outcome = CensusOutcome::Cancelled;
+            break;
+        }
+        let inspect = std::mem::take(&mut pending);
+        let round_trip = Instant::now();
+        let page = scan_page(&manager.redis, cursor, count, &inspect, hotness_kind).await;
+        let elapsed = round_trip.elapsed();
+        let (next_cursor, keys, inspections) = match page {
+            Ok(page) => page,
+            Err(failure) => {
+                outcome = CensusOutcome::Failed {
+                    reason: failure.reason,
+                };
+                break;
+            }
+        };
+        census.record_inspections(&inspect, inspections);
+        for key in keys {
+            if census.count_key(&key) {
+                pending.push(key);
+            }
+        }
+        cursor = next_cursor;
+
+        count = adapt_count(count, elapsed, settings.target_round_trip);
+        let scanned = census.scanned;
+        let speed = scanned as f64 / started.elapsed().as_secs_f64().max(0.001);
+        manager.state.send_modify(|state| {
+            if let Some(progress) = state.running.as_mut() {
+                progress.scanned_keys = scanned;
+                progress.eta_seconds =
+                    (speed > 0.0).then(|| (dbsize.saturating_sub(scanned) as f64 / speed) as u64);
+            }
+        });
+        if cursor == 0 {
+            // The last page's samples still need their inspection round trip.
+            if !pending.is_empty() {
+                let last = std::mem::take(&mut pending);
+                if let Ok(inspections) = inspect_only(&manager.redis, &last, hotness_kind).await {
+                    census.record_inspections(&last, inspections);
+                }
+            }
+            break;
+        }
+        // Duty cycle: after `elapsed` busy, rest so busy / (busy + rest) = duty_cycle.
+        let duty = settings.duty_cycle.clamp(0.05, 1.0);
+        if duty < 1.0 {
+            tokio::time::sleep(elapsed.mul_f64((1.0 - duty) / duty)).await;
+        }
+    }
+    census.finish(started_at_ms, started, dbsize, outcome)
+}
+
+/// Smaller pages when Redis answers slowly, larger when it is quick.
+fn adapt_count(count: u64, round_trip: Duration, target: Duration) -> u64 {
+    let next = if round_trip > target {
+        count * 3 / 4
+    } else {
+        count + count / 4
+    };
+    next.clamp(MIN_COUNT, MAX_COUNT)
+}
+
+type Inspections = Vec<RedisResult<Value>>;
+
+fn push_inspections(pipe: &mut redis::Pipeline, keys: &[Vec<u8>], hotness: HotnessKind) {
+    for key in keys {
+        pipe.cmd("TYPE").arg(key);
+        pipe.cmd("PTTL").arg(key);
+        pipe.cmd("MEMORY")
+            .arg("USAGE")
+            .arg(key)
+            .arg("SAMPLES")
+            .arg(0);
+        let object = match hotness {
+            HotnessKind::Lru => "IDLETIME",
+            HotnessKind::Lfu => "FREQ",
+        };
+        pipe.cmd("OBJECT").arg(object).arg(key);
+    }
+}
+
+/// One round trip: inspections of `inspect`, then `SCAN cursor COUNT count`.
+async fn scan_page(
+    redis: &RedisTarget,
+    cursor: u64,
+    count: u64,
+    inspect: &[Vec<u8>],
+    hotness: HotnessKind,
+) -> Result<(u64, Vec<Vec<u8>>, Inspections), RedisFailure> {
+    let mut pipe = redis::pipe();
+    pipe.ignore_errors();
+    push_inspections(&mut pipe, inspect, hotness);
+    pipe.cmd("SCAN").arg(cursor).arg("COUNT").arg(count);
+    let mut replies: Inspections = redis
+        .run(|mut connection| async move { pipe.query_async(&mut connection).await })
+        .await?;
+    let scan = replies.pop().ok_or_else(|| RedisFailure {
+        reason: "empty SCAN reply".into(),
+    })?;
+    let (next, keys): (u64, Vec<Vec<u8>>) = scan.map_err(RedisFailure::from).and_then(|value| {
+        redis::from_redis_value(value).map_err(|e| RedisFailure {
+            reason: format!("unexpected SCAN reply ({e})"),
+        })
+    })?;
+    Ok((next, keys, replies))
+}
+
+async fn inspect_only(
+    redis: &RedisTarget,
+    keys: &[Vec<u8>],
+    hotness: HotnessKind,
+) -> Result<Inspections, RedisFailure> {
+    let mut pipe = redis::pipe();
+    pipe.ignore_errors();
+    push_inspections(&mut pipe, keys, hotness);
+    redis
+        .run(|mut connection| async move { pipe.query_async(&mut connection).await })
+        .await
+}
+
+/// Running totals of one group; all of its parts are bounded.
+#[derive(Default)]
+struct GroupAggregate {
+    keys: u64,
+    types: BTreeMap<String, u64>,
+    ttl: TtlStats,
+    ttl_reservoir: Vec<i64>,
+    ttl_seen: u64,
+    memory_sum: f64,
+    memory_sum_sq: f64,
+    memory_n: u64,
+    hotness: Hotness,
+    samples: Vec<KeySample>,
+}
+
+struct Aggregate<'a> {
+    settings: &'a CensusSettings,
+    classifier: Classifier,
+    groups: BTreeMap<GroupKey, GroupAggregate>,
+    auto_groups: usize,
+    scanned: u64,
+    hotness_kind: HotnessKind,
+    /// Which group each pending inspected key belongs to, in order.
+    pending_groups: Vec<GroupKey>,
+}
+
+impl<'a> Aggregate<'a> {
+    fn new(settings: &'a CensusSettings) -> Self {
+        Self {
+            settings,
+            classifier: Classifier::new(&settings.groups, settings.max_auto_groups),
+            groups: BTreeMap::new(),
+            auto_groups: 0,
+            scanned: 0,
+            hotness_kind: HotnessKind::Lru,
+            pending_groups: Vec::new(),
+        }
+    }
+
+    /// Counts a key; true when it is picked for inspection.
+    fn count_key(&mut self, key: &[u8]) -> bool {
+        self.scanned += 1;
+        let groups = &self.groups;
+        let group = self.classifier.classify(
+            key,
+            |segment| groups.contains_key(&GroupKey::Auto(segment.to_owned())),
+            self.auto_groups,
+        );
+        if matches!(group, GroupKey::Auto(_)) && !self.groups.contains_key(&group) {
+            self.auto_groups += 1;
+        }
+        let aggregate = self.groups.entry(group.clone()).or_default();
+        aggregate.keys += 1;
+        // Every group's first keys are inspected, so small groups get figures too.
+        let picked = self.settings.sample_every <= 1
+            || aggregate.keys <= SAMPLE_NAMES_PER_GROUP as u64
+            || rand::rng().random_range(0..self.settings.sample_every) == 0;
+        if picked {
+            self.pending_groups.push(group);
+        }
+        picked
+    }
+
+    fn record_inspections(&mut self, keys: &[Vec<u8>], replies: Inspections) {
+        let groups = std::mem::take(&mut self.pending_groups);
+        let (inspected_groups, later) = groups.split_at(keys.len().min(groups.len()));
+        self.pending_groups = later.to_vec();
+        let mut replies = replies.into_iter();
+        for (key, group) in keys.iter().zip(inspected_groups) {
+            let mut next = || replies.next().and_then(Result::ok);
+            let (redis_type, pttl, memory, object) = (next(), next(), next(), next());
+            let redis_type: Option<String> =
+                redis_type.and_then(|v| redis::from_redis_value(v).ok());
+            let pttl: Option<i64> = pttl.and_then(|v| redis::from_redis_value(v).ok());
+            let memory: Option<u64> = memory.and_then(|v| redis::from_redis_value(v).ok());
+            let object: Option<u64> = object.and_then(|v| redis::from_redis_value(v).ok());
+            // "none" / -2: the key expired or was deleted since SCAN returned it.
+            let (Some(redis_type), Some(pttl)) = (redis_type, pttl) else {
+                continue;
+            };
+            if redis_type == "none" || pttl == -2 {
+                continue;
+            }
+            let aggregate = self.groups.entry(group.clone()).or_default();
+            *aggregate.types.entry(redis_type.clone()).or_default() += 1;
+            record_ttl(aggregate, pttl);
+            if let Some(bytes) = memory {
+                aggregate.memory_n += 1;
+                aggregate.memory_sum += bytes as f64;
+                aggregate.memory_sum_sq += (bytes as f64).powi(2);
+            }
+            if let Some(value) = object {
+                aggregate.hotness.sampled_keys += 1;
+                match self.hotness_kind {
+                    HotnessKind::Lru if value < 60 => aggregate.hotness.touched_last_minute += 1,
+                    HotnessKind::Lfu if value >= 5 => aggregate.hotness.frequently_used += 1,
+                    _ => {}
+                }
+            }
+            if aggregate.samples.len() < SAMPLE_NAMES_PER_GROUP {
+                aggregate.samples.push(KeySample {
+                    name: String::from_utf8_lossy(key).into_owned(),
+                    redis_type,
+                    ttl_ms: pttl,
+                    memory_bytes: memory,
+                });
+            }
+        }
+    }
+
+    fn finish(
+        self,
+        started_at_ms: i64,
+        started: Instant,
+        dbsize: u64,
+        outcome: CensusOutcome,
+    ) -> CensusReport {
+        let hotness_kind = self.hotness_kind;
+        let groups = self
+            .groups
+            .into_iter()
+            .map(|(key, aggregate)| {
+                let (prefix, name_ru, name_en, kind) = match &key {
+                    GroupKey::Configured(index) => {
+                        let group = &self.settings.groups[*index];
+                        (
+                            group.prefix.clone(),
+                            group.name_ru.clone(),
+                            group.name_en.clone(),
+                            Some(group.kind),
+                        )
+                    }
+                    GroupKey::Auto(segment) => {
+                        (segment.clone(), segment.clone(), segment.clone(), None)
+                    }
+                    GroupKey::Other => ("*".into(), "Прочие".into(), "Other".into(), None),
+                };
+                let mut ttl = aggregate.ttl.clone();
+                let mut reservoir = aggregate.ttl_reservoir;
+                reservoir.sort_unstable();
+                ttl.median_ms = reservoir.get(reservoir.len() / 2).copied();
+                let memory = memory_estimate(
+                    aggregate.keys,
+                    aggregate.memory_n,
+                    aggregate.memory_sum,
+                    aggregate.memory_sum_sq,
+                );
+                let mut hotness = aggregate.hotness;
+                hotness.policy_kind = hotness_kind;
+                GroupReport {
+                    key,
+                    prefix,
+                    name_ru,
+                    name_en,
+                    kind,
+                    keys: aggregate.keys,
+                    types: aggregate.types.into_iter().collect(),
+                    ttl,
+                    memory,
+                    hotness,
+                    samples: aggregate.samples,
+                }
+            })
+            .collect();
+        CensusReport {
+            started_at_ms,
+            duration_ms: started.elapsed().as_millis() as u64,
+            outcome,
+            scanned_keys: self.scanned,
+            dbsize_at_start: dbsize,
+            sample_every: self.settings.sample_every.max(1),
+            groups,
+        }
+    }
+}
+
+fn record_ttl(aggregate: &mut GroupAggregate, pttl: i64) {
+    let ttl = &mut aggregate.ttl;
+    ttl.inspected += 1;
+    if let Some(bucket) = ttl_bucket(pttl) {
+        ttl.buckets[bucket] += 1;
+    }
+    if pttl == -1 {
+        ttl.without_ttl += 1;
+        return;
+    }
+    ttl.min_ms = Some(ttl.min_ms.map_or(pttl, |min| min.min(pttl)));
+    ttl.max_ms = Some(ttl.max_ms.map_or(pttl, |max| max.max(pttl)));
+    // Reservoir sampling (Algorithm R): a uniform sample of bounded size for the median.
+    aggregate.ttl_seen += 1;
+    if aggregate.ttl_reservoir.len() < TTL_RESERVOIR {
+        aggregate.ttl_reservoir.push(pttl);
+    } else {
+        let slot = rand::rng().random_range(0..aggregate.ttl_seen) as usize;
+        if slot < TTL_RESERVOIR {
+            aggregate.ttl_reservoir[slot] = pttl;
+        }
+    }
+}
+
+/// Mean of the sampled sizes × keys, with a ~95 % margin from the sample's standard error.
+fn memory_estimate(keys: u64, sampled: u64, sum: f64, sum_sq: f64) -> MemoryEstimate {
+    if sampled == 0 {
+        return MemoryEstimate::default();
+    }
+    let n = sampled as f64;
+    let mean = sum / n;
+    let variance = if sampled > 1 {
+        ((sum_sq - n * mean * mean) / (n - 1.0)).max(0.0)
+    } else {
+        0.0
+    };
+    // Finite population correction: a full sample has no error.
+    let population = keys.max(sampled) as f64;
+    let correction = ((population - n) / (population - 1.0).max(1.0))
+        .max(0.0)
+        .sqrt();
+    let standard_error = (variance / n).sqrt() * correction;
+    MemoryEstimate {
+        sampled_keys: sampled,
+        sampled_bytes: sum as u64,
+        estimated_bytes: (mean * keys as f64).round() as u64,
+        margin_bytes: (1.96 * standard_error * keys as f64).round() as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_adapts_to_the_round_trip_within_bounds() {
+        let target = Duration::from_millis(2);
+        assert_eq!(adapt_count(1000, Duration::from_millis(5), target), 750);
+        assert_eq!(adapt_count(1000, Duration::from_micros(500), target), 1250);
+        assert_eq!(
+            adapt_count(MIN_COUNT, Duration::from_secs(1), target),
+            MIN_COUNT
+        );
+        assert_eq!(adapt_count(MAX_COUNT, Duration::ZERO, target), MAX_COUNT);
+    }
+
+    #[test]
+    fn a_full_sample_has_no_memory_margin() {
+        let estimate = memory_estimate(3, 3, 300.0, 100.0 * 100.0 + 100.0 * 100.0 + 100.0 * 100.0);
+        assert_eq!(estimate.estimated_bytes, 300);
+        assert_eq!(estimate.margin_bytes, 0);
+        let partial = memory_estimate(1000, 10, 1000.0, 10.0 * 100.0 * 100.0 + 5000.0);
+        assert_eq!(partial.estimated_bytes, 100_000);
+        assert!(partial.margin_bytes > 0);
+    }
+}

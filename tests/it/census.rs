@@ -1,0 +1,379 @@
+//! Key census on real Redis: exact counts and TTL figures per group, SCAN only, robust to odd
+//! key names, concurrent writes, cancellation and Redis going away.
+
+use std::time::Duration;
+
+use cachepanel::model::census::{CensusOutcome, CensusReport, GroupKey, GroupReport};
+use cachepanel::server::redis::process::RedisProcessOptions;
+
+use crate::harness::{TestApp, redis_connection, start_app_with};
+
+/// A production-shaped keyspace: JSON values of 200-2000 bytes; TTL 900 s for most, 300 s for
+/// shifts, 3600 s for analytics; 1 % without TTL; two unknown prefixes; odd key names.
+fn seed_production_like(url: &str) {
+    let mut connection = redis_connection(url);
+    let mut pipe = redis::pipe();
+    let value = |i: usize| {
+        format!(
+            r#"{{"id":{i},"pad":"{}"}}"#,
+            "x".repeat(180 + (i * 37) % 1800)
+        )
+    };
+    for i in 0..1000 {
+        pipe.cmd("SET")
+            .arg(format!("user:{i}"))
+            .arg(value(i))
+            .arg("EX")
+            .arg(900)
+            .ignore();
+    }
+    for i in 0..500 {
+        pipe.cmd("SET")
+            .arg(format!("shift:{i}"))
+            .arg(value(i))
+            .arg("EX")
+            .arg(300)
+            .ignore();
+    }
+    for i in 0..100 {
+        pipe.cmd("SET")
+            .arg(format!("analytics:k{i}"))
+            .arg(value(i))
+            .arg("EX")
+            .arg(3600)
+            .ignore();
+    }
+    for i in 0..384 {
+        pipe.cmd("SET")
+            .arg(format!("object:{i}"))
+            .arg(value(i))
+            .arg("EX")
+            .arg(900)
+            .ignore();
+    }
+    // 1 % of the keyspace without TTL.
+    for i in 0..20 {
+        pipe.cmd("SET")
+            .arg(format!("object:persistent:{i}"))
+            .arg(value(i))
+            .ignore();
+    }
+    for i in 0..50 {
+        pipe.cmd("SET")
+            .arg(format!("session:{i}"))
+            .arg("s")
+            .arg("EX")
+            .arg(60)
+            .ignore();
+    }
+    for i in 0..20 {
+        pipe.cmd("HSET")
+            .arg(format!("celery:task:{i}"))
+            .arg("state")
+            .arg("ok")
+            .ignore();
+    }
+    pipe.cmd("SET")
+        .arg(b"user:\xff\xfe\x00bin".as_slice())
+        .arg("x")
+        .arg("EX")
+        .arg(900)
+        .ignore();
+    pipe.cmd("SET")
+        .arg("user:*?[glob]\\")
+        .arg("x")
+        .arg("EX")
+        .arg(900)
+        .ignore();
+    pipe.cmd("SET").arg("weird*[x]:1").arg("x").ignore();
+    pipe.exec(&mut connection).unwrap();
+}
+
+fn full_ttl(config: &mut cachepanel::server::config::Config) {
+    config.census.sample_every = 1;
+}
+
+async fn run_census(app: &TestApp) -> CensusReport {
+    let mut states = app.census.subscribe();
+    app.census.start().unwrap();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            states.changed().await.unwrap();
+            let state = states.borrow().clone();
+            if state.running.is_none() {
+                if let Some(report) = state.last {
+                    return report;
+                }
+            }
+        }
+    })
+    .await
+    .expect("census finished in time")
+}
+
+fn group<'a>(report: &'a CensusReport, prefix: &str) -> &'a GroupReport {
+    report
+        .groups
+        .iter()
+        .find(|g| g.prefix == prefix)
+        .unwrap_or_else(|| panic!("no group {prefix}"))
+}
+
+#[tokio::test]
+async fn census_counts_every_group_exactly_with_ttl_buckets_and_no_ttl_keys() {
+    let app = start_app_with(RedisProcessOptions::default(), full_ttl).await;
+    seed_production_like(&app.redis.url());
+
+    let report = run_census(&app).await;
+
+    assert_eq!(report.outcome, CensusOutcome::Complete);
+    assert_eq!(report.scanned_keys, 2077);
+    assert_eq!(report.dbsize_at_start, 2077);
+    let users = group(&report, "user:");
+    // 1000 plus the non-UTF-8 and the glob-named key: counted, not dropped.
+    assert_eq!(users.keys, 1002);
+    assert_eq!(users.ttl.buckets[2], 1002, "900 s TTLs are in 5-15m");
+    assert_eq!(users.ttl.without_ttl, 0);
+    assert!(users.samples.iter().all(|s| s.redis_type == "string"));
+    let shifts = group(&report, "shift:");
+    assert_eq!(
+        (shifts.keys, shifts.ttl.buckets[1] + shifts.ttl.buckets[2]),
+        (500, 500)
+    );
+    assert!(shifts.ttl.max_ms.is_some_and(|ms| ms <= 300_000));
+    let analytics = group(&report, "analytics:");
+    assert_eq!((analytics.keys, analytics.ttl.buckets[3]), (100, 100));
+    let objects = group(&report, "object:");
+    assert_eq!(
+        (
+            objects.keys,
+            objects.ttl.without_ttl,
+            objects.ttl.buckets[6]
+        ),
+        (404, 20, 20)
+    );
+    // Memory of a full inspection is exact (no margin) and plausible for 200-2000 B values.
+    assert_eq!(objects.memory.margin_bytes, 0);
+    assert!(objects.memory.estimated_bytes > 404 * 200);
+    // Unknown prefixes become automatic groups by first segment.
+    assert_eq!(group(&report, "session:").keys, 50);
+    let celery = group(&report, "celery:");
+    assert_eq!(
+        (celery.keys, celery.types.clone()),
+        (20, vec![("hash".to_owned(), 20)])
+    );
+    assert_eq!(group(&report, "weird*[x]:").keys, 1);
+    assert!(matches!(group(&report, "session:").key, GroupKey::Auto(_)));
+    // Metadata only: sample names, never values.
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!json.contains("\"pad\""));
+}
+
+#[tokio::test]
+async fn census_never_sends_keys() {
+    let app = start_app_with(RedisProcessOptions::default(), full_ttl).await;
+    seed_production_like(&app.redis.url());
+    run_census(&app).await;
+    let mut connection = redis_connection(&app.redis.url());
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut connection)
+        .unwrap();
+    assert!(stats.contains("cmdstat_scan:"), "the census uses SCAN");
+    assert!(!stats.contains("cmdstat_keys:"), "KEYS was sent: {stats}");
+}
+
+#[tokio::test]
+async fn sampled_census_still_counts_exactly_and_estimates_memory_with_a_margin() {
+    let app = start_app_with(RedisProcessOptions::default(), |config| {
+        config.census.sample_every = 20;
+    })
+    .await;
+    seed_production_like(&app.redis.url());
+    let report = run_census(&app).await;
+    let users = group(&report, "user:");
+    assert_eq!(users.keys, 1002);
+    assert!(
+        users.ttl.inspected < 1002 && users.ttl.inspected >= 10,
+        "{}",
+        users.ttl.inspected
+    );
+    assert!(users.memory.margin_bytes > 0);
+    assert_eq!(report.sample_every, 20);
+}
+
+#[tokio::test]
+async fn concurrent_writes_during_a_census_do_not_break_it() {
+    let app = start_app_with(RedisProcessOptions::default(), |config| {
+        config.census.sample_every = 1;
+        config.census.scan_count = 100;
+        config.census.duty_cycle = 0.5;
+    })
+    .await;
+    let url = app.redis.url();
+    let mut connection = redis_connection(&url);
+    let mut pipe = redis::pipe();
+    for i in 0..20_000 {
+        pipe.cmd("SET")
+            .arg(format!("user:{i}"))
+            .arg("v")
+            .arg("EX")
+            .arg(900)
+            .ignore();
+    }
+    pipe.exec(&mut connection).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut connection = redis_connection(&url);
+            let mut i = 0_u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _: redis::RedisResult<()> = redis::pipe()
+                    .cmd("SET")
+                    .arg(format!("shift:{i}"))
+                    .arg("v")
+                    .arg("EX")
+                    .arg(1)
+                    .ignore()
+                    .cmd("DEL")
+                    .arg(format!("user:{}", i % 20_000))
+                    .ignore()
+                    .query(&mut connection);
+                i += 1;
+            }
+        })
+    };
+    let report = run_census(&app).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    assert_eq!(report.outcome, CensusOutcome::Complete);
+    assert!(report.scanned_keys > 0);
+}
+
+#[tokio::test]
+async fn one_census_at_a_time_and_it_can_be_cancelled() {
+    let app = start_app_with(RedisProcessOptions::default(), |config| {
+        config.census.scan_count = 100;
+        config.census.duty_cycle = 0.05;
+    })
+    .await;
+    let mut connection = redis_connection(&app.redis.url());
+    let mut pipe = redis::pipe();
+    for i in 0..50_000 {
+        pipe.cmd("SET").arg(format!("user:{i}")).arg("v").ignore();
+    }
+    pipe.exec(&mut connection).unwrap();
+
+    let mut states = app.census.subscribe();
+    app.census.start().unwrap();
+    assert!(
+        app.census.start().is_err(),
+        "a second census must be refused"
+    );
+    let response = app
+        .http
+        .post(format!("{}/api/census/start", app.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 409);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "conflict");
+
+    // Cancel once it has made progress.
+    loop {
+        states.changed().await.unwrap();
+        if states
+            .borrow()
+            .running
+            .as_ref()
+            .is_some_and(|p| p.scanned_keys > 0)
+        {
+            break;
+        }
+    }
+    assert!(app.census.cancel());
+    let report = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            states.changed().await.unwrap();
+            if let (None, Some(report)) = (&states.borrow().running, &states.borrow().last) {
+                return report.clone();
+            }
+        }
+    })
+    .await
+    .expect("the census stopped");
+    assert_eq!(report.outcome, CensusOutcome::Cancelled);
+    assert!(report.scanned_keys < 50_000);
+    assert!(!app.census.cancel(), "nothing left to cancel");
+}
+
+#[tokio::test]
+async fn redis_going_away_mid_census_fails_it_cleanly() {
+    let mut app = start_app_with(RedisProcessOptions::default(), |config| {
+        config.census.scan_count = 100;
+        config.census.duty_cycle = 0.05;
+    })
+    .await;
+    let mut connection = redis_connection(&app.redis.url());
+    let mut pipe = redis::pipe();
+    for i in 0..30_000 {
+        pipe.cmd("SET").arg(format!("user:{i}")).arg("v").ignore();
+    }
+    pipe.exec(&mut connection).unwrap();
+    let mut states = app.census.subscribe();
+    app.census.start().unwrap();
+    loop {
+        states.changed().await.unwrap();
+        if states
+            .borrow()
+            .running
+            .as_ref()
+            .is_some_and(|p| p.scanned_keys > 0)
+        {
+            break;
+        }
+    }
+    app.redis.stop();
+    let report = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            states.changed().await.unwrap();
+            if let (None, Some(report)) = (&states.borrow().running, &states.borrow().last) {
+                return report.clone();
+            }
+        }
+    })
+    .await
+    .expect("the census ended");
+    assert!(
+        matches!(report.outcome, CensusOutcome::Failed { .. }),
+        "{:?}",
+        report.outcome
+    );
+}
+
+#[tokio::test]
+async fn the_census_api_reports_progress_and_results() {
+    let app = start_app_with(RedisProcessOptions::default(), full_ttl).await;
+    seed_production_like(&app.redis.url());
+    let response = app
+        .http
+        .post(format!("{}/api/census/start", app.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, json) = app.get_json("/api/census").await;
+        assert_eq!(status, 200);
+        if json["running"].is_null() && !json["last"].is_null() {
+            assert_eq!(json["last"]["outcome"]["state"], "complete");
+            assert_eq!(json["last"]["scanned_keys"], 2077);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
