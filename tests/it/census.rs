@@ -100,10 +100,8 @@ async fn run_census(app: &TestApp) -> CensusReport {
         loop {
             states.changed().await.unwrap();
             let state = states.borrow().clone();
-            if state.running.is_none() {
-                if let Some(report) = state.last {
-                    return report;
-                }
+            if let (None, Some(report)) = (state.running, state.last) {
+                return report;
             }
         }
     })
