@@ -288,9 +288,103 @@ pub struct CensusState {
     pub last: Option<CensusReport>,
 }
 
+/// Columns the census table sorts by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortBy {
+    #[default]
+    Keys,
+    Memory,
+    Name,
+    NoTtl,
+}
+
+/// Sorts groups for the table: numbers descending, names ascending; ties by prefix.
+pub fn sort_groups(groups: &mut [GroupReport], by: SortBy) {
+    groups.sort_by(|a, b| {
+        let order = match by {
+            SortBy::Keys => b.keys.cmp(&a.keys),
+            SortBy::Memory => b.memory.estimated_bytes.cmp(&a.memory.estimated_bytes),
+            SortBy::NoTtl => b.ttl.without_ttl.cmp(&a.ttl.without_ttl),
+            SortBy::Name => a.prefix.cmp(&b.prefix),
+        };
+        order.then_with(|| a.prefix.cmp(&b.prefix))
+    });
+}
+
+/// TTL buckets summed over all groups.
+pub fn total_ttl_buckets(groups: &[GroupReport]) -> [u64; 7] {
+    let mut total = [0; 7];
+    for group in groups {
+        for (sum, count) in total.iter_mut().zip(group.ttl.buckets) {
+            *sum += count;
+        }
+    }
+    total
+}
+
+/// A duration as operators read TTLs: "45s", "5m 0s", "1h 0m", "2d 3h".
+pub fn format_duration_ms(ms: i64) -> String {
+    let seconds = ms.max(0) / 1000;
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m {}s", s / 60, s % 60),
+        s if s < 86_400 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+        s => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn report(prefix: &str, keys: u64, memory: u64) -> GroupReport {
+        GroupReport {
+            key: GroupKey::Other,
+            prefix: prefix.into(),
+            name_ru: prefix.into(),
+            name_en: prefix.into(),
+            kind: None,
+            keys,
+            types: Vec::new(),
+            ttl: TtlStats {
+                buckets: [keys, 0, 0, 0, 0, 0, 1],
+                ..Default::default()
+            },
+            memory: MemoryEstimate {
+                estimated_bytes: memory,
+                ..Default::default()
+            },
+            hotness: Hotness::default(),
+            samples: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn groups_sort_by_the_chosen_column() {
+        let mut groups = vec![
+            report("b:", 5, 100),
+            report("a:", 9, 50),
+            report("c:", 5, 900),
+        ];
+        sort_groups(&mut groups, SortBy::Keys);
+        assert_eq!(
+            groups.iter().map(|g| g.prefix.as_str()).collect::<Vec<_>>(),
+            ["a:", "b:", "c:"]
+        );
+        sort_groups(&mut groups, SortBy::Memory);
+        assert_eq!(groups[0].prefix, "c:");
+        sort_groups(&mut groups, SortBy::Name);
+        assert_eq!(groups[0].prefix, "a:");
+        assert_eq!(total_ttl_buckets(&groups), [19, 0, 0, 0, 0, 0, 3]);
+    }
+
+    #[test]
+    fn durations_read_like_ttls() {
+        assert_eq!(format_duration_ms(45_000), "45s");
+        assert_eq!(format_duration_ms(900_000), "15m 0s");
+        assert_eq!(format_duration_ms(3_600_000), "1h 0m");
+        assert_eq!(format_duration_ms(-1), "0s");
+    }
 
     #[test]
     fn the_longest_configured_prefix_wins() {

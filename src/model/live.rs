@@ -16,6 +16,12 @@ pub struct Counters {
     pub total_commands: u64,
     pub evicted_keys: u64,
     pub expired_keys: u64,
+    /// Hits and misses cachepanel itself caused up to this sample (census inspections);
+    /// subtracted from the window so rates describe the application's traffic.
+    #[serde(default)]
+    pub own_hits: u64,
+    #[serde(default)]
+    pub own_misses: u64,
 }
 
 impl Counters {
@@ -29,6 +35,8 @@ impl Counters {
             total_commands: number("total_commands_processed"),
             evicted_keys: number("evicted_keys"),
             expired_keys: number("expired_keys"),
+            own_hits: 0,
+            own_misses: 0,
         }
     }
 
@@ -66,8 +74,10 @@ impl Rates {
             return None;
         }
         let delta = |a: u64, b: u64| b.saturating_sub(a) as f64;
-        let hits = delta(previous.keyspace_hits, next.keyspace_hits);
-        let misses = delta(previous.keyspace_misses, next.keyspace_misses);
+        let own_hits = delta(previous.own_hits, next.own_hits);
+        let own_misses = delta(previous.own_misses, next.own_misses);
+        let hits = (delta(previous.keyspace_hits, next.keyspace_hits) - own_hits).max(0.0);
+        let misses = (delta(previous.keyspace_misses, next.keyspace_misses) - own_misses).max(0.0);
         let lookups = hits + misses;
         Some(Self {
             hit_rate_percent: (lookups > 0.0).then(|| hits * 100.0 / lookups),
@@ -135,6 +145,19 @@ mod tests {
         assert!((hit_rate - 90.0).abs() < 0.01, "{hit_rate}");
         assert!((rates.hits_per_sec - 450.0).abs() < 0.01);
         assert!(rates.ops_per_sec >= 500.0);
+    }
+
+    #[test]
+    fn lookups_cachepanel_caused_are_not_counted_as_traffic() {
+        let mut before = counters(BEFORE);
+        let mut after = counters(AFTER);
+        (before.own_hits, before.own_misses) = (10, 0);
+        // Of the 900 hits and 100 misses, 300 hits and 100 misses were the census's.
+        (after.own_hits, after.own_misses) = (310, 100);
+        let rates = Rates::between(&before, &after, 2.0).unwrap();
+        assert_eq!(rates.hit_rate_percent, Some(100.0));
+        assert!((rates.hits_per_sec - 300.0).abs() < 0.01);
+        assert_eq!(rates.misses_per_sec, 0.0);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::model::census::{
     CensusOutcome, CensusProgress, CensusReport, CensusState, Classifier, GroupKey, GroupReport,
     Hotness, HotnessKind, KeySample, MemoryEstimate, PrefixGroup, TtlStats, ttl_bucket,
 };
-use crate::server::redis::{RedisFailure, RedisTarget};
+use crate::server::redis::{OwnLookups, RedisFailure, RedisTarget};
 use crate::server::sampler::now_ms;
 
 /// TTLs kept per group for the median (a uniform reservoir sample).
@@ -228,6 +228,7 @@ async fn run_census(
             break;
         }
         let inspect = std::mem::take(&mut pending);
+        let gate = manager.redis.own_lookups().gate().await;
         let round_trip = Instant::now();
         let page = scan_page(&manager.redis, cursor, count, &inspect, hotness_kind).await;
         let elapsed = round_trip.elapsed();
@@ -240,7 +241,8 @@ async fn run_census(
                 break;
             }
         };
-        census.record_inspections(&inspect, inspections);
+        census.record_inspections(&inspect, inspections, manager.redis.own_lookups());
+        drop(gate);
         for key in keys {
             if census.count_key(&key) {
                 pending.push(key);
@@ -262,8 +264,9 @@ async fn run_census(
             // The last page's samples still need their inspection round trip.
             if !pending.is_empty() {
                 let last = std::mem::take(&mut pending);
+                let _gate = manager.redis.own_lookups().gate().await;
                 if let Ok(inspections) = inspect_only(&manager.redis, &last, hotness_kind).await {
-                    census.record_inspections(&last, inspections);
+                    census.record_inspections(&last, inspections, manager.redis.own_lookups());
                 }
             }
             break;
@@ -408,7 +411,7 @@ impl<'a> Aggregate<'a> {
         picked
     }
 
-    fn record_inspections(&mut self, keys: &[Vec<u8>], replies: Inspections) {
+    fn record_inspections(&mut self, keys: &[Vec<u8>], replies: Inspections, own: &OwnLookups) {
         let groups = std::mem::take(&mut self.pending_groups);
         let (inspected_groups, later) = groups.split_at(keys.len().min(groups.len()));
         self.pending_groups = later.to_vec();
@@ -421,6 +424,14 @@ impl<'a> Aggregate<'a> {
             let pttl: Option<i64> = pttl.and_then(|v| redis::from_redis_value(v).ok());
             let memory: Option<u64> = memory.and_then(|v| redis::from_redis_value(v).ok());
             let object: Option<u64> = object.and_then(|v| redis::from_redis_value(v).ok());
+            // TYPE, PTTL and OBJECT are keyspace lookups in Redis' stats (MEMORY USAGE is not).
+            let found = [
+                redis_type.as_deref().is_some_and(|t| t != "none"),
+                pttl.is_some_and(|ms| ms != -2),
+                object.is_some(),
+            ];
+            let hits = found.iter().filter(|hit| **hit).count() as u64;
+            own.record(hits, 3 - hits);
             // "none" / -2: the key expired or was deleted since SCAN returned it.
             let (Some(redis_type), Some(pttl)) = (redis_type, pttl) else {
                 continue;

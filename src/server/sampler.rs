@@ -98,11 +98,16 @@ async fn run(
         ticker.tick().await;
         let mut snapshot = (**sender.borrow()).clone();
         snapshot.published_at_ms = now_ms();
-        match read_info(&redis).await {
+        let gate = redis.own_lookups().gate().await;
+        let reading = read_info(&redis).await;
+        let own_lookups = redis.own_lookups().totals();
+        drop(gate);
+        match reading {
             Ok((info, total_keys)) => {
                 unavailable_since = None;
                 let taken = Instant::now();
-                let counters = Counters::from_info(&info);
+                let mut counters = Counters::from_info(&info);
+                (counters.own_hits, counters.own_misses) = own_lookups;
                 let rates = previous.as_ref().and_then(|p| {
                     Rates::between(
                         &p.counters,

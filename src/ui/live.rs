@@ -1,11 +1,12 @@
 //! Live data for the dashboard: the first paint comes from server functions (rendered on the
-//! server), then the browser follows `GET /api/live/events` (server-sent events) and appends
-//! each new sample without reloading. EventSource reconnects by itself after a break.
+//! server), then the browser follows `GET /api/live/events` (server-sent events) and applies
+//! each new sample and census update without reloading. EventSource reconnects by itself.
 
 use leptos::prelude::*;
 
-use crate::api::{get_history, get_live_snapshot};
+use crate::api::{get_census, get_history, get_live_snapshot};
 use crate::model::PageConfig;
+use crate::model::census::CensusState;
 use crate::model::live::{HistoryRange, LiveSnapshot, Point};
 
 #[derive(Clone, Copy)]
@@ -17,13 +18,17 @@ pub struct LiveData {
     pub server_now_ms: Signal<i64>,
     /// Whether the event stream is open (false before hydration and after a break).
     pub streaming: Signal<bool>,
+    /// Census progress and last result.
+    pub census: Signal<Option<CensusState>>,
 }
 
 pub fn use_live_data(page: &PageConfig) -> LiveData {
     let range = RwSignal::new(HistoryRange::default());
     let initial = Resource::new(|| (), |_| get_live_snapshot());
+    let initial_census = Resource::new(|| (), |_| get_census());
     let history = Resource::new(move || range.get(), get_history);
     let pushed = RwSignal::new(None::<LiveSnapshot>);
+    let pushed_census = RwSignal::new(None::<CensusState>);
     let appended = RwSignal::new(Vec::<Point>::new());
     let streaming = RwSignal::new(false);
     let client_now = RwSignal::new(chrono::Utc::now().timestamp_millis());
@@ -41,7 +46,7 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
             move || client_now.set(chrono::Utc::now().timestamp_millis()),
             std::time::Duration::from_secs(1),
         );
-        subscribe(&url, streaming, move |snapshot: LiveSnapshot| {
+        let on_snapshot = move |snapshot: LiveSnapshot| {
             let now = chrono::Utc::now().timestamp_millis();
             clock_skew_ms.set(snapshot.published_at_ms - now);
             client_now.set(now);
@@ -53,11 +58,18 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
                 });
             }
             pushed.set(Some(snapshot));
-        });
+        };
+        let on_census = move |census: CensusState| pushed_census.set(Some(census));
+        subscribe(&url, streaming, on_snapshot, on_census);
     });
 
     let snapshot =
         Signal::derive(move || pushed.get().or_else(|| initial.get().and_then(Result::ok)));
+    let census = Signal::derive(move || {
+        pushed_census
+            .get()
+            .or_else(|| initial_census.get().and_then(Result::ok))
+    });
     let points = Signal::derive(move || {
         let mut points = history.get().and_then(Result::ok).unwrap_or_default();
         let last_loaded = points.last().map_or(i64::MIN, |p| p.at_ms);
@@ -75,35 +87,50 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
         range,
         server_now_ms,
         streaming: streaming.into(),
+        census,
     }
 }
 
-/// Opens the event stream and calls `on_snapshot` for each snapshot (browser only).
+/// Opens the event stream and hands each `snapshot` and `census` event to its callback
+/// (browser only).
 #[cfg(feature = "hydrate")]
-fn subscribe(url: &str, streaming: RwSignal<bool>, on_snapshot: impl Fn(LiveSnapshot) + 'static) {
+fn subscribe(
+    url: &str,
+    streaming: RwSignal<bool>,
+    on_snapshot: impl Fn(LiveSnapshot) + 'static,
+    on_census: impl Fn(CensusState) + 'static,
+) {
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
 
-    let Ok(source) = web_sys::EventSource::new(url) else {
-        return;
-    };
-    let on_message =
-        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+    fn listener<T: serde::de::DeserializeOwned + 'static>(
+        streaming: RwSignal<bool>,
+        handle: impl Fn(T) + 'static,
+    ) -> Closure<dyn Fn(web_sys::MessageEvent)> {
+        Closure::new(move |event: web_sys::MessageEvent| {
             let parsed = event
                 .data()
                 .as_string()
                 .and_then(|text| serde_json::from_str(&text).ok());
-            if let Some(snapshot) = parsed {
+            if let Some(value) = parsed {
                 streaming.set(true);
-                on_snapshot(snapshot);
+                handle(value);
             }
-        });
+        })
+    }
+
+    let Ok(source) = web_sys::EventSource::new(url) else {
+        return;
+    };
+    let snapshots = listener(streaming, on_snapshot);
+    let census = listener(streaming, on_census);
     let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |_| streaming.set(false));
-    let _ =
-        source.add_event_listener_with_callback("snapshot", on_message.as_ref().unchecked_ref());
+    let _ = source.add_event_listener_with_callback("snapshot", snapshots.as_ref().unchecked_ref());
+    let _ = source.add_event_listener_with_callback("census", census.as_ref().unchecked_ref());
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     // The stream lives as long as the page: the callbacks and the source are never freed.
-    on_message.forget();
+    snapshots.forget();
+    census.forget();
     on_error.forget();
     std::mem::forget(source);
 }
@@ -113,5 +140,6 @@ fn subscribe(
     _url: &str,
     _streaming: RwSignal<bool>,
     _on_snapshot: impl Fn(LiveSnapshot) + 'static,
+    _on_census: impl Fn(CensusState) + 'static,
 ) {
 }

@@ -375,3 +375,43 @@ async fn the_census_api_reports_progress_and_results() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn census_lookups_do_not_count_as_cache_traffic_in_the_windowed_hit_rate() {
+    let app = start_app_with(RedisProcessOptions::default(), |config| {
+        full_ttl(config);
+        config.sample_interval = Duration::from_millis(300);
+    })
+    .await;
+    seed_production_like(&app.redis.url());
+    app.snapshot_where(Duration::from_secs(5), |s| s.rates.is_some())
+        .await;
+    let before = app
+        .live
+        .latest()
+        .stats
+        .clone()
+        .expect("stats")
+        .keyspace_hits;
+
+    run_census(&app).await;
+    // Two more samples, so the census's lookups have fallen into a window.
+    app.next_snapshot(Duration::from_secs(3)).await;
+    let after = app.next_snapshot(Duration::from_secs(3)).await;
+
+    // Redis counted thousands of hits (TYPE, PTTL, OBJECT per key) ...
+    let lifetime = after.stats.clone().expect("stats").keyspace_hits;
+    assert!(lifetime - before >= 2 * 2077, "{before} -> {lifetime}");
+    // ... but no window shows them as traffic: there was none.
+    let history = app
+        .live
+        .history(cachepanel::model::live::HistoryRange::Minutes15);
+    assert!(
+        history.iter().all(|p| p.hit_rate_percent.is_none()),
+        "{:?}",
+        history
+            .iter()
+            .map(|p| p.hit_rate_percent)
+            .collect::<Vec<_>>()
+    );
+}

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -63,8 +64,41 @@ pub struct RedisTarget {
     inner: Arc<Inner>,
 }
 
+/// Keyspace lookups cachepanel itself caused (the census's TYPE, PTTL and OBJECT count as
+/// hits or misses in Redis' INFO). The sampler subtracts them, so the windowed hit rate shows
+/// the application's traffic only.
+#[derive(Debug, Default)]
+pub struct OwnLookups {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    /// Held by the census across an inspection round trip and by the sampler across INFO and
+    /// reading the totals, so a sample never falls between Redis counting lookups and the
+    /// census recording them.
+    gate: tokio::sync::Mutex<()>,
+}
+
+impl OwnLookups {
+    pub async fn gate(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.gate.lock().await
+    }
+
+    pub fn record(&self, hits: u64, misses: u64) {
+        self.hits.fetch_add(hits, Ordering::Relaxed);
+        self.misses.fetch_add(misses, Ordering::Relaxed);
+    }
+
+    /// (hits, misses) caused so far; only ever grows.
+    pub fn totals(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+}
+
 struct Inner {
     name: String,
+    own_lookups: OwnLookups,
     manager: ConnectionManager,
     /// Bound on a whole operation (one command or pipeline).
     operation_timeout: Duration,
@@ -89,6 +123,7 @@ impl RedisTarget {
         Ok(Self {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
+                own_lookups: OwnLookups::default(),
                 manager,
                 operation_timeout,
             }),
@@ -97,6 +132,10 @@ impl RedisTarget {
 
     pub fn name(&self) -> &str {
         &self.inner.name
+    }
+
+    pub fn own_lookups(&self) -> &OwnLookups {
+        &self.inner.own_lookups
     }
 
     /// Runs one operation (a command or a pipeline) on a clone of the shared connection,

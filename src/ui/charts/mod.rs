@@ -185,13 +185,10 @@ pub fn throughput_chart(points: &[Point], labels: &LineLabels, width: f32) -> St
     render(|| chart.svg())
 }
 
-/// Keys per group (a database until the key census provides prefixes).
-pub fn keys_chart(groups: &[(String, u64)], title: &str, series_name: &str, width: f32) -> String {
-    let names = groups.iter().map(|(name, _)| name.clone()).collect();
-    let counts = groups
-        .iter()
-        .map(|(_, count)| Some(*count as f32))
-        .collect();
+/// A bar per named value: keys per group or database, memory per group, TTL buckets.
+pub fn bar_chart(bars: &[(String, f64)], title: &str, series_name: &str, width: f32) -> String {
+    let names = bars.iter().map(|(name, _)| name.clone()).collect();
+    let counts = bars.iter().map(|(_, value)| Some(*value as f32)).collect();
     let mut chart = BarChart::new(vec![series(series_name, counts)], names);
     chart.width = width.clamp(MIN_WIDTH, MAX_WIDTH);
     chart.height = HEIGHT;
@@ -239,10 +236,10 @@ mod tests {
     #[test]
     fn text_from_redis_is_escaped_not_markup() {
         let groups = vec![
-            ("<script>alert(1)</script>".to_owned(), 5),
-            ("user:".to_owned(), 3),
+            ("<script>alert(1)</script>".to_owned(), 5.0),
+            ("user:".to_owned(), 3.0),
         ];
-        let svg = keys_chart(&groups, "<b>keys</b>", "keys", 600.0);
+        let svg = bar_chart(&groups, "<b>keys</b>", "keys", 600.0);
         assert!(svg.starts_with("<svg"));
         assert!(!svg.contains("<script>"));
         assert!(!svg.contains("<b>"));

@@ -8,7 +8,8 @@ use crate::ui::charts::{self, LineLabels};
 #[component]
 pub fn ChartsPanel(
     points: Signal<Vec<Point>>,
-    keys_per_db: Signal<Vec<(u32, u64)>>,
+    /// Bars of the fourth chart: keys per group once a census ran, else keys per database.
+    key_bars: Signal<(Vec<(String, f64)>, &'static str)>,
     target_hit_rate: Signal<f64>,
     range: RwSignal<HistoryRange>,
     width: Signal<f32>,
@@ -36,12 +37,8 @@ pub fn ChartsPanel(
         charts::throughput_chart(&points.get(), &labels, width.get())
     };
     let keys = move || {
-        let groups: Vec<(String, u64)> = keys_per_db
-            .get()
-            .into_iter()
-            .map(|(db, keys)| (format!("db{db}"), keys))
-            .collect();
-        charts::keys_chart(&groups, texts.chart_keys, texts.series_keys, width.get())
+        let (bars, title) = key_bars.get();
+        charts::bar_chart(&bars, title, texts.series_keys, width.get())
     };
     view! {
         <section class="panel">

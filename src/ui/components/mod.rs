@@ -1,9 +1,11 @@
+pub mod census_table;
 pub mod charts_panel;
 pub mod config_panel;
 pub mod live_panel;
 pub mod stat_card;
 pub mod stats_panel;
 
+pub use census_table::CensusTable;
 pub use charts_panel::ChartsPanel;
 pub use config_panel::ConfigPanel;
 pub use live_panel::LivePanel;

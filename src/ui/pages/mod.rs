@@ -1,3 +1,4 @@
+pub mod census;
 pub mod stats;
 
 pub use stats::StatsPage;

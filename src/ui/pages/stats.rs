@@ -6,6 +6,7 @@ use crate::model::Lang;
 use crate::ui::charts::chart_width_for;
 use crate::ui::components::{ChartsPanel, ConfigPanel, LivePanel, StatsPanel};
 use crate::ui::live::use_live_data;
+use crate::ui::pages::census::CensusSection;
 use crate::ui::use_page_config;
 
 /// `/admin/cache/stats`: the dashboard. Rendered with data on the server; after hydration it
@@ -37,8 +38,33 @@ pub fn StatsPage() -> impl IntoView {
     };
     let other_lang_href = format!("?lang={}", other_lang.code());
     let snapshot = live.snapshot;
-    let keys_per_db =
-        Signal::derive(move || snapshot.get().map(|s| s.keys_per_db).unwrap_or_default());
+    let census = live.census;
+    // Keys per group once a census has run; until then keys per database from INFO.
+    let key_bars = Signal::derive(move || {
+        let groups = census
+            .get()
+            .and_then(|state| state.last)
+            .map(|report| report.groups);
+        match groups {
+            Some(groups) if !groups.is_empty() => (
+                groups
+                    .into_iter()
+                    .map(|g| (g.prefix, g.keys as f64))
+                    .collect(),
+                texts.chart_keys_by_group,
+            ),
+            _ => (
+                snapshot
+                    .get()
+                    .map(|s| s.keys_per_db)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(db, keys)| (format!("db{db}"), keys as f64))
+                    .collect(),
+                texts.chart_keys,
+            ),
+        }
+    });
     let target_hit_rate = Signal::derive(move || {
         snapshot
             .get()
@@ -70,12 +96,13 @@ pub fn StatsPage() -> impl IntoView {
                 })}
                 <ChartsPanel
                     points=live.points
-                    keys_per_db
+                    key_bars
                     target_hit_rate
                     range=live.range
                     width=chart_width.into()
                     texts
                 />
+                <CensusSection census width=chart_width.into() lang=page.lang texts />
                 <h2 class="section-heading">{texts.lifetime_heading}</h2>
                 {move || {
                     stats.get().map(|result| match result {

@@ -1,0 +1,133 @@
+use leptos::prelude::*;
+
+use crate::i18n::Texts;
+use crate::model::Lang;
+use crate::model::census::{
+    GroupKind, GroupReport, HotnessKind, SortBy, format_duration_ms, sort_groups,
+};
+use crate::model::stats::format_bytes;
+
+/// The census result as a sortable table; a click on a group shows its sample keys.
+#[component]
+pub fn CensusTable(
+    groups: Vec<GroupReport>,
+    total_keys: u64,
+    lang: Lang,
+    texts: &'static Texts,
+) -> impl IntoView {
+    let sort_by = RwSignal::new(SortBy::Keys);
+    let selected = RwSignal::new(None::<String>);
+    let groups = StoredValue::new(groups);
+    let sorted = move || {
+        let mut groups = groups.get_value();
+        sort_groups(&mut groups, sort_by.get());
+        groups
+    };
+    let header = move |label: &'static str, by: SortBy, test_id: &'static str| {
+        view! {
+            <th scope="col">
+                <button type="button" class="sort" class:active=move || sort_by.get() == by
+                    data-testid=test_id on:click=move |_| sort_by.set(by)>
+                    {label}
+                </button>
+            </th>
+        }
+    };
+    let row = move |group: GroupReport| {
+        let prefix = group.prefix.clone();
+        let share = if total_keys == 0 {
+            0.0
+        } else {
+            group.keys as f64 * 100.0 / total_keys as f64
+        };
+        let memory = if group.memory.sampled_keys == 0 {
+            "—".to_owned()
+        } else if group.memory.margin_bytes == 0 {
+            format_bytes(group.memory.estimated_bytes)
+        } else {
+            format!(
+                "{} ± {}",
+                format_bytes(group.memory.estimated_bytes),
+                format_bytes(group.memory.margin_bytes)
+            )
+        };
+        let kind = match group.kind {
+            Some(GroupKind::Cache) => texts.kind_cache,
+            Some(GroupKind::State) => texts.kind_state,
+            None => texts.kind_auto,
+        };
+        let hot = (group.hotness.sampled_keys > 0).then(|| {
+            let hot = match group.hotness.policy_kind {
+                HotnessKind::Lru => group.hotness.touched_last_minute,
+                HotnessKind::Lfu => group.hotness.frequently_used,
+            };
+            format!(
+                "{:.0} %",
+                hot as f64 * 100.0 / group.hotness.sampled_keys as f64
+            )
+        });
+        let name = match lang {
+            Lang::Ru => group.name_ru.clone(),
+            Lang::En => group.name_en.clone(),
+        };
+        let row_prefix = prefix.clone();
+        view! {
+            <tr class="census-row" data-testid="census-row" data-prefix=prefix.clone()
+                on:click=move |_| selected.set(Some(row_prefix.clone()))>
+                <td><span class="group-name">{name}</span> " " <code>{prefix.clone()}</code></td>
+                <td>{kind}</td>
+                <td class="num" data-testid="census-keys">{group.keys}</td>
+                <td class="num">{format!("{share:.1} %")}</td>
+                <td class="num">{memory}</td>
+                <td class="num">{group.ttl.without_ttl}</td>
+                <td class="num">{group.ttl.median_ms.map(format_duration_ms).unwrap_or_else(|| "—".into())}</td>
+                <td class="num">{hot.unwrap_or_else(|| "—".into())}</td>
+            </tr>
+        }
+    };
+    let drill_down = move || {
+        let prefix = selected.get()?;
+        let group = groups
+            .get_value()
+            .into_iter()
+            .find(|g| g.prefix == prefix)?;
+        Some(view! {
+            <div class="drill-down" data-testid="census-samples">
+                <h3>{texts.drill_heading} ": " <code>{prefix}</code></h3>
+                <table class="data-table">
+                    <thead><tr>
+                        <th>{texts.col_name}</th><th>{texts.col_type}</th>
+                        <th>{texts.col_ttl}</th><th>{texts.col_size}</th>
+                    </tr></thead>
+                    <tbody>
+                        {group.samples.into_iter().map(|sample| view! {
+                            <tr>
+                                <td><code>{sample.name}</code></td>
+                                <td>{sample.redis_type}</td>
+                                <td>{match sample.ttl_ms { -1 => "—".to_owned(), ms => format_duration_ms(ms) }}</td>
+                                <td>{sample.memory_bytes.map(format_bytes).unwrap_or_default()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        })
+    };
+    view! {
+        <table class="data-table census-table" data-testid="census-table">
+            <thead><tr>
+                {header(texts.col_group, SortBy::Name, "sort-name")}
+                <th scope="col">{texts.col_kind}</th>
+                {header(texts.col_keys, SortBy::Keys, "sort-keys")}
+                <th scope="col">{texts.col_share}</th>
+                {header(texts.col_memory, SortBy::Memory, "sort-memory")}
+                {header(texts.col_no_ttl, SortBy::NoTtl, "sort-no-ttl")}
+                <th scope="col">{texts.col_median_ttl}</th>
+                <th scope="col">{texts.col_hot}</th>
+            </tr></thead>
+            <tbody>{move || sorted().into_iter().map(row).collect_view()}</tbody>
+        </table>
+        {drill_down}
+    }
+    .into_any()
+}

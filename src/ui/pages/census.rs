@@ -1,0 +1,108 @@
+use leptos::prelude::*;
+
+use crate::api::census::{CancelCensus, StartCensus};
+use crate::i18n::Texts;
+use crate::model::Lang;
+use crate::model::census::{CensusOutcome, CensusState, TTL_BUCKETS, total_ttl_buckets};
+use crate::ui::charts;
+use crate::ui::components::CensusTable;
+
+/// Keys by prefix: run / cancel the census, its live progress, the last result as a table
+/// and charts (memory per group, TTL distribution).
+#[component]
+pub fn CensusSection(
+    census: Signal<Option<CensusState>>,
+    width: Signal<f32>,
+    lang: Lang,
+    texts: &'static Texts,
+) -> impl IntoView {
+    let start = ServerAction::<StartCensus>::new();
+    let cancel = ServerAction::<CancelCensus>::new();
+    let running = move || census.get().and_then(|state| state.running);
+
+    let progress = move || {
+        running().map(|progress| {
+            let percent = if progress.dbsize_at_start == 0 {
+                0.0
+            } else {
+                (progress.scanned_keys as f64 * 100.0 / progress.dbsize_at_start as f64).min(100.0)
+            };
+            let eta = progress.eta_seconds.map(|s| format!(" · {} {s} {}", texts.census_eta, texts.seconds_short));
+            view! {
+                <div class="census-progress" data-testid="census-progress">
+                    <progress max="100" value=percent></progress>
+                    {format!(" {}: {} / {}", texts.census_running, progress.scanned_keys, progress.dbsize_at_start)}
+                    {eta}
+                </div>
+            }
+        })
+    };
+    let summary = move || {
+        let Some(report) = census.get().and_then(|state| state.last) else {
+            return view! { <p class="meta" data-testid="census-never">{texts.census_never}</p> }
+                .into_any();
+        };
+        let outcome = match &report.outcome {
+            CensusOutcome::Complete => String::new(),
+            CensusOutcome::Cancelled => format!(" · {}", texts.census_cancelled),
+            CensusOutcome::Failed { reason } => format!(" · {}: {reason}", texts.census_failed),
+        };
+        let when = chrono::DateTime::from_timestamp_millis(report.started_at_ms)
+            .map(|time| time.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_default();
+        let sampled = (report.sample_every > 1)
+            .then(|| format!(" · {} {}", texts.census_sampled, report.sample_every));
+        let memory_bars: Vec<(String, f64)> = report
+            .groups
+            .iter()
+            .map(|g| {
+                (
+                    g.prefix.clone(),
+                    g.memory.estimated_bytes as f64 / (1024.0 * 1024.0),
+                )
+            })
+            .collect();
+        let ttl_totals = total_ttl_buckets(&report.groups);
+        let ttl_bars: Vec<(String, f64)> = TTL_BUCKETS
+            .iter()
+            .zip(ttl_totals)
+            .map(|(label, count)| ((*label).to_owned(), count as f64))
+            .collect();
+        view! {
+            <p class="meta" data-testid="census-summary">
+                {format!("{}: {when} · {} {} ms · {} keys{outcome}", texts.census_last, texts.census_duration, report.duration_ms, report.scanned_keys)}
+                {sampled}
+            </p>
+            <CensusTable groups=report.groups.clone() total_keys=report.scanned_keys lang texts />
+            <div class="charts">
+                <figure class="chart" data-testid="chart-memory-by-group"
+                    inner_html=move || charts::bar_chart(&memory_bars, texts.chart_memory_by_group, texts.col_memory, width.get())>
+                </figure>
+                <figure class="chart" data-testid="chart-ttl"
+                    inner_html=move || charts::bar_chart(&ttl_bars, texts.chart_ttl_histogram, texts.col_keys, width.get())>
+                </figure>
+            </div>
+        }
+        .into_any()
+    };
+    view! {
+        <section class="panel" data-testid="census">
+            <div class="panel-header">
+                <h2>{texts.census_heading}</h2>
+                <ActionForm action=start>
+                    <button type="submit" data-testid="census-start" disabled=move || running().is_some()>
+                        {texts.census_start}
+                    </button>
+                </ActionForm>
+                <ActionForm action=cancel>
+                    <button type="submit" data-testid="census-cancel" disabled=move || running().is_none()>
+                        {texts.census_cancel}
+                    </button>
+                </ActionForm>
+            </div>
+            {progress}
+            {summary}
+        </section>
+    }
+    .into_any()
+}
