@@ -63,6 +63,11 @@ export class RedisServer {
     return execFileSync('redis-cli', ['-p', String(this.port), ...args], { encoding: 'utf8' }).trim();
   }
 
+  /** Runs many commands (one per line) through one redis-cli. */
+  batch(lines) {
+    execFileSync('redis-cli', ['-p', String(this.port)], { input: `${lines.join('\n')}\n`, encoding: 'utf8' });
+  }
+
   async stop() {
     if (!this.process) return;
     const exited = new Promise((resolve) => this.process.once('exit', resolve));
