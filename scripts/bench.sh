@@ -87,3 +87,9 @@ live=$(cargo bench -q --features ssr --bench live 2>/dev/null | sed -n '/<!-- li
 [ -n "$live" ] || { echo "bench: the live benchmark printed no section" >&2; exit 1; }
 splice live "$live"
 echo "$live"
+
+# Key census: 250k and 1M keys, against a raw SCAN loop and KEYS *.
+census=$(cargo bench -q --features ssr --bench census 2>/dev/null | sed -n '/<!-- census:start -->/,/<!-- census:end -->/p')
+[ -n "$census" ] || { echo "bench: the census benchmark printed no section" >&2; exit 1; }
+splice census "$census"
+echo "$census"

@@ -28,7 +28,10 @@ use crate::server::sampler::now_ms;
 const TTL_RESERVOIR: usize = 1024;
 const SAMPLE_NAMES_PER_GROUP: usize = 10;
 const MIN_COUNT: u64 = 100;
-const MAX_COUNT: u64 = 5000;
+/// Larger pages gain little throughput and make other clients wait longer behind each SCAN.
+const MAX_COUNT: u64 = 2000;
+/// Owed duty-cycle rest is taken in sleeps of at least this much.
+const MIN_REST: Duration = Duration::from_millis(5);
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct CensusSettings {
@@ -53,7 +56,7 @@ impl Default for CensusSettings {
             max_auto_groups: 20,
             sample_every: 100,
             scan_count: 1000,
-            target_round_trip: Duration::from_millis(2),
+            target_round_trip: Duration::from_millis(1),
             duty_cycle: 0.9,
             every: Some(Duration::from_secs(600)),
         }
@@ -222,6 +225,7 @@ async fn run_census(
     let mut cursor: u64 = 0;
     let mut count = settings.scan_count.clamp(MIN_COUNT, MAX_COUNT);
     let mut pending: Vec<Vec<u8>> = Vec::new();
+    let mut owed_rest = Duration::ZERO;
     loop {
         if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
             outcome = CensusOutcome::Cancelled;
@@ -271,10 +275,14 @@ async fn run_census(
             }
             break;
         }
-        // Duty cycle: after `elapsed` busy, rest so busy / (busy + rest) = duty_cycle.
+        // Duty cycle: after `elapsed` busy, rest so busy / (busy + rest) = duty_cycle. Rests
+        // are owed up and taken once they reach a few ms: timers cannot sleep 100 µs.
         let duty = settings.duty_cycle.clamp(0.05, 1.0);
-        if duty < 1.0 {
-            tokio::time::sleep(elapsed.mul_f64((1.0 - duty) / duty)).await;
+        owed_rest += elapsed.mul_f64((1.0 - duty) / duty);
+        if owed_rest >= MIN_REST {
+            let rested = Instant::now();
+            tokio::time::sleep(owed_rest).await;
+            owed_rest = owed_rest.saturating_sub(rested.elapsed());
         }
     }
     census.finish(started_at_ms, started, dbsize, outcome)
@@ -590,6 +598,7 @@ mod tests {
     fn count_adapts_to_the_round_trip_within_bounds() {
         let target = Duration::from_millis(2);
         assert_eq!(adapt_count(1000, Duration::from_millis(5), target), 750);
+        assert_eq!(adapt_count(1800, Duration::ZERO, target), MAX_COUNT);
         assert_eq!(adapt_count(1000, Duration::from_micros(500), target), 1250);
         assert_eq!(
             adapt_count(MIN_COUNT, Duration::from_secs(1), target),
