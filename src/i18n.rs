@@ -86,6 +86,7 @@ pub struct Texts {
     pub col_no_ttl: &'static str,
     pub col_median_ttl: &'static str,
     pub col_hot: &'static str,
+    pub col_app_hit_rate: &'static str,
     pub kind_cache: &'static str,
     pub kind_state: &'static str,
     pub kind_auto: &'static str,
@@ -184,6 +185,7 @@ const RU: Texts = Texts {
     col_no_ttl: "Без TTL",
     col_median_ttl: "Медиана TTL",
     col_hot: "Горячие",
+    col_app_hit_rate: "Попадания (по данным приложения)",
     kind_cache: "кэш",
     kind_state: "состояние",
     kind_auto: "авто",
@@ -196,7 +198,7 @@ const RU: Texts = Texts {
     col_ttl: "TTL",
     col_size: "Размер",
     hot_hint_lru: "доля выборки с обращением за последнюю минуту (OBJECT IDLETIME)",
-    hot_hint_lfu: "доля выборки с частыми обращениями (OBJECT FREQ ≥ 5)",
+    hot_hint_lfu: "доля выборки с частыми обращениями (OBJECT FREQ ≥ 10)",
 };
 
 const EN: Texts = Texts {
@@ -282,6 +284,7 @@ const EN: Texts = Texts {
     col_no_ttl: "No TTL",
     col_median_ttl: "Median TTL",
     col_hot: "Hot",
+    col_app_hit_rate: "Hit rate (app counters)",
     kind_cache: "cache",
     kind_state: "state",
     kind_auto: "auto",
@@ -294,7 +297,7 @@ const EN: Texts = Texts {
     col_ttl: "TTL",
     col_size: "Size",
     hot_hint_lru: "share of the sample touched in the last minute (OBJECT IDLETIME)",
-    hot_hint_lfu: "share of the sample used often (OBJECT FREQ ≥ 5)",
+    hot_hint_lfu: "share of the sample used often (OBJECT FREQ ≥ 10)",
 };
 
 pub fn texts(lang: Lang) -> &'static Texts {

@@ -212,7 +212,7 @@ pub struct Hotness {
     pub sampled_keys: u64,
     /// LRU: keys idle for less than a minute.
     pub touched_last_minute: u64,
-    /// LFU: keys with a logarithmic access frequency counter ≥ 5.
+    /// LFU: keys whose logarithmic access counter is ≥ 10 (new keys start at 5).
     pub frequently_used: u64,
     pub policy_kind: HotnessKind,
 }
@@ -250,6 +250,42 @@ pub struct GroupReport {
     pub memory: MemoryEstimate,
     pub hotness: Hotness,
     pub samples: Vec<KeySample>,
+    /// Hits and misses the application reported for this prefix (see `PREFIX_HITS_KEY`).
+    #[serde(default)]
+    pub app_lookups: Option<AppLookups>,
+}
+
+/// Per-prefix counters that applications may write, one hash per minute:
+/// `HINCRBY cachepanel:hits:{yyyymmddhhmm} hit:{prefix} 1` (or `miss:{prefix}`), with a TTL.
+pub const PREFIX_HITS_KEY: &str = "cachepanel:hits:";
+/// Minutes of per-prefix counters a census reads.
+pub const PREFIX_HITS_MINUTES: i64 = 15;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppLookups {
+    pub hits: u64,
+    pub misses: u64,
+}
+
+impl AppLookups {
+    pub fn hit_rate_percent(&self) -> Option<f64> {
+        let total = self.hits + self.misses;
+        (total > 0).then(|| self.hits as f64 * 100.0 / total as f64)
+    }
+}
+
+/// Adds one minute's hash (`hit:{prefix}` / `miss:{prefix}` → count) into per-prefix totals.
+pub fn add_prefix_counters(
+    totals: &mut std::collections::BTreeMap<String, AppLookups>,
+    fields: &[(String, u64)],
+) {
+    for (field, count) in fields {
+        if let Some(prefix) = field.strip_prefix("hit:") {
+            totals.entry(prefix.to_owned()).or_default().hits += count;
+        } else if let Some(prefix) = field.strip_prefix("miss:") {
+            totals.entry(prefix.to_owned()).or_default().misses += count;
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -356,6 +392,7 @@ mod tests {
             },
             hotness: Hotness::default(),
             samples: Vec::new(),
+            app_lookups: None,
         }
     }
 
@@ -376,6 +413,26 @@ mod tests {
         sort_groups(&mut groups, SortBy::Name);
         assert_eq!(groups[0].prefix, "a:");
         assert_eq!(total_ttl_buckets(&groups), [19, 0, 0, 0, 0, 0, 3]);
+    }
+
+    #[test]
+    fn app_counters_add_up_per_prefix() {
+        let mut totals = std::collections::BTreeMap::new();
+        add_prefix_counters(
+            &mut totals,
+            &[
+                ("hit:user:".into(), 90),
+                ("miss:user:".into(), 10),
+                ("bogus".into(), 5),
+            ],
+        );
+        add_prefix_counters(
+            &mut totals,
+            &[("hit:user:".into(), 0), ("miss:shift:".into(), 3)],
+        );
+        assert_eq!(totals["user:"].hit_rate_percent(), Some(90.0));
+        assert_eq!(totals["shift:"].hit_rate_percent(), Some(0.0));
+        assert_eq!(totals.len(), 2);
     }
 
     #[test]

@@ -18,8 +18,9 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::model::census::{
-    CensusOutcome, CensusProgress, CensusReport, CensusState, Classifier, GroupKey, GroupReport,
-    Hotness, HotnessKind, KeySample, MemoryEstimate, PrefixGroup, TtlStats, ttl_bucket,
+    AppLookups, CensusOutcome, CensusProgress, CensusReport, CensusState, Classifier, GroupKey,
+    GroupReport, Hotness, HotnessKind, KeySample, MemoryEstimate, PREFIX_HITS_KEY,
+    PREFIX_HITS_MINUTES, PrefixGroup, TtlStats, add_prefix_counters, ttl_bucket,
 };
 use crate::server::redis::{OwnLookups, RedisFailure, RedisTarget};
 use crate::server::sampler::now_ms;
@@ -30,6 +31,8 @@ const SAMPLE_NAMES_PER_GROUP: usize = 10;
 const MIN_COUNT: u64 = 100;
 /// Larger pages gain little throughput and make other clients wait longer behind each SCAN.
 const MAX_COUNT: u64 = 2000;
+/// `OBJECT FREQ` (logarithmic LFU counter) from which a key counts as frequently used.
+const LFU_FREQUENT: u64 = 10;
 /// Owed duty-cycle rest is taken in sleeps of at least this much.
 const MIN_REST: Duration = Duration::from_millis(5);
 
@@ -285,7 +288,43 @@ async fn run_census(
             owed_rest = owed_rest.saturating_sub(rested.elapsed());
         }
     }
-    census.finish(started_at_ms, started, dbsize, outcome)
+    let app_lookups = read_prefix_counters(&manager.redis, started_at_ms).await;
+    let mut report = census.finish(started_at_ms, started, dbsize, outcome);
+    for group in &mut report.groups {
+        group.app_lookups = app_lookups.get(&group.prefix).copied();
+    }
+    report
+}
+
+/// The application's per-prefix hit/miss counters of the last minutes, if it writes any;
+/// absent or unreadable counters give an empty map (the column stays empty).
+async fn read_prefix_counters(redis: &RedisTarget, now_ms: i64) -> BTreeMap<String, AppLookups> {
+    let minutes: Vec<String> = (0..PREFIX_HITS_MINUTES)
+        .filter_map(|ago| chrono::DateTime::from_timestamp_millis(now_ms - ago * 60_000))
+        .map(|time| format!("{PREFIX_HITS_KEY}{}", time.format("%Y%m%d%H%M")))
+        .collect();
+    // HGETALL counts as a keyspace lookup too; recorded as our own under the same gate.
+    let _gate = redis.own_lookups().gate().await;
+    let hashes = redis
+        .run(|mut connection| async move {
+            let mut pipe = redis::pipe();
+            for key in &minutes {
+                pipe.cmd("HGETALL").arg(key);
+            }
+            pipe.query_async::<Vec<Vec<(String, u64)>>>(&mut connection)
+                .await
+        })
+        .await;
+    let hashes = hashes.unwrap_or_default();
+    let found = hashes.iter().filter(|fields| !fields.is_empty()).count() as u64;
+    redis
+        .own_lookups()
+        .record(found, hashes.len() as u64 - found);
+    let mut totals = BTreeMap::new();
+    for fields in hashes {
+        add_prefix_counters(&mut totals, &fields);
+    }
+    totals
 }
 
 /// Smaller pages when Redis answers slowly, larger when it is quick.
@@ -459,7 +498,10 @@ impl<'a> Aggregate<'a> {
                 aggregate.hotness.sampled_keys += 1;
                 match self.hotness_kind {
                     HotnessKind::Lru if value < 60 => aggregate.hotness.touched_last_minute += 1,
-                    HotnessKind::Lfu if value >= 5 => aggregate.hotness.frequently_used += 1,
+                    // New keys start at 5; 10 takes on the order of a hundred recent reads.
+                    HotnessKind::Lfu if value >= LFU_FREQUENT => {
+                        aggregate.hotness.frequently_used += 1
+                    }
                     _ => {}
                 }
             }
@@ -525,6 +567,7 @@ impl<'a> Aggregate<'a> {
                     memory,
                     hotness,
                     samples: aggregate.samples,
+                    app_lookups: None,
                 }
             })
             .collect();

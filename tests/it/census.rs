@@ -415,3 +415,67 @@ async fn census_lookups_do_not_count_as_cache_traffic_in_the_windowed_hit_rate()
             .collect::<Vec<_>>()
     );
 }
+
+#[tokio::test]
+async fn per_prefix_hit_rates_come_from_the_documented_app_counters() {
+    let app = start_app_with(RedisProcessOptions::default(), full_ttl).await;
+    seed_production_like(&app.redis.url());
+    let minute = chrono::Utc::now().format("%Y%m%d%H%M").to_string();
+    let mut connection = redis_connection(&app.redis.url());
+    redis::pipe()
+        .cmd("HINCRBY")
+        .arg(format!("cachepanel:hits:{minute}"))
+        .arg("hit:user:")
+        .arg(90)
+        .ignore()
+        .cmd("HINCRBY")
+        .arg(format!("cachepanel:hits:{minute}"))
+        .arg("miss:user:")
+        .arg(10)
+        .ignore()
+        .exec(&mut connection)
+        .unwrap();
+
+    let report = run_census(&app).await;
+
+    let users = group(&report, "user:")
+        .app_lookups
+        .expect("app counters for user:");
+    assert_eq!((users.hits, users.misses), (90, 10));
+    assert_eq!(users.hit_rate_percent(), Some(90.0));
+    assert_eq!(group(&report, "shift:").app_lookups, None);
+}
+
+#[tokio::test]
+async fn under_an_lfu_policy_hotness_comes_from_object_freq() {
+    let app = start_app_with(
+        RedisProcessOptions {
+            maxmemory_policy: Some("allkeys-lfu".into()),
+            ..Default::default()
+        },
+        full_ttl,
+    )
+    .await;
+    let mut connection = redis_connection(&app.redis.url());
+    let mut pipe = redis::pipe();
+    for i in 0..20 {
+        pipe.cmd("SET").arg(format!("user:{i}")).arg("v").ignore();
+    }
+    // user:0..4 are read often: their LFU counters climb past the "frequently used" mark.
+    for _ in 0..300 {
+        for i in 0..5 {
+            pipe.cmd("GET").arg(format!("user:{i}")).ignore();
+        }
+    }
+    pipe.exec(&mut connection).unwrap();
+
+    let report = run_census(&app).await;
+
+    let hotness = &group(&report, "user:").hotness;
+    assert_eq!(
+        hotness.policy_kind,
+        cachepanel::model::census::HotnessKind::Lfu
+    );
+    assert_eq!(hotness.sampled_keys, 20);
+    assert_eq!(hotness.frequently_used, 5);
+}

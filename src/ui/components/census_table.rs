@@ -66,6 +66,10 @@ pub fn CensusTable(
                 hot as f64 * 100.0 / group.hotness.sampled_keys as f64
             )
         });
+        let app_hit_rate = group
+            .app_lookups
+            .and_then(|lookups| lookups.hit_rate_percent())
+            .map(|rate| format!("{rate:.1} %"));
         let name = match lang {
             Lang::Ru => group.name_ru.clone(),
             Lang::En => group.name_en.clone(),
@@ -82,6 +86,7 @@ pub fn CensusTable(
                 <td class="num">{group.ttl.without_ttl}</td>
                 <td class="num">{group.ttl.median_ms.map(format_duration_ms).unwrap_or_else(|| "—".into())}</td>
                 <td class="num">{hot.unwrap_or_else(|| "—".into())}</td>
+                <td class="num" data-testid="census-app-hit-rate">{app_hit_rate.unwrap_or_else(|| "—".into())}</td>
             </tr>
         }
     };
@@ -123,7 +128,10 @@ pub fn CensusTable(
                 {header(texts.col_memory, SortBy::Memory, "sort-memory")}
                 {header(texts.col_no_ttl, SortBy::NoTtl, "sort-no-ttl")}
                 <th scope="col">{texts.col_median_ttl}</th>
-                <th scope="col">{texts.col_hot}</th>
+                <th scope="col" title=format!("LRU: {} · LFU: {}", texts.hot_hint_lru, texts.hot_hint_lfu)>
+                    {texts.col_hot}
+                </th>
+                <th scope="col">{texts.col_app_hit_rate}</th>
             </tr></thead>
             <tbody>{move || sorted().into_iter().map(row).collect_view()}</tbody>
         </table>

@@ -1,0 +1,75 @@
+//! The demo workload refuses a Redis holding other data unless forced.
+
+use std::time::Duration;
+
+use cachepanel::server::config::RedisUrl;
+use cachepanel::server::demo;
+use cachepanel::server::redis::process::RedisProcessOptions;
+use cachepanel::server::redis::{RedisTarget, Timeouts};
+
+use crate::harness::{redis_connection, start_redis};
+
+fn target(url: &str) -> RedisTarget {
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(1),
+        response: Duration::from_secs(1),
+    };
+    RedisTarget::new("demo", &RedisUrl::parse(url).unwrap(), timeouts).unwrap()
+}
+
+#[tokio::test]
+async fn the_demo_refuses_a_redis_with_foreign_keys_unless_forced() {
+    let redis = start_redis(RedisProcessOptions::default());
+    let mut connection = redis_connection(&redis.url());
+    redis::cmd("SET")
+        .arg("user:1")
+        .arg("real data")
+        .exec(&mut connection)
+        .unwrap();
+    let target = target(&redis.url());
+
+    let refused = demo::claim(&target, false).await;
+    assert!(
+        matches!(refused, Err(demo::DemoError::ForeignKeys(1))),
+        "{refused:?}"
+    );
+    let owner: Option<String> = redis::cmd("GET")
+        .arg(demo::OWNER_KEY)
+        .query(&mut connection)
+        .unwrap();
+    assert_eq!(owner, None, "a refusal writes nothing");
+
+    demo::claim(&target, true).await.unwrap();
+    // Once claimed, the demo may run again without --force.
+    demo::claim(&target, false).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_demo_writes_production_shaped_traffic() {
+    let redis = start_redis(RedisProcessOptions::default());
+    let target = target(&redis.url());
+    demo::claim(&target, false).await.unwrap();
+    let workload = tokio::spawn(demo::run(target));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    workload.abort();
+
+    let mut connection = redis_connection(&redis.url());
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query(&mut connection)
+        .unwrap();
+    let hits: u64 = info
+        .lines()
+        .find_map(|line| line.strip_prefix("keyspace_hits:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    assert!(hits > 0, "cache-aside reads hit after the first misses");
+    let ttl: i64 = redis::cmd("TTL")
+        .arg("rate_limit:user:1")
+        .query(&mut connection)
+        .unwrap();
+    assert!(
+        (1..=60).contains(&ttl),
+        "rate-limit counters expire within 60 s, got {ttl}"
+    );
+}
