@@ -17,6 +17,9 @@ pub enum AppError {
     BadRequest { message: String },
     #[error("{message}")]
     Conflict { message: String },
+    /// The action is switched off in this deployment (read-only, or flush before auth).
+    #[error("{message}")]
+    Disabled { message: String },
     #[error("Redis unavailable: {reason}")]
     RedisUnavailable { reason: String },
     #[error("too many requests; retry after {retry_after_seconds} s")]
@@ -33,6 +36,7 @@ impl AppError {
             Self::Forbidden => 403,
             Self::BadRequest { .. } => 400,
             Self::Conflict { .. } => 409,
+            Self::Disabled { .. } => 403,
             Self::RedisUnavailable { .. } => 503,
             Self::RateLimited { .. } => 429,
             Self::Internal { .. } => 500,

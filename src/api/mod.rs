@@ -2,9 +2,11 @@
 //! (see README "HTTP API") and is a thin adapter over a plain function in `server`.
 
 pub mod census;
+pub mod flush;
 pub mod live;
 pub mod stats;
 
 pub use census::{cancel_census, get_census, start_census};
+pub use flush::{cancel_flush, flush_prefix, get_audit, get_flush, preview_flush};
 pub use live::{get_history, get_live_snapshot};
 pub use stats::get_stats;

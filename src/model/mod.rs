@@ -2,6 +2,7 @@
 //! No I/O here; everything is unit-tested from captured fixtures.
 
 pub mod census;
+pub mod flush;
 pub mod health;
 pub mod info;
 pub mod live;

@@ -8,9 +8,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::model::census::{GroupKind, PrefixGroup, default_groups};
+use crate::model::flush::FlushPolicy;
 use crate::model::health::Thresholds;
 use crate::model::redis_config::ExpectedProfile;
+use crate::server::audit::AuditSettings;
 use crate::server::census::CensusSettings;
+use crate::server::flush::FlushSettings;
 
 /// A configuration problem, naming the variable and what is wrong with its value.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -97,6 +100,8 @@ pub struct Config {
     pub thresholds: Thresholds,
     pub expected: ExpectedProfile,
     pub census: CensusSettings,
+    pub flush: FlushSettings,
+    pub audit: AuditSettings,
 }
 
 impl Config {
@@ -242,6 +247,39 @@ impl Config {
             every: (census_every > 0).then(|| Duration::from_secs(census_every)),
             ..census_defaults
         };
+        let read_only = flag("CACHEPANEL_READ_ONLY", false)?;
+        let dev_allow_flush = flag("CACHEPANEL_DEV_ALLOW_FLUSH", false)?;
+        let flush = FlushSettings {
+            policy: match (read_only, dev_allow_flush) {
+                (true, _) => FlushPolicy::ReadOnly,
+                (false, true) => FlushPolicy::Enabled,
+                (false, false) => FlushPolicy::NeedsAuthentication,
+            },
+            duty_cycle: match value("CACHEPANEL_FLUSH_DUTY_CYCLE") {
+                None => FlushSettings::default().duty_cycle,
+                Some(text) => text
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|d| *d > 0.0 && *d <= 1.0)
+                    .ok_or_else(|| {
+                        invalid(
+                            "CACHEPANEL_FLUSH_DUTY_CYCLE",
+                            "expected a share of time above 0 and at most 1",
+                        )
+                    })?,
+            },
+        };
+        let audit = AuditSettings {
+            stream_key: value("CACHEPANEL_AUDIT_STREAM")
+                .map(|text| text.trim().to_owned())
+                .unwrap_or_else(|| AuditSettings::default().stream_key),
+            max_len: whole(
+                "CACHEPANEL_AUDIT_MAXLEN",
+                AuditSettings::default().max_len,
+                100..=10_000_000,
+            )?,
+        };
         Ok(Self {
             redis_url,
             addr,
@@ -254,6 +292,8 @@ impl Config {
             thresholds,
             expected,
             census,
+            flush,
+            audit,
         })
     }
 }

@@ -15,15 +15,17 @@ use crate::server::state::AppState;
 /// Browsers wait this long before reconnecting after the stream breaks.
 const RECONNECT_AFTER: Duration = Duration::from_secs(2);
 
-/// `snapshot` events from the sampler and `census` events (progress and results) from the
-/// census; each stream starts with the current value.
+/// `snapshot` events from the sampler, `census` and `flush` events (progress and results);
+/// each stream starts with the current value.
 pub async fn events(
     State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let snapshots =
         WatchStream::new(state.sampler.subscribe()).map(|snapshot| event("snapshot", &*snapshot));
     let census = WatchStream::new(state.census.subscribe()).map(|census| event("census", &census));
-    Sse::new(snapshots.merge(census)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    let flush = WatchStream::new(state.flush.subscribe()).map(|flush| event("flush", &flush));
+    Sse::new(snapshots.merge(census).merge(flush))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
 fn event(name: &'static str, data: &impl serde::Serialize) -> Result<Event, Infallible> {

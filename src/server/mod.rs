@@ -1,9 +1,11 @@
 //! Everything that runs only on the server: configuration, state, Redis access, HTTP routes.
 
+pub mod audit;
 pub mod census;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod flush;
 pub mod history;
 mod live;
 pub mod redis;

@@ -7,9 +7,11 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::use_context;
 
 use crate::error::AppError;
+use crate::server::audit::AuditLog;
 use crate::server::census::CensusManager;
 use crate::server::config::Config;
 use crate::server::config::RedisUrl;
+use crate::server::flush::FlushManager;
 use crate::server::redis::{RedisFailure, RedisTarget, Timeouts};
 use crate::server::sampler::{self, SamplerHandle, SamplerSettings};
 
@@ -19,6 +21,7 @@ pub struct AppState {
     pub redis: RedisTarget,
     pub sampler: SamplerHandle,
     pub census: Arc<CensusManager>,
+    pub flush: Arc<FlushManager>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -58,12 +61,20 @@ impl AppState {
         );
         let census = CensusManager::new(redis.clone(), config.census.clone());
         let schedule = tokio::spawn(census.clone().schedule());
+        let audit = AuditLog::new(redis.clone(), config.audit.clone());
+        let flush = FlushManager::new(
+            redis.clone(),
+            config.census.groups.clone(),
+            config.flush.clone(),
+            audit,
+        );
         let state = Self {
             leptos_options: crate::server::leptos_options(&config),
             config: Arc::new(config),
             redis,
             sampler,
             census,
+            flush,
         };
         Ok((state, BackgroundTasks(vec![task, schedule])))
     }

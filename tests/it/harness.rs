@@ -16,6 +16,7 @@ pub struct TestApp {
     _background: BackgroundTasks,
     pub live: SamplerHandle,
     pub census: std::sync::Arc<cachepanel::server::census::CensusManager>,
+    pub flush: std::sync::Arc<cachepanel::server::flush::FlushManager>,
 }
 
 impl Drop for TestApp {
@@ -56,6 +57,7 @@ pub async fn start_app_with(
     let (state, background) = AppState::start(config, &url).unwrap();
     let live = state.sampler.clone();
     let census = state.census.clone();
+    let flush = state.flush.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binding");
@@ -77,6 +79,7 @@ pub async fn start_app_with(
         _background: background,
         live,
         census,
+        flush,
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod census;
 mod demo;
+mod flush;
 mod harness;
 mod live;
 mod skeleton;

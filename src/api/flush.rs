@@ -1,0 +1,57 @@
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+use crate::error::AppError;
+use crate::model::flush::{AuditEntry, FlushPreview, FlushState};
+
+/// `GET /api/flush`: whether flushing is enabled, the running flush and the last result.
+#[server(prefix = "/api", endpoint = "flush", input = GetUrl)]
+pub async fn get_flush() -> Result<FlushState, AppError> {
+    let state = crate::server::state::app_state()?;
+    Ok(state.flush.state())
+}
+
+/// `POST /api/flush/preview` (`prefix`): step one, the exact count under a literal prefix.
+#[server(prefix = "/api", endpoint = "flush/preview")]
+pub async fn preview_flush(prefix: String) -> Result<FlushPreview, AppError> {
+    let state = crate::server::state::app_state()?;
+    let actor = crate::server::flush::DEV_ACTOR;
+    state
+        .flush
+        .preview(&prefix, actor)
+        .await
+        .map_err(AppError::from)
+}
+
+/// `POST /api/flush/start` (`prefix` typed again, `preview_id`): step two, starts the flush.
+#[server(prefix = "/api", endpoint = "flush/start")]
+pub async fn flush_prefix(prefix: String, preview_id: String) -> Result<FlushState, AppError> {
+    let state = crate::server::state::app_state()?;
+    let actor = crate::server::flush::DEV_ACTOR;
+    state
+        .flush
+        .flush(&prefix, &preview_id, actor)
+        .await
+        .map_err(AppError::from)
+}
+
+/// `POST /api/flush/cancel`: stops the running flush within one batch.
+#[server(prefix = "/api", endpoint = "flush/cancel")]
+pub async fn cancel_flush() -> Result<bool, AppError> {
+    let state = crate::server::state::app_state()?;
+    Ok(state.flush.cancel())
+}
+
+/// `GET /api/audit`: the newest 20 audit entries, newest first.
+#[server(prefix = "/api", endpoint = "audit", input = GetUrl)]
+pub async fn get_audit() -> Result<Vec<AuditEntry>, AppError> {
+    let state = crate::server::state::app_state()?;
+    state
+        .flush
+        .audit()
+        .recent(20)
+        .await
+        .map_err(|failure| AppError::RedisUnavailable {
+            reason: failure.reason,
+        })
+}

@@ -1,0 +1,137 @@
+//! The audit trail: a capped Redis stream (`XADD … MAXLEN ~`) mirrored to the structured log.
+//! Flushes refuse to start when their "started" entry cannot be written; a "finished" entry
+//! that fails (Redis went away mid-flush) is retried in the background until it lands.
+
+use std::time::Duration;
+
+use crate::model::flush::AuditEntry;
+use crate::server::redis::{RedisFailure, RedisTarget};
+use crate::server::sampler::now_ms;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditSettings {
+    pub stream_key: String,
+    /// Approximate cap of the stream.
+    pub max_len: u64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            stream_key: "cachepanel:audit".into(),
+            max_len: 10_000,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AuditLog {
+    redis: RedisTarget,
+    settings: AuditSettings,
+}
+
+impl AuditLog {
+    pub fn new(redis: RedisTarget, settings: AuditSettings) -> Self {
+        Self { redis, settings }
+    }
+
+    /// Appends an entry; the error means it is not in the stream (it is logged either way).
+    pub async fn append(
+        &self,
+        action: &str,
+        actor: &str,
+        prefix: &str,
+        detail: &str,
+    ) -> Result<(), RedisFailure> {
+        tracing::info!(target: "cachepanel::audit", action, actor, prefix, detail, redis = self.redis.name(), "audit");
+        let key = self.settings.stream_key.clone();
+        let max_len = self.settings.max_len;
+        let fields = [
+            ("at_ms", now_ms().to_string()),
+            ("action", action.to_owned()),
+            ("actor", actor.to_owned()),
+            ("prefix", prefix.to_owned()),
+            ("detail", detail.to_owned()),
+        ];
+        self.redis
+            .run(|mut connection| async move {
+                let mut command = redis::cmd("XADD");
+                command
+                    .arg(&key)
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(max_len)
+                    .arg("*");
+                for (name, value) in &fields {
+                    command.arg(name).arg(value);
+                }
+                command.query_async::<String>(&mut connection).await
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Appends, retrying every few seconds for up to `patience` (for records that must land).
+    pub async fn append_with_retry(
+        &self,
+        action: &str,
+        actor: &str,
+        prefix: &str,
+        detail: &str,
+        patience: Duration,
+    ) {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            match self.append(action, actor, prefix, detail).await {
+                Ok(()) => return,
+                Err(failure) if tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(reason = %failure, action, "audit write failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+                Err(failure) => {
+                    tracing::error!(reason = %failure, action, prefix, detail, "audit write gave up; the log line above is the record");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The newest `count` entries, newest first.
+    pub async fn recent(&self, count: usize) -> Result<Vec<AuditEntry>, RedisFailure> {
+        let key = self.settings.stream_key.clone();
+        let entries: Vec<(String, Vec<(String, String)>)> = self
+            .redis
+            .run(|mut connection| async move {
+                let reply: redis::Value = redis::cmd("XREVRANGE")
+                    .arg(&key)
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(count)
+                    .query_async(&mut connection)
+                    .await?;
+                Ok(redis::from_redis_value(reply)?)
+            })
+            .await?;
+        Ok(entries
+            .into_iter()
+            .map(|(id, fields)| {
+                let field = |name: &str| {
+                    fields
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                };
+                AuditEntry {
+                    at_ms: field("at_ms").parse().unwrap_or(0),
+                    action: field("action"),
+                    actor: field("actor"),
+                    prefix: field("prefix"),
+                    detail: field("detail"),
+                    id,
+                }
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,529 @@
+//! Governed prefix flush. Step one, `preview`, counts the keys under a literal prefix with a
+//! full `SCAN MATCH` (glob characters escaped) and remembers the result under an id. Step two,
+//! `flush`, needs the same prefix typed again and that id, writes the audit entry (or does not
+//! start), and deletes in the background: `SCAN MATCH … COUNT 1000`, every key re-checked with
+//! a byte-wise `starts_with`, `UNLINK` in batches of at most 1000 pipelined with the next SCAN,
+//! a duty cycle between pages, cancellable within one batch. Never `KEYS`, `FLUSHDB`, `FLUSHALL`
+//! or a server-side script; the key list is never accumulated. Keys written under the prefix
+//! while a flush runs may or may not be deleted (SCAN may or may not return them).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::error::AppError;
+use crate::model::census::PrefixGroup;
+use crate::model::flush::{
+    FlushOutcome, FlushPolicy, FlushPreview, FlushProgress, FlushReport, FlushState, KeyPrefix,
+    Refusal, check_flushable,
+};
+use crate::server::audit::AuditLog;
+use crate::server::redis::{RedisFailure, RedisTarget};
+use crate::server::sampler::now_ms;
+
+const SCAN_COUNT: u64 = 1000;
+/// Previews older than this cannot be confirmed: the keyspace has moved on.
+const PREVIEW_VALID_FOR: Duration = Duration::from_secs(600);
+const MAX_PREVIEWS: usize = 100;
+const SAMPLE_NAMES: usize = 20;
+/// Keys whose size is measured for the preview's memory estimate.
+const MEMORY_SAMPLE: usize = 200;
+const MIN_REST: Duration = Duration::from_millis(5);
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlushSettings {
+    pub policy: FlushPolicy,
+    /// Share of wall time a flush may keep Redis busy (0 < d ≤ 1).
+    pub duty_cycle: f64,
+}
+
+impl Default for FlushSettings {
+    fn default() -> Self {
+        Self {
+            policy: FlushPolicy::NeedsAuthentication,
+            duty_cycle: 0.9,
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum FlushError {
+    #[error("flushing is disabled: this deployment is read-only")]
+    ReadOnly,
+    #[error(
+        "flushing is disabled until authentication is configured (dev only: CACHEPANEL_DEV_ALLOW_FLUSH=true)"
+    )]
+    NeedsAuthentication,
+    #[error("invalid prefix: {0}")]
+    InvalidPrefix(String),
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    #[error("unknown or expired preview; preview the prefix again")]
+    UnknownPreview,
+    #[error("the confirmation '{typed}' does not match the previewed prefix '{previewed}'")]
+    ConfirmationMismatch { typed: String, previewed: String },
+    #[error("a flush is already running on this Redis")]
+    AlreadyRunning,
+    #[error("the audit entry could not be written ({0}); the flush did not start")]
+    AuditUnavailable(String),
+    #[error("Redis: {0}")]
+    Redis(#[from] RedisFailure),
+}
+
+/// Who is acting, for the audit trail. Until authentication lands, flushes are only possible
+/// with the dev-only switch, and the actor is recorded as such.
+pub const DEV_ACTOR: &str = "dev (unauthenticated)";
+
+impl From<FlushError> for AppError {
+    fn from(error: FlushError) -> Self {
+        let message = error.to_string();
+        match error {
+            FlushError::ReadOnly | FlushError::NeedsAuthentication => {
+                AppError::Disabled { message }
+            }
+            FlushError::InvalidPrefix(_)
+            | FlushError::Refused(_)
+            | FlushError::UnknownPreview
+            | FlushError::ConfirmationMismatch { .. } => AppError::BadRequest { message },
+            FlushError::AlreadyRunning => AppError::Conflict { message },
+            FlushError::AuditUnavailable(reason) | FlushError::Redis(RedisFailure { reason }) => {
+                AppError::RedisUnavailable { reason }
+            }
+        }
+    }
+}
+
+pub struct FlushManager {
+    redis: RedisTarget,
+    groups: Vec<PrefixGroup>,
+    settings: FlushSettings,
+    audit: AuditLog,
+    state: watch::Sender<FlushState>,
+    previews: Mutex<HashMap<String, (FlushPreview, Instant)>>,
+    /// Present while a flush runs; setting it cancels the run.
+    running: Mutex<Option<Arc<AtomicBool>>>,
+}
+
+impl FlushManager {
+    pub fn new(
+        redis: RedisTarget,
+        groups: Vec<PrefixGroup>,
+        settings: FlushSettings,
+        audit: AuditLog,
+    ) -> Arc<Self> {
+        let (state, _) = watch::channel(FlushState {
+            policy: settings.policy.clone(),
+            running: None,
+            last: None,
+        });
+        Arc::new(Self {
+            redis,
+            groups,
+            settings,
+            audit,
+            state,
+            previews: Mutex::new(HashMap::new()),
+            running: Mutex::new(None),
+        })
+    }
+
+    pub fn state(&self) -> FlushState {
+        self.state.borrow().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<FlushState> {
+        self.state.subscribe()
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    fn allowed(&self) -> Result<(), FlushError> {
+        match self.settings.policy {
+            FlushPolicy::Enabled => Ok(()),
+            FlushPolicy::ReadOnly => Err(FlushError::ReadOnly),
+            FlushPolicy::NeedsAuthentication => Err(FlushError::NeedsAuthentication),
+        }
+    }
+
+    fn checked_prefix(&self, text: &str) -> Result<KeyPrefix, FlushError> {
+        let prefix = KeyPrefix::new(text).map_err(FlushError::InvalidPrefix)?;
+        check_flushable(&prefix, &self.groups)?;
+        Ok(prefix)
+    }
+
+    /// Step one: counts the keys under `prefix` (full SCAN), samples names and size.
+    pub async fn preview(&self, prefix: &str, actor: &str) -> Result<FlushPreview, FlushError> {
+        self.allowed()?;
+        let prefix = self.checked_prefix(prefix)?;
+        let started = Instant::now();
+        let mut counter = PreviewCounter::default();
+        scan_prefix(&self.redis, &prefix, None, |keys, _| {
+            counter.add(keys);
+            Vec::new()
+        })
+        .await
+        .map_err(|(_, failure)| failure)?;
+        let estimated_bytes = counter.estimate(&self.redis).await;
+        let id = format!("{:016x}", rand::rng().random::<u64>());
+        let preview = FlushPreview {
+            id: id.clone(),
+            prefix: prefix.as_str().to_owned(),
+            keys: counter.keys,
+            sample_names: counter
+                .names
+                .iter()
+                .map(|name| String::from_utf8_lossy(name).into_owned())
+                .collect(),
+            estimated_bytes,
+            created_at_ms: now_ms(),
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        {
+            let mut previews = self
+                .previews
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            previews.retain(|_, (_, at)| at.elapsed() < PREVIEW_VALID_FOR);
+            if previews.len() >= MAX_PREVIEWS {
+                previews.clear();
+            }
+            previews.insert(id, (preview.clone(), Instant::now()));
+        }
+        let detail = format!(
+            "preview {} keys={} bytes≈{}",
+            preview.id, preview.keys, preview.estimated_bytes
+        );
+        // A preview deletes nothing: a failed audit write is logged, not fatal.
+        let _ = self
+            .audit
+            .append("preview", actor, prefix.as_str(), &detail)
+            .await;
+        Ok(preview)
+    }
+
+    /// Step two: starts the flush of a previewed prefix in the background.
+    pub async fn flush(
+        self: &Arc<Self>,
+        typed_prefix: &str,
+        preview_id: &str,
+        actor: &str,
+    ) -> Result<FlushState, FlushError> {
+        self.allowed()?;
+        let previewed = {
+            let previews = self
+                .previews
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            match previews.get(preview_id) {
+                Some((preview, at)) if at.elapsed() < PREVIEW_VALID_FOR => preview.clone(),
+                _ => return Err(FlushError::UnknownPreview),
+            }
+        };
+        if typed_prefix != previewed.prefix {
+            return Err(FlushError::ConfirmationMismatch {
+                typed: typed_prefix.to_owned(),
+                previewed: previewed.prefix,
+            });
+        }
+        let prefix = self.checked_prefix(typed_prefix)?;
+        let cancel = {
+            let mut running = self
+                .running
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if running.is_some() {
+                return Err(FlushError::AlreadyRunning);
+            }
+            let flag = Arc::new(AtomicBool::new(false));
+            *running = Some(flag.clone());
+            flag
+        };
+        let detail = format!("preview {preview_id} previewed_keys={}", previewed.keys);
+        if let Err(failure) = self
+            .audit
+            .append("flush_started", actor, prefix.as_str(), &detail)
+            .await
+        {
+            *self
+                .running
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+            return Err(FlushError::AuditUnavailable(failure.reason));
+        }
+        self.previews
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(preview_id);
+        let started_at_ms = now_ms();
+        self.state.send_modify(|state| {
+            state.running = Some(FlushProgress {
+                prefix: prefix.as_str().to_owned(),
+                started_at_ms,
+                scanned_keys: 0,
+                deleted_keys: 0,
+                dbsize_at_start: previewed.keys,
+            });
+        });
+        let manager = self.clone();
+        let actor = actor.to_owned();
+        let preview_id = preview_id.to_owned();
+        tokio::spawn(async move {
+            let report = manager
+                .run(prefix, preview_id, started_at_ms, &cancel)
+                .await;
+            let detail = format!(
+                "outcome={} deleted={} scanned={} duration_ms={}",
+                serde_json::to_string(&report.outcome).unwrap_or_default(),
+                report.deleted_keys,
+                report.scanned_keys,
+                report.duration_ms
+            );
+            manager.state.send_modify(|state| {
+                state.running = None;
+                state.last = Some(report.clone());
+            });
+            *manager
+                .running
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+            manager
+                .audit
+                .append_with_retry(
+                    "flush_finished",
+                    &actor,
+                    &report.prefix,
+                    &detail,
+                    Duration::from_secs(600),
+                )
+                .await;
+        });
+        Ok(self.state())
+    }
+
+    /// Stops the running flush after its current batch; false when none runs.
+    pub fn cancel(&self) -> bool {
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        running
+            .as_ref()
+            .map(|flag| flag.store(true, Ordering::Relaxed))
+            .is_some()
+    }
+
+    async fn run(
+        &self,
+        prefix: KeyPrefix,
+        preview_id: String,
+        started_at_ms: i64,
+        cancel: &AtomicBool,
+    ) -> FlushReport {
+        let started = Instant::now();
+        let mut scanned = 0_u64;
+        let state = &self.state;
+        let result = scan_prefix(
+            &self.redis,
+            &prefix,
+            Some((cancel, self.settings.duty_cycle)),
+            |keys, deleted| {
+                scanned += keys.len() as u64;
+                state.send_modify(|state| {
+                    if let Some(progress) = state.running.as_mut() {
+                        progress.scanned_keys = scanned;
+                        progress.deleted_keys = deleted;
+                    }
+                });
+                keys
+            },
+        )
+        .await;
+        let (deleted_keys, outcome) = match result {
+            Ok(ScanOutcome {
+                deleted,
+                cancelled: false,
+            }) => (deleted, FlushOutcome::Complete),
+            Ok(ScanOutcome {
+                deleted,
+                cancelled: true,
+            }) => (deleted, FlushOutcome::Cancelled),
+            Err((deleted, failure)) => (
+                deleted,
+                FlushOutcome::Failed {
+                    reason: failure.reason,
+                },
+            ),
+        };
+        FlushReport {
+            prefix: prefix.as_str().to_owned(),
+            preview_id,
+            started_at_ms,
+            duration_ms: started.elapsed().as_millis() as u64,
+            scanned_keys: scanned,
+            deleted_keys,
+            outcome,
+        }
+    }
+}
+
+#[derive(Default)]
+struct PreviewCounter {
+    keys: u64,
+    names: Vec<Vec<u8>>,
+    /// Keys kept for the size estimate (the first ones seen; bounded).
+    measured: Vec<Vec<u8>>,
+}
+
+impl PreviewCounter {
+    fn add(&mut self, keys: Vec<Vec<u8>>) {
+        self.keys += keys.len() as u64;
+        for key in keys {
+            if self.names.len() < SAMPLE_NAMES {
+                self.names.push(key.clone());
+            }
+            if self.measured.len() < MEMORY_SAMPLE {
+                self.measured.push(key);
+            }
+        }
+    }
+
+    /// Average `MEMORY USAGE` of the measured keys × the key count.
+    async fn estimate(&self, redis: &RedisTarget) -> u64 {
+        if self.measured.is_empty() {
+            return 0;
+        }
+        let keys = self.measured.clone();
+        let sizes: Result<Vec<Option<u64>>, _> = redis
+            .run(|mut connection| async move {
+                let mut pipe = redis::pipe();
+                for key in &keys {
+                    pipe.cmd("MEMORY")
+                        .arg("USAGE")
+                        .arg(key)
+                        .arg("SAMPLES")
+                        .arg(0);
+                }
+                pipe.query_async(&mut connection).await
+            })
+            .await;
+        let sizes: Vec<u64> = sizes.unwrap_or_default().into_iter().flatten().collect();
+        if sizes.is_empty() {
+            return 0;
+        }
+        let mean = sizes.iter().sum::<u64>() as f64 / sizes.len() as f64;
+        (mean * self.keys as f64).round() as u64
+    }
+}
+
+struct ScanOutcome {
+    deleted: u64,
+    cancelled: bool,
+}
+
+/// Walks the keys under `prefix`: each SCAN page's keys, re-checked byte-wise, go to
+/// `on_keys` (with the count deleted so far), which returns the keys to UNLINK (preview: none). UNLINK of one page travels in
+/// the same round trip as the next SCAN. With `control` = (cancel flag, duty cycle) the walk
+/// is a flush: cancellable between pages and paced. On failure, the keys deleted so far.
+async fn scan_prefix(
+    redis: &RedisTarget,
+    prefix: &KeyPrefix,
+    control: Option<(&AtomicBool, f64)>,
+    mut on_keys: impl FnMut(Vec<Vec<u8>>, u64) -> Vec<Vec<u8>>,
+) -> Result<ScanOutcome, (u64, RedisFailure)> {
+    let pattern = prefix.scan_pattern();
+    let mut cursor = 0_u64;
+    let mut to_unlink: Vec<Vec<u8>> = Vec::new();
+    let mut deleted = 0_u64;
+    let mut owed_rest = Duration::ZERO;
+    loop {
+        let cancelled = control.is_some_and(|(flag, _)| flag.load(Ordering::Relaxed));
+        let unlink = std::mem::take(&mut to_unlink);
+        let busy = Instant::now();
+        let scan_next = !cancelled;
+        let reply = redis
+            .run(|mut connection| {
+                let pattern = pattern.clone();
+                async move {
+                    let mut pipe = redis::pipe();
+                    if !unlink.is_empty() {
+                        pipe.cmd("UNLINK").arg(&unlink);
+                    }
+                    if scan_next {
+                        pipe.cmd("SCAN")
+                            .arg(cursor)
+                            .arg("MATCH")
+                            .arg(&pattern)
+                            .arg("COUNT")
+                            .arg(SCAN_COUNT);
+                    }
+                    if unlink.is_empty() && !scan_next {
+                        return Ok((0, None));
+                    }
+                    let mut replies: Vec<redis::Value> = pipe.query_async(&mut connection).await?;
+                    let page = if scan_next { replies.pop() } else { None };
+                    let removed = match replies.pop() {
+                        Some(value) => redis::from_redis_value::<u64>(value)?,
+                        None => 0,
+                    };
+                    let page = match page {
+                        Some(value) => Some(redis::from_redis_value::<(u64, Vec<Vec<u8>>)>(value)?),
+                        None => None,
+                    };
+                    Ok::<_, redis::RedisError>((removed, page))
+                }
+            })
+            .await;
+        let elapsed = busy.elapsed();
+        let (removed, page) = reply.map_err(|failure| (deleted, failure))?;
+        deleted += removed;
+        let Some((next, keys)) = page else {
+            return Ok(ScanOutcome {
+                deleted,
+                cancelled: true,
+            });
+        };
+        // MATCH is only a filter on Redis' side; the byte-wise check is what guarantees that
+        // nothing outside the prefix is ever handed on.
+        let under_prefix: Vec<Vec<u8>> = keys
+            .into_iter()
+            .filter(|key| key.starts_with(prefix.as_bytes()))
+            .collect();
+        to_unlink = on_keys(under_prefix, deleted);
+        cursor = next;
+        if cursor == 0 {
+            if !to_unlink.is_empty() {
+                let last = std::mem::take(&mut to_unlink);
+                let removed: u64 = redis
+                    .run(|mut connection| async move {
+                        redis::cmd("UNLINK")
+                            .arg(&last)
+                            .query_async(&mut connection)
+                            .await
+                    })
+                    .await
+                    .map_err(|failure| (deleted, failure))?;
+                deleted += removed;
+            }
+            return Ok(ScanOutcome {
+                deleted,
+                cancelled: false,
+            });
+        }
+        if let Some((_, duty)) = control {
+            let duty = duty.clamp(0.05, 1.0);
+            owed_rest += elapsed.mul_f64((1.0 - duty) / duty);
+            if owed_rest >= MIN_REST {
+                let rested = Instant::now();
+                tokio::time::sleep(owed_rest).await;
+                owed_rest = owed_rest.saturating_sub(rested.elapsed());
+            }
+        }
+    }
+}
