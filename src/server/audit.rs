@@ -99,6 +99,24 @@ impl AuditLog {
     /// The newest `count` entries, newest first.
     pub async fn recent(&self, count: usize) -> Result<Vec<AuditEntry>, RedisFailure> {
         let key = self.settings.stream_key.clone();
+        // XREVRANGE is a keyspace lookup in Redis' stats; MEMORY USAGE is not. Checking first
+        // keeps pages of a deployment without audit entries from adding misses to Redis'
+        // counters; the lookup that remains is recorded as cachepanel's own.
+        let exists_key = key.clone();
+        let size: Option<u64> = self
+            .redis
+            .run(|mut connection| async move {
+                redis::cmd("MEMORY")
+                    .arg("USAGE")
+                    .arg(&exists_key)
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await?;
+        if size.is_none() {
+            return Ok(Vec::new());
+        }
+        let _gate = self.redis.own_lookups().gate().await;
         let entries: Vec<(String, Vec<(String, String)>)> = self
             .redis
             .run(|mut connection| async move {
@@ -113,6 +131,8 @@ impl AuditLog {
                 Ok(redis::from_redis_value(reply)?)
             })
             .await?;
+        let found = u64::from(!entries.is_empty());
+        self.redis.own_lookups().record(found, 1 - found);
         Ok(entries
             .into_iter()
             .map(|(id, fields)| {

@@ -4,9 +4,10 @@
 
 use leptos::prelude::*;
 
-use crate::api::{get_census, get_history, get_live_snapshot};
+use crate::api::{get_census, get_flush, get_history, get_live_snapshot};
 use crate::model::PageConfig;
 use crate::model::census::CensusState;
+use crate::model::flush::FlushState;
 use crate::model::live::{HistoryRange, LiveSnapshot, Point};
 
 #[derive(Clone, Copy)]
@@ -20,6 +21,8 @@ pub struct LiveData {
     pub streaming: Signal<bool>,
     /// Census progress and last result.
     pub census: Signal<Option<CensusState>>,
+    /// Flush policy, progress and last result.
+    pub flush: Signal<Option<FlushState>>,
 }
 
 pub fn use_live_data(page: &PageConfig) -> LiveData {
@@ -29,6 +32,8 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
     let history = Resource::new(move || range.get(), get_history);
     let pushed = RwSignal::new(None::<LiveSnapshot>);
     let pushed_census = RwSignal::new(None::<CensusState>);
+    let initial_flush = Resource::new(|| (), |_| get_flush());
+    let pushed_flush = RwSignal::new(None::<FlushState>);
     let appended = RwSignal::new(Vec::<Point>::new());
     let streaming = RwSignal::new(false);
     let client_now = RwSignal::new(chrono::Utc::now().timestamp_millis());
@@ -60,7 +65,8 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
             pushed.set(Some(snapshot));
         };
         let on_census = move |census: CensusState| pushed_census.set(Some(census));
-        subscribe(&url, streaming, on_snapshot, on_census);
+        let on_flush = move |flush: FlushState| pushed_flush.set(Some(flush));
+        subscribe(&url, streaming, on_snapshot, on_census, on_flush);
     });
 
     let snapshot =
@@ -69,6 +75,11 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
         pushed_census
             .get()
             .or_else(|| initial_census.get().and_then(Result::ok))
+    });
+    let flush = Signal::derive(move || {
+        pushed_flush
+            .get()
+            .or_else(|| initial_flush.get().and_then(Result::ok))
     });
     let points = Signal::derive(move || {
         let mut points = history.get().and_then(Result::ok).unwrap_or_default();
@@ -88,6 +99,7 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
         server_now_ms,
         streaming: streaming.into(),
         census,
+        flush,
     }
 }
 
@@ -99,6 +111,7 @@ fn subscribe(
     streaming: RwSignal<bool>,
     on_snapshot: impl Fn(LiveSnapshot) + 'static,
     on_census: impl Fn(CensusState) + 'static,
+    on_flush: impl Fn(FlushState) + 'static,
 ) {
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
@@ -124,13 +137,16 @@ fn subscribe(
     };
     let snapshots = listener(streaming, on_snapshot);
     let census = listener(streaming, on_census);
+    let flush = listener(streaming, on_flush);
     let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |_| streaming.set(false));
     let _ = source.add_event_listener_with_callback("snapshot", snapshots.as_ref().unchecked_ref());
     let _ = source.add_event_listener_with_callback("census", census.as_ref().unchecked_ref());
+    let _ = source.add_event_listener_with_callback("flush", flush.as_ref().unchecked_ref());
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     // The stream lives as long as the page: the callbacks and the source are never freed.
     snapshots.forget();
     census.forget();
+    flush.forget();
     on_error.forget();
     std::mem::forget(source);
 }
@@ -141,5 +157,6 @@ fn subscribe(
     _streaming: RwSignal<bool>,
     _on_snapshot: impl Fn(LiveSnapshot) + 'static,
     _on_census: impl Fn(CensusState) + 'static,
+    _on_flush: impl Fn(FlushState) + 'static,
 ) {
 }

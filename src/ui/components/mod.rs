@@ -1,3 +1,4 @@
+pub mod audit_list;
 pub mod census_table;
 pub mod charts_panel;
 pub mod config_panel;
@@ -5,6 +6,7 @@ pub mod live_panel;
 pub mod stat_card;
 pub mod stats_panel;
 
+pub use audit_list::AuditList;
 pub use census_table::CensusTable;
 pub use charts_panel::ChartsPanel;
 pub use config_panel::ConfigPanel;

@@ -1,4 +1,5 @@
 pub mod census;
+pub mod flush;
 pub mod stats;
 
 pub use stats::StatsPage;

@@ -7,6 +7,7 @@ use crate::ui::charts::chart_width_for;
 use crate::ui::components::{ChartsPanel, ConfigPanel, LivePanel, StatsPanel};
 use crate::ui::live::use_live_data;
 use crate::ui::pages::census::CensusSection;
+use crate::ui::pages::flush::FlushSection;
 use crate::ui::use_page_config;
 
 /// `/admin/cache/stats`: the dashboard. Rendered with data on the server; after hydration it
@@ -103,6 +104,7 @@ pub fn StatsPage() -> impl IntoView {
                     texts
                 />
                 <CensusSection census width=chart_width.into() lang=page.lang texts />
+                <FlushSection flush=live.flush texts />
                 <h2 class="section-heading">{texts.lifetime_heading}</h2>
                 {move || {
                     stats.get().map(|result| match result {

@@ -1,0 +1,118 @@
+use leptos::prelude::*;
+
+use crate::api::flush::{CancelFlush, FlushPrefix, PreviewFlush};
+use crate::api::get_audit;
+use crate::i18n::Texts;
+use crate::model::flush::{FlushOutcome, FlushPolicy, FlushState};
+use crate::model::stats::format_bytes;
+use crate::ui::components::AuditList;
+
+/// Flush by prefix, in two steps: preview (exact count, samples, memory), then the prefix
+/// typed again with the preview's id. Progress and the result arrive over the event stream;
+/// the audit list reloads after every step.
+#[component]
+pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) -> impl IntoView {
+    let preview = ServerAction::<PreviewFlush>::new();
+    let start = ServerAction::<FlushPrefix>::new();
+    let cancel = ServerAction::<CancelFlush>::new();
+    let audit_version = move || {
+        (
+            preview.version().get(),
+            start.version().get(),
+            flush.get().and_then(|f| f.last).map(|r| r.started_at_ms),
+        )
+    };
+    let audit = Resource::new(audit_version, |_| get_audit());
+    let policy = move || {
+        flush
+            .get()
+            .map_or(FlushPolicy::NeedsAuthentication, |f| f.policy)
+    };
+
+    let preview_view = move || {
+        preview.value().get().map(|result| match result {
+            Ok(preview) => view! {
+                <div class="flush-preview" data-testid="flush-preview">
+                    <p>
+                        {texts.flush_preview_result} ": "
+                        <strong data-testid="flush-preview-count">{preview.keys}</strong>
+                        {format!(" · {} {} · id {}", texts.flush_memory, format_bytes(preview.estimated_bytes), preview.id)}
+                    </p>
+                    <p class="meta">{preview.sample_names.join(", ")}</p>
+                    <ActionForm action=start>
+                        <input type="hidden" name="preview_id" value=preview.id.clone() />
+                        <label>
+                            {texts.flush_confirm_label} ": "
+                            <input type="text" name="prefix" autocomplete="off" data-testid="flush-confirm" />
+                        </label>
+                        <button type="submit" class="danger" data-testid="flush-start">{texts.flush_start}</button>
+                    </ActionForm>
+                </div>
+            }
+            .into_any(),
+            Err(error) => view! { <p class="banner banner-critical" data-testid="flush-error">{error.to_string()}</p> }.into_any(),
+        })
+    };
+    let start_error = move || {
+        start.value().get().and_then(Result::err).map(|error| {
+            view! { <p class="banner banner-critical" data-testid="flush-error">{error.to_string()}</p> }
+        })
+    };
+    let progress = move || {
+        flush.get().and_then(|f| f.running).map(|p| view! {
+            <p class="census-progress" data-testid="flush-progress">
+                {format!("{} {}: {} {} · {} {}", texts.flush_running, p.prefix, texts.flush_deleted, p.deleted_keys, texts.flush_scanned, p.scanned_keys)}
+                " "
+                <ActionForm action=cancel>
+                    <button type="submit" data-testid="flush-cancel">{texts.census_cancel}</button>
+                </ActionForm>
+            </p>
+        })
+    };
+    let last = move || {
+        flush.get().and_then(|f| f.last).map(|report| {
+            let outcome = match report.outcome {
+                FlushOutcome::Complete => String::new(),
+                FlushOutcome::Cancelled => format!(" · {}", texts.census_cancelled),
+                FlushOutcome::Interrupted => " · interrupted".to_owned(),
+                FlushOutcome::Failed { reason } => format!(" · {}: {reason}", texts.census_failed),
+            };
+            view! {
+                <p class="meta" data-testid="flush-last">
+                    {format!("{}: {} · {} {} · {} ms{outcome}", texts.flush_last, report.prefix, texts.flush_deleted, report.deleted_keys, report.duration_ms)}
+                </p>
+            }
+        })
+    };
+    let controls = move || {
+        match policy() {
+        FlushPolicy::ReadOnly => view! { <p class="meta" data-testid="flush-disabled">{texts.flush_disabled_read_only}</p> }.into_any(),
+        FlushPolicy::NeedsAuthentication => view! { <p class="meta" data-testid="flush-disabled">{texts.flush_disabled_auth}</p> }.into_any(),
+        FlushPolicy::Enabled => view! {
+            <ActionForm action=preview>
+                <label>
+                    {texts.flush_prefix_label} ": "
+                    <input type="text" name="prefix" placeholder="user:" autocomplete="off" data-testid="flush-prefix" />
+                </label>
+                <button type="submit" data-testid="flush-preview-button">{texts.flush_preview}</button>
+            </ActionForm>
+            {preview_view}
+            {start_error}
+            {progress}
+        }
+        .into_any(),
+    }
+    };
+    view! {
+        <section class="panel" data-testid="flush">
+            <h2>{texts.flush_heading}</h2>
+            {controls}
+            {last}
+            <h3>{texts.audit_heading}</h3>
+            <Transition fallback=|| ()>
+                {move || audit.get().map(|entries| view! { <AuditList entries=entries.unwrap_or_default() texts /> })}
+            </Transition>
+        </section>
+    }
+    .into_any()
+}
