@@ -10,43 +10,14 @@
     reason = "a benchmark stops on any setup failure"
 )]
 
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
+use common::{connection, probed, start_server, status_kib};
+
+mod common;
 
 const SIZES: [u64; 2] = [250_000, 1_000_000];
-
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-async fn connection(redis: &RedisProcess) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(redis.url())
-        .unwrap()
-        // No response timeout: `KEYS *` and the PINGs queued behind it take longer than 500 ms.
-        .get_multiplexed_async_connection_with_config(
-            &redis::AsyncConnectionConfig::new().set_response_timeout(None),
-        )
-        .await
-        .unwrap()
-}
 
 /// Production-shaped keys: prefixes of the app, TTL 900 s mostly, 300 s shifts, 1 % none.
 async fn load(redis: &RedisProcess, keys: u64) {
@@ -89,50 +60,6 @@ async fn load(redis: &RedisProcess, keys: u64) {
         }
         pipe.exec_async(&mut connection).await.unwrap();
     }
-}
-
-/// One PING per millisecond on its own connection until stopped; returns (p99, max) in ms.
-fn ping_probe(redis: &RedisProcess) -> (Arc<AtomicBool>, tokio::task::JoinHandle<(f64, f64)>) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let url = redis.url();
-    let flag = stop.clone();
-    let task = tokio::spawn(async move {
-        let mut connection = redis::Client::open(url)
-            .unwrap()
-            // No response timeout: `KEYS *` and the PINGs queued behind it take longer than 500 ms.
-            .get_multiplexed_async_connection_with_config(
-                &redis::AsyncConnectionConfig::new().set_response_timeout(None),
-            )
-            .await
-            .unwrap();
-        let mut ticker = tokio::time::interval(Duration::from_millis(1));
-        let mut millis = Vec::new();
-        while !flag.load(Ordering::Relaxed) {
-            ticker.tick().await;
-            let started = Instant::now();
-            let _: String = redis::cmd("PING")
-                .query_async(&mut connection)
-                .await
-                .unwrap();
-            millis.push(started.elapsed().as_secs_f64() * 1000.0);
-        }
-        millis.sort_by(f64::total_cmp);
-        let p99 = millis.get(millis.len() * 99 / 100).copied().unwrap_or(0.0);
-        (p99, millis.last().copied().unwrap_or(0.0))
-    });
-    (stop, task)
-}
-
-async fn probed<T>(
-    redis: &RedisProcess,
-    work: impl std::future::Future<Output = T>,
-) -> (T, f64, f64) {
-    let (stop, probe) = ping_probe(redis);
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let result = work.await;
-    stop.store(true, Ordering::Relaxed);
-    let (p99, max) = probe.await.unwrap();
-    (result, p99, max)
 }
 
 /// The baseline: a bare `SCAN cursor COUNT 1000` loop, counting keys. Returns seconds.
@@ -201,25 +128,6 @@ async fn census_via_server(http: &reqwest::Client, origin: &str) -> (f64, u64) {
     }
 }
 
-fn start_server(redis: &RedisProcess) -> Server {
-    let bin = std::env::var("CACHEPANEL_BIN").expect("CACHEPANEL_BIN names the release server");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .env("CACHEPANEL_REDIS_URL", redis.url())
-        .env("CACHEPANEL_ADDR", format!("127.0.0.1:{port}"))
-        .env("CACHEPANEL_CENSUS_EVERY_SECONDS", "0")
-        .env("CACHEPANEL_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Server(child, format!("http://127.0.0.1:{port}"))
-}
-
 #[tokio::main]
 async fn main() {
     let redis = RedisProcess::start(RedisProcessOptions::default()).unwrap();
@@ -229,23 +137,12 @@ async fn main() {
     let mut keys_row = String::new();
     for size in SIZES {
         load(&redis, size).await;
-        let server = start_server(&redis);
-        for _ in 0..200 {
-            if http
-                .get(format!("{}/healthz", server.1))
-                .send()
-                .await
-                .is_ok()
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let rss_before = status_kib(server.0.id(), "VmRSS:");
+        let server = start_server(&redis, &[]).await;
+        let rss_before = status_kib(server.child.id(), "VmRSS:");
         let ((raw_s, raw_keys), raw_p99, raw_max) = probed(&redis, raw_scan(&redis)).await;
         let ((census_s, census_keys), census_p99, census_max) =
-            probed(&redis, census_via_server(&http, &server.1)).await;
-        let peak = status_kib(server.0.id(), "VmHWM:");
+            probed(&redis, census_via_server(&http, &server.origin)).await;
+        let peak = status_kib(server.child.id(), "VmHWM:");
         assert_eq!(raw_keys, size);
         assert_eq!(census_keys, size);
         let raw_rate = size as f64 / raw_s;

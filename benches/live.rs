@@ -9,12 +9,14 @@
     reason = "a benchmark stops on any setup failure"
 )]
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
+use common::{Server, start_server, status_kib};
+
+mod common;
 
 const PHASE: Duration = Duration::from_secs(10);
 const SUBSCRIBERS: usize = 1000;
@@ -34,58 +36,6 @@ fn info_calls(redis: &RedisProcess) -> u64 {
         .and_then(|rest| rest.split(',').next())
         .and_then(|calls| calls.parse().ok())
         .unwrap_or(0)
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-struct Server {
-    child: Child,
-    origin: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(redis: &RedisProcess) -> Server {
-    let bin = std::env::var("CACHEPANEL_BIN").expect("CACHEPANEL_BIN names the release server");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .env("CACHEPANEL_REDIS_URL", redis.url())
-        .env("CACHEPANEL_ADDR", format!("127.0.0.1:{port}"))
-        .env("CACHEPANEL_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Server {
-        child,
-        origin: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-async fn wait_healthy(http: &reqwest::Client, origin: &str) {
-    for _ in 0..200 {
-        if http.get(format!("{origin}/healthz")).send().await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server did not start");
 }
 
 /// Opens `count` event streams, keeps them reading for `PHASE`, and reports the INFO calls
@@ -121,7 +71,7 @@ async fn subscribers_phase(
     let started = Instant::now();
     let mut peak_rss = 0;
     while started.elapsed() < PHASE {
-        peak_rss = peak_rss.max(rss_kib(server.child.id()));
+        peak_rss = peak_rss.max(status_kib(server.child.id(), "VmRSS:"));
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let calls = info_calls(redis) - before;
@@ -151,10 +101,9 @@ async fn latency(http: &reqwest::Client, url: &str, requests: usize) -> (f64, f6
 #[tokio::main]
 async fn main() {
     let redis = RedisProcess::start(RedisProcessOptions::default()).unwrap();
-    let server = start_server(&redis);
+    let server = start_server(&redis, &[]).await;
     let http = reqwest::Client::new();
-    wait_healthy(&http, &server.origin).await;
-    let idle_rss = rss_kib(server.child.id());
+    let idle_rss = status_kib(server.child.id(), "VmRSS:");
 
     let (rate_one, rss_one, _) = subscribers_phase(&server, &redis, 1).await;
     let (rate_many, rss_many, events) = subscribers_phase(&server, &redis, SUBSCRIBERS).await;

@@ -93,3 +93,9 @@ census=$(cargo bench -q --features ssr --bench census 2>/dev/null | sed -n '/<!-
 [ -n "$census" ] || { echo "bench: the census benchmark printed no section" >&2; exit 1; }
 splice census "$census"
 echo "$census"
+
+# Prefix flush: 1M keys, 20 % under the prefix, against SCAN+UNLINK, redis-cli | xargs, KEYS+DEL.
+flush=$(cargo bench -q --features ssr --bench flush 2>/dev/null | sed -n '/<!-- flush:start -->/,/<!-- flush:end -->/p')
+[ -n "$flush" ] || { echo "bench: the flush benchmark printed no section" >&2; exit 1; }
+splice flush "$flush"
+echo "$flush"
