@@ -121,7 +121,12 @@ pub struct FlushPreview {
 pub struct FlushProgress {
     pub prefix: String,
     pub started_at_ms: i64,
+    /// Keys of the whole keyspace visited so far (pages × COUNT, an estimate: SCAN MATCH
+    /// only returns the matching ones), capped at `dbsize_at_start`.
     pub scanned_keys: u64,
+    /// Keys under the prefix seen so far.
+    #[serde(default)]
+    pub matched_keys: u64,
     pub deleted_keys: u64,
     pub dbsize_at_start: u64,
 }
@@ -160,6 +165,9 @@ pub enum FlushPolicy {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FlushState {
     pub policy: FlushPolicy,
+    /// A preview counting right now (big keyspaces take seconds).
+    #[serde(default)]
+    pub previewing: Option<FlushProgress>,
     pub running: Option<FlushProgress>,
     pub last: Option<FlushReport>,
 }

@@ -118,6 +118,7 @@ impl FlushManager {
     ) -> Arc<Self> {
         let (state, _) = watch::channel(FlushState {
             policy: settings.policy.clone(),
+            previewing: None,
             running: None,
             last: None,
         });
@@ -152,6 +153,12 @@ impl FlushManager {
         }
     }
 
+    async fn dbsize(&self) -> Result<u64, RedisFailure> {
+        self.redis
+            .run(|mut connection| async move { redis::cmd("DBSIZE").query_async(&mut connection).await })
+            .await
+    }
+
     fn checked_prefix(&self, text: &str) -> Result<KeyPrefix, FlushError> {
         let prefix = KeyPrefix::new(text).map_err(FlushError::InvalidPrefix)?;
         check_flushable(&prefix, &self.groups)?;
@@ -163,13 +170,33 @@ impl FlushManager {
         self.allowed()?;
         let prefix = self.checked_prefix(prefix)?;
         let started = Instant::now();
+        let dbsize = self.dbsize().await?;
+        let progress = FlushProgress {
+            prefix: prefix.as_str().to_owned(),
+            started_at_ms: now_ms(),
+            scanned_keys: 0,
+            matched_keys: 0,
+            deleted_keys: 0,
+            dbsize_at_start: dbsize,
+        };
+        self.state
+            .send_modify(|state| state.previewing = Some(progress));
         let mut counter = PreviewCounter::default();
-        scan_prefix(&self.redis, &prefix, None, |keys, _| {
+        let state = &self.state;
+        let counted = scan_prefix(&self.redis, &prefix, None, |keys, _, visited| {
             counter.add(keys);
+            let matched = counter.keys;
+            state.send_modify(|state| {
+                if let Some(progress) = state.previewing.as_mut() {
+                    progress.scanned_keys = visited.min(dbsize);
+                    progress.matched_keys = matched;
+                }
+            });
             Vec::new()
         })
-        .await
-        .map_err(|(_, failure)| failure)?;
+        .await;
+        self.state.send_modify(|state| state.previewing = None);
+        counted.map_err(|(_, failure)| failure)?;
         let estimated_bytes = counter.estimate(&self.redis).await;
         let id = format!("{:016x}", rand::rng().random::<u64>());
         let preview = FlushPreview {
@@ -246,6 +273,16 @@ impl FlushManager {
             flag
         };
         let detail = format!("preview {preview_id} previewed_keys={}", previewed.keys);
+        let dbsize = match self.dbsize().await {
+            Ok(dbsize) => dbsize,
+            Err(failure) => {
+                *self
+                    .running
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+                return Err(FlushError::Redis(failure));
+            }
+        };
         if let Err(failure) = self
             .audit
             .append("flush_started", actor, prefix.as_str(), &detail)
@@ -267,8 +304,9 @@ impl FlushManager {
                 prefix: prefix.as_str().to_owned(),
                 started_at_ms,
                 scanned_keys: 0,
+                matched_keys: 0,
                 deleted_keys: 0,
-                dbsize_at_start: previewed.keys,
+                dbsize_at_start: dbsize,
             });
         });
         let manager = self.clone();
@@ -327,17 +365,19 @@ impl FlushManager {
         cancel: &AtomicBool,
     ) -> FlushReport {
         let started = Instant::now();
-        let mut scanned = 0_u64;
+        let (mut scanned, mut matched) = (0_u64, 0_u64);
         let state = &self.state;
         let result = scan_prefix(
             &self.redis,
             &prefix,
             Some((cancel, self.settings.duty_cycle)),
-            |keys, deleted| {
-                scanned += keys.len() as u64;
+            |keys, deleted, visited| {
+                scanned = visited;
+                matched += keys.len() as u64;
                 state.send_modify(|state| {
                     if let Some(progress) = state.running.as_mut() {
-                        progress.scanned_keys = scanned;
+                        progress.scanned_keys = visited.min(progress.dbsize_at_start);
+                        progress.matched_keys = matched;
                         progress.deleted_keys = deleted;
                     }
                 });
@@ -428,20 +468,22 @@ struct ScanOutcome {
 }
 
 /// Walks the keys under `prefix`: each SCAN page's keys, re-checked byte-wise, go to
-/// `on_keys` (with the count deleted so far), which returns the keys to UNLINK (preview: none). UNLINK of one page travels in
+/// `on_keys` (with the count deleted so far and the keys visited, ≈ pages × COUNT), which
+/// returns the keys to UNLINK (preview: none). UNLINK of one page travels in
 /// the same round trip as the next SCAN. With `control` = (cancel flag, duty cycle) the walk
 /// is a flush: cancellable between pages and paced. On failure, the keys deleted so far.
 async fn scan_prefix(
     redis: &RedisTarget,
     prefix: &KeyPrefix,
     control: Option<(&AtomicBool, f64)>,
-    mut on_keys: impl FnMut(Vec<Vec<u8>>, u64) -> Vec<Vec<u8>>,
+    mut on_keys: impl FnMut(Vec<Vec<u8>>, u64, u64) -> Vec<Vec<u8>>,
 ) -> Result<ScanOutcome, (u64, RedisFailure)> {
     let pattern = prefix.scan_pattern();
     let mut cursor = 0_u64;
     let mut to_unlink: Vec<Vec<u8>> = Vec::new();
     let mut deleted = 0_u64;
     let mut owed_rest = Duration::ZERO;
+    let mut pages = 0_u64;
     loop {
         let cancelled = control.is_some_and(|(flag, _)| flag.load(Ordering::Relaxed));
         let unlink = std::mem::take(&mut to_unlink);
@@ -495,7 +537,8 @@ async fn scan_prefix(
             .into_iter()
             .filter(|key| key.starts_with(prefix.as_bytes()))
             .collect();
-        to_unlink = on_keys(under_prefix, deleted);
+        pages += 1;
+        to_unlink = on_keys(under_prefix, deleted, pages * SCAN_COUNT);
         cursor = next;
         if cursor == 0 {
             if !to_unlink.is_empty() {

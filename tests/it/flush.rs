@@ -542,3 +542,87 @@ async fn every_preview_and_flush_is_audited_and_a_failing_audit_stops_the_flush(
         .unwrap();
     assert!(exists, "no audit, no flush");
 }
+
+#[tokio::test]
+async fn a_preview_of_a_big_keyspace_reports_its_progress() {
+    let app = start_app_with(RedisProcessOptions::default(), enabled).await;
+    let mut connection = redis_connection(&app.redis.url());
+    let mut pipe = redis::pipe();
+    for i in 0..100_000 {
+        pipe.cmd("SET").arg(format!("user:{i}")).arg("v").ignore();
+    }
+    pipe.exec(&mut connection).unwrap();
+    let mut states = app.flush.subscribe();
+    let watcher = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while states.changed().await.is_ok() {
+            if let Some(progress) = states.borrow().previewing.clone() {
+                seen.push(progress);
+            }
+        }
+        seen
+    });
+    let (status, preview) = preview(&app, "user:").await;
+    assert_eq!((status, preview["keys"].as_u64()), (200, Some(100_000)));
+    assert!(
+        app.flush.state().previewing.is_none(),
+        "progress is cleared when done"
+    );
+    // The watcher ends when the app (and its channel) goes away; stop it and look.
+    drop(app);
+    let seen = tokio::time::timeout(Duration::from_secs(5), watcher)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!seen.is_empty(), "no progress was published");
+    let last = seen.last().unwrap();
+    assert_eq!(last.prefix, "user:");
+    assert!(last.matched_keys > 0 && last.matched_keys <= 100_000);
+    assert!(last.scanned_keys <= last.dbsize_at_start && last.dbsize_at_start == 100_000);
+}
+
+#[tokio::test]
+async fn redis_killed_mid_flush_fails_it_without_hanging() {
+    let mut app = start_app_with(RedisProcessOptions::default(), |config| {
+        enabled(config);
+        config.flush.duty_cycle = 0.05;
+    })
+    .await;
+    let mut connection = redis_connection(&app.redis.url());
+    let mut pipe = redis::pipe();
+    for i in 0..30_000 {
+        pipe.cmd("SET").arg(format!("user:{i}")).arg("v").ignore();
+    }
+    pipe.exec(&mut connection).unwrap();
+    let (_, preview) = preview(&app, "user:").await;
+    let id = preview["id"].as_str().unwrap().to_owned();
+    let mut progress = app.flush.subscribe();
+    post(
+        &app,
+        "/api/flush/start",
+        &[("prefix", "user:"), ("preview_id", &id)],
+    )
+    .await;
+    loop {
+        progress.changed().await.unwrap();
+        if progress
+            .borrow()
+            .running
+            .as_ref()
+            .is_some_and(|p| p.deleted_keys > 0)
+        {
+            break;
+        }
+    }
+    app.redis.stop();
+    let report = wait_for_flush(&app).await;
+    assert!(
+        matches!(report.outcome, FlushOutcome::Failed { .. }),
+        "{:?}",
+        report.outcome
+    );
+    assert!(report.deleted_keys > 0);
+    let (status, state) = app.get_json("/api/flush").await;
+    assert_eq!(status, 200);
+    assert_eq!(state["last"]["outcome"]["state"], "failed");
+}

@@ -58,6 +58,13 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
             view! { <p class="banner banner-critical" data-testid="flush-error">{error.to_string()}</p> }
         })
     };
+    let counting = move || {
+        flush.get().and_then(|f| f.previewing).map(|p| view! {
+            <p class="census-progress" data-testid="flush-counting">
+                {format!("{} {}: {} {} / {} · {} {}", texts.flush_counting, p.prefix, texts.flush_scanned, p.scanned_keys, p.dbsize_at_start, texts.flush_matched, p.matched_keys)}
+            </p>
+        })
+    };
     let progress = move || {
         flush.get().and_then(|f| f.running).map(|p| view! {
             <p class="census-progress" data-testid="flush-progress">
@@ -96,6 +103,7 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
                 </label>
                 <button type="submit" data-testid="flush-preview-button">{texts.flush_preview}</button>
             </ActionForm>
+            {counting}
             {preview_view}
             {start_error}
             {progress}
