@@ -7,6 +7,7 @@ pub mod health;
 pub mod info;
 pub mod live;
 pub mod page;
+pub mod rate_limit;
 pub mod redis_config;
 pub mod stats;
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::model::census::{GroupKind, PrefixGroup, default_groups};
 use crate::model::flush::FlushPolicy;
 use crate::model::health::Thresholds;
+use crate::model::rate_limit::{Role, RoleLimits};
 use crate::model::redis_config::ExpectedProfile;
 use crate::server::audit::AuditSettings;
 use crate::server::census::CensusSettings;
@@ -102,6 +103,9 @@ pub struct Config {
     pub census: CensusSettings,
     pub flush: FlushSettings,
     pub audit: AuditSettings,
+    pub rate_limits: RoleLimits,
+    /// Let requests through when the limiter cannot reach Redis.
+    pub rate_limit_fail_open: bool,
 }
 
 impl Config {
@@ -280,6 +284,13 @@ impl Config {
                 100..=10_000_000,
             )?,
         };
+        let rate_limits = match value("CACHEPANEL_RATE_LIMITS") {
+            None => RoleLimits::default(),
+            Some(text) => {
+                parse_role_limits(&text).map_err(|e| invalid("CACHEPANEL_RATE_LIMITS", e))?
+            }
+        };
+        let rate_limit_fail_open = flag("CACHEPANEL_RATE_LIMIT_FAIL_OPEN", true)?;
         Ok(Self {
             redis_url,
             addr,
@@ -294,6 +305,8 @@ impl Config {
             census,
             flush,
             audit,
+            rate_limits,
+            rate_limit_fail_open,
         })
     }
 }
@@ -365,6 +378,31 @@ fn parse_groups(text: &str) -> Result<Vec<PrefixGroup>, String> {
         return Err("no groups given".into());
     }
     Ok(groups)
+}
+
+/// `owner=200,guest=50`: overrides the default limits of the roles named.
+fn parse_role_limits(text: &str) -> Result<RoleLimits, String> {
+    let mut limits = RoleLimits::default();
+    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (role, limit) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("'{entry}': expected role=limit"))?;
+        let role = Role::parse(role).ok_or_else(|| format!("'{role}': unknown role"))?;
+        let limit: u64 = limit
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{limit}': expected a whole number"))?;
+        let slot = match role {
+            Role::Owner => &mut limits.owner,
+            Role::Manager => &mut limits.manager,
+            Role::Employee => &mut limits.employee,
+            Role::Moderator => &mut limits.moderator,
+            Role::Superadmin => &mut limits.superadmin,
+            Role::Guest | Role::Unknown => &mut limits.guest,
+        };
+        *slot = limit;
+    }
+    Ok(limits)
 }
 
 fn parse_flag(text: &str) -> Option<bool> {
@@ -504,6 +542,20 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn rate_limits_are_configurable_per_role() {
+        let config = config(&[("CACHEPANEL_RATE_LIMITS", "owner=10, guest=3")]).unwrap();
+        assert_eq!(
+            (
+                config.rate_limits.owner,
+                config.rate_limits.guest,
+                config.rate_limits.manager
+            ),
+            (10, 3, 150)
+        );
+        assert!(config_error("CACHEPANEL_RATE_LIMITS", "root=1").contains("unknown role"));
     }
 
     #[test]

@@ -345,6 +345,21 @@ impl FlushManager {
         Ok(self.state())
     }
 
+    /// Deletes one rate-limit counter (unlocks its user or IP). Same policy and audit trail
+    /// as a flush; only `rate_limit:user:…` / `rate_limit:ip:…` keys are accepted.
+    pub async fn reset_rate_limit(&self, key: &str, actor: &str) -> Result<bool, FlushError> {
+        self.allowed()?;
+        if crate::model::rate_limit::Subject::from_key(key).is_none() {
+            return Err(FlushError::InvalidPrefix(format!(
+                "'{key}' is not a rate-limit counter"
+            )));
+        }
+        if let Err(failure) = self.audit.append("reset_rate_limit", actor, key, "").await {
+            return Err(FlushError::AuditUnavailable(failure.reason));
+        }
+        Ok(crate::server::rate_limit::reset_counter(&self.redis, key).await?)
+    }
+
     /// Stops the running flush after its current batch; false when none runs.
     pub fn cancel(&self) -> bool {
         let running = self

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod flush;
 pub mod history;
 mod live;
+pub mod rate_limit;
 pub mod redis;
 pub mod sampler;
 pub mod state;

@@ -12,6 +12,7 @@ use crate::server::census::CensusManager;
 use crate::server::config::Config;
 use crate::server::config::RedisUrl;
 use crate::server::flush::FlushManager;
+use crate::server::rate_limit::Limiter;
 use crate::server::redis::{RedisFailure, RedisTarget, Timeouts};
 use crate::server::sampler::{self, SamplerHandle, SamplerSettings};
 
@@ -22,6 +23,7 @@ pub struct AppState {
     pub sampler: SamplerHandle,
     pub census: Arc<CensusManager>,
     pub flush: Arc<FlushManager>,
+    pub limiter: Limiter,
     pub leptos_options: LeptosOptions,
 }
 
@@ -68,6 +70,11 @@ impl AppState {
             config.flush.clone(),
             audit,
         );
+        let limiter = Limiter::new(
+            redis.clone(),
+            config.rate_limits.clone(),
+            config.rate_limit_fail_open,
+        );
         let state = Self {
             leptos_options: crate::server::leptos_options(&config),
             config: Arc::new(config),
@@ -75,6 +82,7 @@ impl AppState {
             sampler,
             census,
             flush,
+            limiter,
         };
         Ok((state, BackgroundTasks(vec![task, schedule])))
     }

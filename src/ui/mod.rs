@@ -14,3 +14,17 @@ pub fn use_page_config() -> PageConfig {
 
 pub mod charts;
 pub mod live;
+
+/// Bumped after any audited action, so the audit list reloads.
+#[derive(Clone, Copy)]
+pub struct AuditRefresh(pub RwSignal<u32>);
+
+impl AuditRefresh {
+    pub fn bump(self) {
+        self.0.update(|n| *n += 1);
+    }
+
+    pub fn track(self) -> u32 {
+        self.0.get()
+    }
+}

@@ -9,4 +9,5 @@ mod demo;
 mod flush;
 mod harness;
 mod live;
+mod rate_limit;
 mod skeleton;

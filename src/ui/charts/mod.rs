@@ -185,6 +185,24 @@ pub fn throughput_chart(points: &[Point], labels: &LineLabels, width: f32) -> St
     render(|| chart.svg())
 }
 
+/// Several named series over the same labels (e.g. 429s per minute, one line per role).
+pub fn multi_line_chart(
+    labels: Vec<String>,
+    series_list: Vec<(String, Vec<f64>)>,
+    title: &str,
+    width: f32,
+) -> String {
+    let series_list = series_list
+        .into_iter()
+        .map(|(name, values)| series(&name, values.into_iter().map(|v| Some(v as f32)).collect()))
+        .collect();
+    let mut chart = line_chart(width, title, series_list, labels);
+    if let Some(axis) = chart.y_axis_configs.first_mut() {
+        axis.min = Some(0.0);
+    }
+    render(|| chart.svg())
+}
+
 /// A bar per named value: keys per group or database, memory per group, TTL buckets.
 pub fn bar_chart(bars: &[(String, f64)], title: &str, series_name: &str, width: f32) -> String {
     let names = bars.iter().map(|(name, _)| name.clone()).collect();

@@ -5,6 +5,7 @@ use crate::api::get_audit;
 use crate::i18n::Texts;
 use crate::model::flush::{FlushOutcome, FlushPolicy, FlushState};
 use crate::model::stats::format_bytes;
+use crate::ui::AuditRefresh;
 use crate::ui::components::AuditList;
 
 /// Flush by prefix, in two steps: preview (exact count, samples, memory), then the prefix
@@ -15,11 +16,14 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
     let preview = ServerAction::<PreviewFlush>::new();
     let start = ServerAction::<FlushPrefix>::new();
     let cancel = ServerAction::<CancelFlush>::new();
+    let refresh = use_context::<AuditRefresh>();
     let audit_version = move || {
+        let finished = flush.get().and_then(|f| f.last).map(|r| r.started_at_ms);
         (
             preview.version().get(),
             start.version().get(),
-            flush.get().and_then(|f| f.last).map(|r| r.started_at_ms),
+            finished,
+            refresh.map(AuditRefresh::track),
         )
     };
     let audit = Resource::new(audit_version, |_| get_audit());

@@ -1,5 +1,6 @@
 pub mod census;
 pub mod flush;
+pub mod rate_limits;
 pub mod stats;
 
 pub use stats::StatsPage;

@@ -8,6 +8,7 @@ use crate::ui::components::{ChartsPanel, ConfigPanel, LivePanel, StatsPanel};
 use crate::ui::live::use_live_data;
 use crate::ui::pages::census::CensusSection;
 use crate::ui::pages::flush::FlushSection;
+use crate::ui::pages::rate_limits::RateLimitSection;
 use crate::ui::use_page_config;
 
 /// `/admin/cache/stats`: the dashboard. Rendered with data on the server; after hydration it
@@ -19,6 +20,7 @@ pub fn StatsPage() -> impl IntoView {
     let refreshes = RwSignal::new(0_u32);
     let stats = Resource::new(move || refreshes.get(), |_| get_stats());
     let live = use_live_data(&page);
+    provide_context(crate::ui::AuditRefresh(RwSignal::new(0)));
     // Effects run only in the browser, so this marks the moment the page became interactive.
     let hydrated = RwSignal::new(false);
     let chart_width = RwSignal::new(chart_width_for(1280.0));
@@ -105,6 +107,7 @@ pub fn StatsPage() -> impl IntoView {
                 />
                 <CensusSection census width=chart_width.into() lang=page.lang texts />
                 <FlushSection flush=live.flush texts />
+                <RateLimitSection width=chart_width.into() texts />
                 <h2 class="section-heading">{texts.lifetime_heading}</h2>
                 {move || {
                     stats.get().map(|result| match result {

@@ -1,0 +1,48 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { App, RedisServer, launchBrowser, watchErrors } from '../support/harness.mjs';
+import { StatsPage } from '../support/stats-page.mjs';
+
+let redis;
+let app;
+let browser;
+
+before(async () => {
+  redis = await RedisServer.start();
+  const lines = ['SET user:1 "{\\"role\\":\\"manager\\"}"'];
+  lines.push('SET rate_limit:user:1 120 EX 60');
+  lines.push('SET rate_limit:user:2 5');
+  redis.batch(lines);
+  app = await App.start({
+    redisUrl: redis.url,
+    env: { CACHEPANEL_DEV_ALLOW_FLUSH: 'true', CACHEPANEL_CENSUS_EVERY_SECONDS: '0' },
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.close();
+  await redis?.close();
+});
+
+test('the counters table shows role and share of the limit, and reset removes a counter with an audit entry', async () => {
+  assert.equal(redis.cli('GET', 'user:1'), '{"role":"manager"}');
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = watchErrors(page);
+  const stats = new StatsPage(page, app.origin);
+  await stats.open('?lang=en');
+  await stats.waitHydrated();
+  const row = (key) => `[data-testid="limits-row"][data-key="${key}"]`;
+  assert.equal(await page.textContent(`${row('rate_limit:user:1')} [data-testid="limits-role"]`), 'manager');
+  assert.equal(await page.textContent(`${row('rate_limit:user:1')} [data-testid="limits-percent"]`), '80 %');
+  assert.equal(await page.textContent(`${row('rate_limit:user:2')} [data-testid="limits-role"]`), 'unknown');
+  assert.match(await page.textContent('[data-testid="limits-stuck"]'), /rate_limit:user:2/);
+
+  await page.click(`${row('rate_limit:user:2')} [data-testid="limits-reset"]`);
+  await page.waitForSelector(row('rate_limit:user:2'), { state: 'detached', timeout: 10000 });
+  assert.equal(redis.cli('EXISTS', 'rate_limit:user:2'), '0');
+  await page.waitForSelector('[data-testid="audit-entry"][data-action="reset_rate_limit"]', { timeout: 10000 });
+  assert.deepEqual(errors, []);
+  await page.close();
+});

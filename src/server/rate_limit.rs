@@ -1,0 +1,370 @@
+//! The rate limiter and the counters view, on the production app's key schema.
+//!
+//! `Limiter::decide` is one atomic round trip (a Lua script held in a static): INCR, set the
+//! 60 s expiry when the counter has none (so no crash can leave a counter without TTL, unlike
+//! INCR followed by a separate EXPIRE), count a rejection per role per minute, and return the
+//! count and TTL. On Redis errors it fails open by default. `read_counters` walks
+//! `rate_limit:*` with SCAN (never KEYS) and looks up each user's role in the cached
+//! `user:{id}` JSON.
+
+use std::sync::LazyLock;
+
+use crate::model::flush::glob_escape;
+use crate::model::rate_limit::{
+    CounterRow, CountersReport, DOMINANT_IP_SHARE, KEY_PREFIX, REJECTION_MINUTES, RejectionMinute,
+    Role, RoleLimits, STATS_PREFIX, Subject, WINDOW_SECONDS,
+};
+use crate::server::redis::{RedisFailure, RedisTarget};
+use crate::server::sampler::now_ms;
+
+/// KEYS[1] counter, KEYS[2] rejection statistics; ARGV[1] window s, ARGV[2] limit,
+/// ARGV[3] statistics TTL s. Returns {count, ttl}.
+static DECIDE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local count = redis.call('INCR', KEYS[1])
+        local ttl = redis.call('TTL', KEYS[1])
+        if ttl < 0 then
+            redis.call('EXPIRE', KEYS[1], ARGV[1])
+            ttl = tonumber(ARGV[1])
+        end
+        if count > tonumber(ARGV[2]) then
+            redis.call('INCR', KEYS[2])
+            redis.call('EXPIRE', KEYS[2], ARGV[3])
+        end
+        return {count, ttl}
+        ",
+    )
+});
+
+/// Rejection statistics are kept this long (a few days of per-minute counts).
+const STATS_TTL_SECONDS: u64 = 3 * 86_400;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub limit: u64,
+    pub count: u64,
+    pub remaining: u64,
+    /// Seconds until the window resets (the counter's real TTL).
+    pub reset_seconds: u64,
+    /// Redis could not be asked; the request was let through (fail open) or refused.
+    pub degraded: bool,
+}
+
+#[derive(Clone)]
+pub struct Limiter {
+    redis: RedisTarget,
+    limits: RoleLimits,
+    fail_open: bool,
+}
+
+impl Limiter {
+    pub fn new(redis: RedisTarget, limits: RoleLimits, fail_open: bool) -> Self {
+        Self {
+            redis,
+            limits,
+            fail_open,
+        }
+    }
+
+    pub fn limits(&self) -> &RoleLimits {
+        &self.limits
+    }
+
+    /// Counts one request of `subject` (of `role`) and decides whether it may pass.
+    pub async fn decide(&self, subject: &Subject, role: Role) -> Decision {
+        let limit = self.limits.of(role).unwrap_or(self.limits.guest);
+        let stats_key = rejection_key(role, &chrono::Utc::now());
+        let counter_key = subject.key();
+        let reply: Result<(u64, i64), RedisFailure> = self
+            .redis
+            .run(|mut connection| async move {
+                DECIDE
+                    .key(&counter_key)
+                    .key(&stats_key)
+                    .arg(WINDOW_SECONDS)
+                    .arg(limit)
+                    .arg(STATS_TTL_SECONDS)
+                    .invoke_async(&mut connection)
+                    .await
+            })
+            .await;
+        match reply {
+            Ok((count, ttl)) => Decision {
+                allowed: count <= limit,
+                limit,
+                count,
+                remaining: limit.saturating_sub(count),
+                reset_seconds: u64::try_from(ttl).unwrap_or(WINDOW_SECONDS),
+                degraded: false,
+            },
+            Err(failure) => {
+                tracing::warn!(reason = %failure, fail_open = self.fail_open, "rate limiter could not reach Redis");
+                Decision {
+                    allowed: self.fail_open,
+                    limit,
+                    count: 0,
+                    remaining: limit,
+                    reset_seconds: WINDOW_SECONDS,
+                    degraded: true,
+                }
+            }
+        }
+    }
+}
+
+/// Reads every counter (SCAN `rate_limit:*`, statistics excluded) with its TTL and its
+/// owner's role, keeping the `top` largest. Memory is bounded by `top`.
+pub async fn read_counters(
+    redis: &RedisTarget,
+    limits: &RoleLimits,
+    top: usize,
+) -> Result<CountersReport, RedisFailure> {
+    let mut pattern = glob_escape(KEY_PREFIX.as_bytes());
+    pattern.push(b'*');
+    let mut report = CountersReport {
+        read_at_ms: now_ms(),
+        ..Default::default()
+    };
+    // The largest counters, trimmed to `top` whenever it doubles: memory stays bounded.
+    let mut rows: Vec<CounterRow> = Vec::new();
+    let mut busiest_ip: Option<CounterRow> = None;
+    let minutes = recent_minutes();
+    let recent_stats: std::collections::HashSet<String> = minutes
+        .iter()
+        .flat_map(|minute| Role::ALL.map(|role| rejection_key(role, minute)))
+        .collect();
+    let mut existing_stats: Vec<String> = Vec::new();
+    let mut cursor = 0_u64;
+    loop {
+        let scan_pattern = pattern.clone();
+        let (next, keys): (u64, Vec<String>) = redis
+            .run(|mut connection| async move {
+                redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&scan_pattern)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await?;
+        let counters: Vec<(String, Subject)> = keys
+            .into_iter()
+            .filter(|key| {
+                // Statistics keys are not counters; the recent ones feed the 429 chart.
+                if key.starts_with(STATS_PREFIX) {
+                    if recent_stats.contains(key) {
+                        existing_stats.push(key.clone());
+                    }
+                    return false;
+                }
+                true
+            })
+            .filter_map(|key| Subject::from_key(&key).map(|subject| (key, subject)))
+            .collect();
+        if !counters.is_empty() {
+            let batch = counters.clone();
+            // GET, TTL and (for users) the cached user JSON, in one round trip. These are
+            // keyspace lookups in Redis' stats, so they are recorded as cachepanel's own.
+            let gate = redis.own_lookups().gate().await;
+            let replies: Vec<redis::Value> = redis
+                .run(|mut connection| async move {
+                    let mut pipe = redis::pipe();
+                    for (key, subject) in &batch {
+                        pipe.cmd("GET").arg(key).cmd("TTL").arg(key);
+                        match subject {
+                            Subject::User(id) => pipe.cmd("GET").arg(format!("user:{id}")),
+                            Subject::Ip(_) => pipe.cmd("ECHO").arg(""),
+                        };
+                    }
+                    pipe.query_async(&mut connection).await
+                })
+                .await?;
+            let (hits, misses) = lookups_in(&counters, &replies);
+            redis.own_lookups().record(hits, misses);
+            drop(gate);
+            for ((key, subject), reply) in counters.into_iter().zip(replies.chunks(3)) {
+                let [count, ttl, user] = reply else { continue };
+                let Ok(count) = redis::from_redis_value_ref::<Option<String>>(count) else {
+                    continue;
+                };
+                let Some(count) = count.and_then(|c| c.parse::<u64>().ok()) else {
+                    continue;
+                };
+                let ttl = redis::from_redis_value_ref::<i64>(ttl).unwrap_or(-1);
+                let role = match &subject {
+                    Subject::Ip(_) => Role::Guest,
+                    Subject::User(_) => role_from_user_json(
+                        redis::from_redis_value_ref::<Option<String>>(user)
+                            .ok()
+                            .flatten(),
+                    ),
+                };
+                let row = CounterRow::new(key.clone(), subject, role, count, ttl, limits);
+                report.counters += 1;
+                report.total_requests += count;
+                report.over_limit += u64::from(row.is_over_limit());
+                report.near_limit += u64::from(row.is_near_limit());
+                if row.ttl_seconds.is_none() && report.without_ttl.len() < 100 {
+                    report.without_ttl.push(key.clone());
+                }
+                if matches!(row.subject, Subject::Ip(_))
+                    && busiest_ip.as_ref().is_none_or(|ip| ip.count < row.count)
+                {
+                    busiest_ip = Some(row.clone());
+                }
+                rows.push(row);
+                if rows.len() >= 2 * top.max(1) {
+                    sort_and_trim(&mut rows, top);
+                }
+            }
+        }
+        cursor = next;
+        if cursor == 0 {
+            break;
+        }
+    }
+    sort_and_trim(&mut rows, top);
+    report.top = rows;
+    report.rejections = read_rejections(redis, &minutes, existing_stats).await?;
+    report.dominant_ip = busiest_ip.filter(|row| {
+        report.total_requests > 0
+            && row.count as f64 >= DOMINANT_IP_SHARE * report.total_requests as f64
+            && report.counters > 1
+    });
+    Ok(report)
+}
+
+/// The limiter's 429 counts of the last `REJECTION_MINUTES` minutes, per role.
+fn recent_minutes() -> Vec<chrono::DateTime<chrono::Utc>> {
+    let now = now_ms();
+    (0..REJECTION_MINUTES)
+        .rev()
+        .filter_map(|ago| chrono::DateTime::from_timestamp_millis(now - ago * 60_000))
+        .collect()
+}
+
+fn rejection_key(role: Role, minute: &chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "{STATS_PREFIX}rejected:{}:{}",
+        role.name(),
+        minute.format("%Y%m%d%H%M")
+    )
+}
+
+/// 429s per minute per role for `minutes`. Only keys SCAN found are read: a GET of a missing
+/// key would count as a miss in Redis' own statistics.
+async fn read_rejections(
+    redis: &RedisTarget,
+    minutes: &[chrono::DateTime<chrono::Utc>],
+    existing: Vec<String>,
+) -> Result<Vec<RejectionMinute>, RedisFailure> {
+    let mut counts: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    if !existing.is_empty() {
+        let keys = existing.clone();
+        let gate = redis.own_lookups().gate().await;
+        let values: Vec<Option<u64>> = redis
+            .run(|mut connection| async move {
+                redis::cmd("MGET")
+                    .arg(&keys)
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await?;
+        let found = values.iter().filter(|v| v.is_some()).count() as u64;
+        redis
+            .own_lookups()
+            .record(found, values.len() as u64 - found);
+        drop(gate);
+        counts = existing
+            .into_iter()
+            .zip(values)
+            .filter_map(|(key, value)| Some((key, value?)))
+            .collect();
+    }
+    Ok(minutes
+        .iter()
+        .map(|minute| {
+            let mut per_role = [0; 6];
+            for (slot, role) in per_role.iter_mut().zip(Role::ALL) {
+                *slot = counts
+                    .get(&rejection_key(role, minute))
+                    .copied()
+                    .unwrap_or(0);
+            }
+            RejectionMinute {
+                minute: minute.format("%H:%M").to_string(),
+                per_role,
+            }
+        })
+        .collect())
+}
+
+/// Hits and misses the GET / TTL / GET user replies of a page counted in Redis' stats.
+fn lookups_in(counters: &[(String, Subject)], replies: &[redis::Value]) -> (u64, u64) {
+    let (mut hits, mut misses) = (0, 0);
+    for ((_, subject), reply) in counters.iter().zip(replies.chunks(3)) {
+        let [count, ttl, user] = reply else { continue };
+        let mut tally = |found: bool| if found { hits += 1 } else { misses += 1 };
+        tally(!matches!(count, redis::Value::Nil));
+        tally(redis::from_redis_value_ref::<i64>(ttl).is_ok_and(|t| t != -2));
+        if matches!(subject, Subject::User(_)) {
+            tally(!matches!(user, redis::Value::Nil));
+        }
+    }
+    (hits, misses)
+}
+
+/// Highest counts first (ties by key), at most `top`.
+fn sort_and_trim(rows: &mut Vec<CounterRow>, top: usize) {
+    rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+    rows.truncate(top);
+}
+
+/// The role in a cached `user:{id}` value (JSON with a `role` field), or `Unknown`.
+pub fn role_from_user_json(json: Option<String>) -> Role {
+    json.and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|value| {
+            value
+                .get("role")
+                .and_then(|role| role.as_str())
+                .and_then(Role::parse)
+        })
+        .unwrap_or(Role::Unknown)
+}
+
+/// Deletes one counter (the audited "reset" action); true when it existed.
+pub async fn reset_counter(redis: &RedisTarget, key: &str) -> Result<bool, RedisFailure> {
+    let key = key.to_owned();
+    let removed: u64 = redis
+        .run(|mut connection| async move {
+            redis::cmd("UNLINK")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await
+        })
+        .await?;
+    Ok(removed > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_come_from_the_cached_user_json() {
+        assert_eq!(
+            role_from_user_json(Some(r#"{"id":1,"role":"owner"}"#.into())),
+            Role::Owner
+        );
+        assert_eq!(
+            role_from_user_json(Some(r#"{"id":1}"#.into())),
+            Role::Unknown
+        );
+        assert_eq!(role_from_user_json(Some("not json".into())), Role::Unknown);
+        assert_eq!(role_from_user_json(None), Role::Unknown);
+    }
+}

@@ -1,0 +1,109 @@
+use leptos::prelude::*;
+
+use crate::api::get_rate_limits;
+use crate::api::rate_limit::ResetRateLimit;
+use crate::i18n::Texts;
+use crate::model::rate_limit::{CounterRow, Role};
+use crate::ui::AuditRefresh;
+use crate::ui::charts;
+
+/// Rate-limit counters: who is over or near the limit, stuck counters, a dominant IP, 429s
+/// per minute per role, and an audited reset per counter. Read on load and on request (each
+/// read is a SCAN, so it is not repeated per sample for every open page).
+#[component]
+pub fn RateLimitSection(width: Signal<f32>, texts: &'static Texts) -> impl IntoView {
+    let refreshes = RwSignal::new(0_u32);
+    let reset = ServerAction::<ResetRateLimit>::new();
+    let report = Resource::new(
+        move || (refreshes.get(), reset.version().get()),
+        |_| get_rate_limits(),
+    );
+    if let Some(refresh) = use_context::<AuditRefresh>() {
+        Effect::new(move |previous: Option<usize>| {
+            let version = reset.version().get();
+            if previous.is_some_and(|previous| previous != version) {
+                refresh.bump();
+            }
+            version
+        });
+    }
+    let body = move || {
+        report.get().map(|result| match result {
+            Err(error) => view! { <p class="banner banner-critical">{error.to_string()}</p> }.into_any(),
+            Ok(report) => {
+                let labels: Vec<String> = report.rejections.iter().map(|m| m.minute.clone()).collect();
+                let series: Vec<(String, Vec<f64>)> = Role::ALL
+                    .iter()
+                    .enumerate()
+                    .map(|(i, role)| (role.name().to_owned(), report.rejections.iter().map(|m| m.per_role[i] as f64).collect()))
+                    .collect();
+                let chart = move || charts::multi_line_chart(labels.clone(), series.clone(), texts.chart_rejections, width.get());
+                view! {
+                    <p data-testid="limits-summary">
+                        {format!("{}: {} · {} {} · ", texts.limits_counters, report.counters, report.total_requests, texts.limits_requests)}
+                        <span class="badge badge-critical" data-testid="limits-over">{format!("{} {}", report.over_limit, texts.limits_over)}</span>
+                        " "
+                        <span class="badge badge-warning" data-testid="limits-near">{format!("{} {}", report.near_limit, texts.limits_near)}</span>
+                    </p>
+                    {(!report.without_ttl.is_empty()).then(|| view! {
+                        <p class="banner banner-warning" data-testid="limits-stuck">{texts.limits_stuck} ": " {report.without_ttl.join(", ")}</p>
+                    })}
+                    {report.dominant_ip.clone().map(|row| view! {
+                        <p class="banner banner-warning" data-testid="limits-dominant-ip">{texts.limits_dominant_ip} ": " {row.key}</p>
+                    })}
+                    <table class="data-table" data-testid="limits-table">
+                        <thead><tr>
+                            <th>{texts.col_counter}</th><th>{texts.col_role}</th><th>{texts.col_count}</th>
+                            <th>{texts.col_limit_share}</th><th>{texts.col_window_left}</th><th></th>
+                        </tr></thead>
+                        <tbody>{report.top.into_iter().map(|row| counter_row(row, reset, texts)).collect_view()}</tbody>
+                    </table>
+                    <figure class="chart" data-testid="chart-rejections" inner_html=chart></figure>
+                }
+                .into_any()
+            }
+        })
+    };
+    view! {
+        <section class="panel" data-testid="rate-limits">
+            <div class="panel-header">
+                <h2>{texts.limits_heading}</h2>
+                <button type="button" data-testid="limits-refresh" on:click=move |_| refreshes.update(|n| *n += 1)>
+                    {texts.limits_refresh}
+                </button>
+            </div>
+            <Transition fallback=|| ()>{body}</Transition>
+        </section>
+    }
+    .into_any()
+}
+
+fn counter_row(
+    row: CounterRow,
+    reset: ServerAction<ResetRateLimit>,
+    texts: &'static Texts,
+) -> impl IntoView {
+    let class = if row.is_over_limit() {
+        "over"
+    } else if row.is_near_limit() {
+        "near"
+    } else {
+        ""
+    };
+    let (key, shown_key, reset_key) = (row.key.clone(), row.key.clone(), row.key.clone());
+    view! {
+        <tr class=class data-testid="limits-row" data-key=key>
+            <td><code>{shown_key}</code></td>
+            <td data-testid="limits-role">{row.role.name()}</td>
+            <td class="num">{row.count}</td>
+            <td class="num" data-testid="limits-percent">{row.percent_of_limit.map(|p| format!("{p:.0} %")).unwrap_or_else(|| "—".into())}</td>
+            <td class="num">{row.ttl_seconds.map(|s| format!("{s} s")).unwrap_or_else(|| "∅ TTL".into())}</td>
+            <td>
+                <ActionForm action=reset>
+                    <input type="hidden" name="key" value=reset_key />
+                    <button type="submit" data-testid="limits-reset">{texts.limits_reset}</button>
+                </ActionForm>
+            </td>
+        </tr>
+    }
+}
