@@ -106,6 +106,9 @@ pub struct Config {
     pub rate_limits: RoleLimits,
     /// Let requests through when the limiter cannot reach Redis.
     pub rate_limit_fail_open: bool,
+    /// Rate-limit cachepanel's own pages and API (off until authentication identifies callers:
+    /// behind the admin's proxy every caller shares one address).
+    pub rate_limit_enabled: bool,
 }
 
 impl Config {
@@ -291,6 +294,7 @@ impl Config {
             }
         };
         let rate_limit_fail_open = flag("CACHEPANEL_RATE_LIMIT_FAIL_OPEN", true)?;
+        let rate_limit_enabled = flag("CACHEPANEL_RATE_LIMIT_ENABLED", false)?;
         Ok(Self {
             redis_url,
             addr,
@@ -307,6 +311,7 @@ impl Config {
             audit,
             rate_limits,
             rate_limit_fail_open,
+            rate_limit_enabled,
         })
     }
 }

@@ -111,7 +111,8 @@ async fn serve() -> anyhow::Result<()> {
     tracing::info!("listening on http://{local}{base_path}{STATS_PAGE_PATH}");
     println!("cachepanel: open http://{local}{base_path}{STATS_PAGE_PATH}");
 
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")?;
@@ -165,14 +166,22 @@ pub fn router(state: AppState) -> Router {
     let _ = any_spawner::Executor::init_tokio();
     let site_root = state.config.site_root.clone();
     let base_path = state.config.base_path.clone();
-    let routes = Router::new()
+    // Pages and the API can be rate-limited; health checks and static assets never are.
+    let pages_and_api = Router::new()
         .route("/", get(redirect_to_stats))
         .route(STATS_PAGE_PATH, get(stats_page))
         .route(
             "/api/{*server_fn}",
             get(server_fn_handler).post(server_fn_handler),
         )
-        .route("/api/live/events", get(live::events))
+        .route("/api/live/events", get(live::events));
+    let limited = if state.config.rate_limit_enabled {
+        let layer = axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit_requests);
+        pages_and_api.route_layer(layer)
+    } else {
+        pages_and_api
+    };
+    let routes = limited
         .route("/healthz", get(healthz))
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .with_state(state);

@@ -37,6 +37,10 @@ static DECIDE: LazyLock<redis::Script> = LazyLock::new(|| {
     )
 });
 
+/// A decision waits at most this long for Redis, then fails open (or closed): a stalled
+/// Redis must not stall every page.
+const DECISION_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Rejection statistics are kept this long (a few days of per-minute counts).
 const STATS_TTL_SECONDS: u64 = 3 * 86_400;
 
@@ -77,9 +81,12 @@ impl Limiter {
         let limit = self.limits.of(role).unwrap_or(self.limits.guest);
         let stats_key = rejection_key(role, &chrono::Utc::now());
         let counter_key = subject.key();
+        // The script's TTL is a keyspace lookup (a hit: INCR just made the key); recorded as
+        // cachepanel's own so the dashboard's own traffic never shows as cache traffic.
+        let gate = self.redis.own_lookups().gate().await;
         let reply: Result<(u64, i64), RedisFailure> = self
             .redis
-            .run(|mut connection| async move {
+            .run_within(DECISION_TIMEOUT, |mut connection| async move {
                 DECIDE
                     .key(&counter_key)
                     .key(&stats_key)
@@ -90,6 +97,10 @@ impl Limiter {
                     .await
             })
             .await;
+        if reply.is_ok() {
+            self.redis.own_lookups().record(1, 0);
+        }
+        drop(gate);
         match reply {
             Ok((count, ttl)) => Decision {
                 allowed: count <= limit,
@@ -111,6 +122,48 @@ impl Limiter {
                 }
             }
         }
+    }
+}
+
+/// Middleware: one limiter decision per request to a page or the API. Until authentication
+/// identifies the caller, every request counts as a guest, by client address (the socket
+/// peer; a reverse proxy must be trusted through authentication, not headers). Over the
+/// limit: 429 with `Retry-After`; every answer carries `RateLimit-Limit`,
+/// `RateLimit-Remaining` and `RateLimit-Reset` with the counter's real TTL.
+pub async fn limit_requests(
+    axum::extract::State(limiter): axum::extract::State<Limiter>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
+    let decision = limiter.decide(&Subject::Ip(peer), Role::Guest).await;
+    let mut response = if decision.allowed {
+        next.run(request).await
+    } else {
+        let error = crate::error::AppError::RateLimited {
+            retry_after_seconds: decision.reset_seconds,
+        };
+        let mut response =
+            (axum::http::StatusCode::TOO_MANY_REQUESTS, axum::Json(error)).into_response();
+        insert_header(&mut response, "retry-after", decision.reset_seconds);
+        response
+    };
+    insert_header(&mut response, "ratelimit-limit", decision.limit);
+    insert_header(&mut response, "ratelimit-remaining", decision.remaining);
+    insert_header(&mut response, "ratelimit-reset", decision.reset_seconds);
+    response
+}
+
+fn insert_header(response: &mut axum::response::Response, name: &'static str, value: u64) {
+    if let Ok(value) = axum::http::HeaderValue::from_str(&value.to_string()) {
+        response
+            .headers_mut()
+            .insert(axum::http::HeaderName::from_static(name), value);
     }
 }
 

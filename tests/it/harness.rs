@@ -52,6 +52,8 @@ pub async fn start_app_with(
     config.site_root = std::env::temp_dir().join("cachepanel-it-site");
     // Tests start censuses themselves.
     config.census.every = None;
+    // Tests make many requests from one address; the rate-limit tests lower this again.
+    config.rate_limits.guest = 1_000_000;
     adjust(&mut config);
     let url = config.redis_url.clone().expect("no redis url");
     let (state, background) = AppState::start(config, &url).unwrap();
@@ -64,7 +66,8 @@ pub async fn start_app_with(
     let addr = listener.local_addr().unwrap();
     let router = cachepanel::server::router(state);
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
+        let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let _ = axum::serve(listener, app).await;
     });
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -110,7 +110,8 @@ async fn the_limiter_fails_open_when_redis_is_down() {
 #[tokio::test]
 async fn the_counters_view_reads_production_counters_with_roles_and_warnings() {
     let app = start_app_with(RedisProcessOptions::default(), |config| {
-        config.flush.policy = FlushPolicy::Enabled
+        config.flush.policy = FlushPolicy::Enabled;
+        config.rate_limits.guest = RoleLimits::default().guest;
     })
     .await;
     let mut connection = redis_connection(&app.redis.url());
@@ -234,4 +235,73 @@ async fn the_counters_view_reads_production_counters_with_roles_and_warnings() {
         .query(&mut connection)
         .unwrap();
     assert!(!stats.contains("cmdstat_keys:"));
+}
+
+#[tokio::test]
+async fn pages_and_the_api_answer_429_with_rate_limit_headers_over_the_guest_limit() {
+    let app = start_app_with(RedisProcessOptions::default(), |config| {
+        config.rate_limit_enabled = true;
+        config.rate_limits.guest = 3;
+    })
+    .await;
+    for expected_remaining in [2, 1, 0] {
+        let response = app.get("/api/stats").await;
+        assert_eq!(response.status().as_u16(), 200);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        assert_eq!(header("ratelimit-limit").as_deref(), Some("3"));
+        assert_eq!(
+            header("ratelimit-remaining"),
+            Some(expected_remaining.to_string())
+        );
+    }
+    let response = app.get("/admin/cache/stats").await;
+    assert_eq!(response.status().as_u16(), 429);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let retry_after = header("retry-after").expect("Retry-After");
+    assert!((1..=60).contains(&retry_after));
+    assert_eq!(header("ratelimit-reset"), Some(retry_after));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "rate_limited");
+    // The real TTL of the counter the limiter keeps for this client.
+    let mut connection = redis_connection(&app.redis.url());
+    let ttl: i64 = redis::cmd("TTL")
+        .arg("rate_limit:ip:127.0.0.1")
+        .query(&mut connection)
+        .unwrap();
+    assert!(
+        (ttl - retry_after as i64).abs() <= 1,
+        "ttl {ttl}, retry-after {retry_after}"
+    );
+    // Health checks and static assets are never limited.
+    assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
+    assert_ne!(app.get("/pkg/cachepanel.css").await.status().as_u16(), 429);
+}
+
+#[tokio::test]
+async fn the_api_stays_up_when_the_limiter_cannot_reach_redis() {
+    let mut app = start_app_with(RedisProcessOptions::default(), |config| {
+        config.rate_limit_enabled = true;
+        config.rate_limits.guest = 3;
+    })
+    .await;
+    app.redis.stop();
+    for _ in 0..5 {
+        let (status, json) = app.get_json("/api/stats").await;
+        assert_eq!(
+            (status, json["status"].as_str()),
+            (200, Some("unavailable"))
+        );
+    }
 }
