@@ -223,20 +223,17 @@ impl Config {
                     }),
             };
         let census_every = whole("CACHEPANEL_CENSUS_EVERY_SECONDS", 600, 0..=86_400)?;
-        let duty_cycle = match value("CACHEPANEL_CENSUS_DUTY_CYCLE") {
-            None => census_defaults.duty_cycle,
+        // A share of wall time Redis may be kept busy: above 0, at most 1.
+        let duty = |name: &'static str, default: f64| match value(name) {
+            None => Ok(default),
             Some(text) => text
                 .trim()
                 .parse::<f64>()
                 .ok()
                 .filter(|d| *d > 0.0 && *d <= 1.0)
-                .ok_or_else(|| {
-                    invalid(
-                        "CACHEPANEL_CENSUS_DUTY_CYCLE",
-                        "expected a share of time above 0 and at most 1",
-                    )
-                })?,
+                .ok_or_else(|| invalid(name, "expected a share of time above 0 and at most 1")),
         };
+        let duty_cycle = duty("CACHEPANEL_CENSUS_DUTY_CYCLE", census_defaults.duty_cycle)?;
         let census = CensusSettings {
             groups: match value("CACHEPANEL_PREFIX_GROUPS") {
                 None => default_groups(),
@@ -262,20 +259,10 @@ impl Config {
                 (false, true) => FlushPolicy::Enabled,
                 (false, false) => FlushPolicy::NeedsAuthentication,
             },
-            duty_cycle: match value("CACHEPANEL_FLUSH_DUTY_CYCLE") {
-                None => FlushSettings::default().duty_cycle,
-                Some(text) => text
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|d| *d > 0.0 && *d <= 1.0)
-                    .ok_or_else(|| {
-                        invalid(
-                            "CACHEPANEL_FLUSH_DUTY_CYCLE",
-                            "expected a share of time above 0 and at most 1",
-                        )
-                    })?,
-            },
+            duty_cycle: duty(
+                "CACHEPANEL_FLUSH_DUTY_CYCLE",
+                FlushSettings::default().duty_cycle,
+            )?,
         };
         let audit = AuditSettings {
             stream_key: value("CACHEPANEL_AUDIT_STREAM")

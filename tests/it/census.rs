@@ -6,7 +6,7 @@ use std::time::Duration;
 use cachepanel::model::census::{CensusOutcome, CensusReport, GroupKey, GroupReport};
 use cachepanel::server::redis::process::RedisProcessOptions;
 
-use crate::harness::{TestApp, redis_connection, start_app_with};
+use crate::harness::{TestApp, fill_keys, redis_connection, start_app_with};
 
 /// A production-shaped keyspace: JSON values of 200-2000 bytes; TTL 900 s for most, 300 s for
 /// shifts, 3600 s for analytics; 1 % without TTL; two unknown prefixes; odd key names.
@@ -256,12 +256,7 @@ async fn one_census_at_a_time_and_it_can_be_cancelled() {
         config.census.duty_cycle = 0.05;
     })
     .await;
-    let mut connection = redis_connection(&app.redis.url());
-    let mut pipe = redis::pipe();
-    for i in 0..50_000 {
-        pipe.cmd("SET").arg(format!("user:{i}")).arg("v").ignore();
-    }
-    pipe.exec(&mut connection).unwrap();
+    fill_keys(&app.redis.url(), "user:", 50_000);
 
     let mut states = app.census.subscribe();
     app.census.start().unwrap();
@@ -314,12 +309,7 @@ async fn redis_going_away_mid_census_fails_it_cleanly() {
         config.census.duty_cycle = 0.05;
     })
     .await;
-    let mut connection = redis_connection(&app.redis.url());
-    let mut pipe = redis::pipe();
-    for i in 0..30_000 {
-        pipe.cmd("SET").arg(format!("user:{i}")).arg("v").ignore();
-    }
-    pipe.exec(&mut connection).unwrap();
+    fill_keys(&app.redis.url(), "user:", 30_000);
     let mut states = app.census.subscribe();
     app.census.start().unwrap();
     loop {

@@ -9,7 +9,7 @@ use cachepanel::server::config::Config;
 use cachepanel::server::redis::process::RedisProcessOptions;
 use rand::{Rng, SeedableRng};
 
-use crate::harness::{TestApp, redis_connection, start_app_with};
+use crate::harness::{TestApp, fill_keys, redis_connection, start_app_with};
 
 fn enabled(config: &mut Config) {
     config.flush.policy = FlushPolicy::Enabled;
@@ -546,12 +546,7 @@ async fn every_preview_and_flush_is_audited_and_a_failing_audit_stops_the_flush(
 #[tokio::test]
 async fn a_preview_of_a_big_keyspace_reports_its_progress() {
     let app = start_app_with(RedisProcessOptions::default(), enabled).await;
-    let mut connection = redis_connection(&app.redis.url());
-    let mut pipe = redis::pipe();
-    for i in 0..100_000 {
-        pipe.cmd("SET").arg(format!("user:{i}")).arg("v").ignore();
-    }
-    pipe.exec(&mut connection).unwrap();
+    fill_keys(&app.redis.url(), "user:", 100_000);
     let mut states = app.flush.subscribe();
     let watcher = tokio::spawn(async move {
         let mut seen = Vec::new();
@@ -588,12 +583,7 @@ async fn redis_killed_mid_flush_fails_it_without_hanging() {
         config.flush.duty_cycle = 0.05;
     })
     .await;
-    let mut connection = redis_connection(&app.redis.url());
-    let mut pipe = redis::pipe();
-    for i in 0..30_000 {
-        pipe.cmd("SET").arg(format!("user:{i}")).arg("v").ignore();
-    }
-    pipe.exec(&mut connection).unwrap();
+    fill_keys(&app.redis.url(), "user:", 30_000);
     let (_, preview) = preview(&app, "user:").await;
     let id = preview["id"].as_str().unwrap().to_owned();
     let mut progress = app.flush.subscribe();

@@ -153,3 +153,16 @@ impl TestApp {
 pub fn fast_sampling(config: &mut cachepanel::server::config::Config) {
     config.sample_interval = Duration::from_millis(250);
 }
+
+/// Writes `count` string keys `{prefix}{i}` in one pipeline.
+pub fn fill_keys(url: &str, prefix: &str, count: u64) {
+    let mut connection = redis_connection(url);
+    let mut pipe = redis::pipe();
+    for i in 0..count {
+        pipe.cmd("SET")
+            .arg(format!("{prefix}{i}"))
+            .arg("v")
+            .ignore();
+    }
+    pipe.exec(&mut connection).unwrap();
+}
