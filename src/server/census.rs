@@ -60,7 +60,9 @@ impl Default for CensusSettings {
             sample_every: 100,
             scan_count: 1000,
             target_round_trip: Duration::from_millis(1),
-            duty_cycle: 0.9,
+            // Pages already stay under a 1 ms round trip; a light rest keeps the census
+            // close to raw SCAN speed while other clients' p99 stays well under 2 ms.
+            duty_cycle: 0.95,
             every: Some(Duration::from_secs(600)),
         }
     }
