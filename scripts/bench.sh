@@ -99,3 +99,12 @@ flush=$(cargo bench -q --features ssr --bench flush 2>/dev/null | sed -n '/<!-- 
 [ -n "$flush" ] || { echo "bench: the flush benchmark printed no section" >&2; exit 1; }
 splice flush "$flush"
 echo "$flush"
+
+# Rate limiter vs the Python `limits` library (PyPI) in a venv of its own.
+venv="${CACHEPANEL_STATE_DIR:-$HOME/.cache/cachepanel}/venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -c 'import limits, redis' 2>/dev/null || "$venv/bin/pip" install --quiet limits redis
+rate_limit=$(BENCH_PYTHON="$venv/bin/python" cargo bench -q --features ssr --bench rate_limit 2>/dev/null | sed -n '/<!-- rate-limit:start -->/,/<!-- rate-limit:end -->/p')
+[ -n "$rate_limit" ] || { echo "bench: the rate-limit benchmark printed no section" >&2; exit 1; }
+splice rate-limit "$rate_limit"
+echo "$rate_limit"

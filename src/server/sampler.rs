@@ -98,7 +98,7 @@ async fn run(
         ticker.tick().await;
         let mut snapshot = (**sender.borrow()).clone();
         snapshot.published_at_ms = now_ms();
-        let gate = redis.own_lookups().gate().await;
+        let gate = redis.own_lookups().exclusive().await;
         let reading = read_info(&redis).await;
         let own_lookups = redis.own_lookups().totals();
         drop(gate);

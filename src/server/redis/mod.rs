@@ -71,15 +71,22 @@ pub struct RedisTarget {
 pub struct OwnLookups {
     hits: AtomicU64,
     misses: AtomicU64,
-    /// Held by the census across an inspection round trip and by the sampler across INFO and
-    /// reading the totals, so a sample never falls between Redis counting lookups and the
-    /// census recording them.
-    gate: tokio::sync::Mutex<()>,
+    /// Shared by everything that makes lookups, across its round trip and recording; taken
+    /// exclusively by the sampler across INFO and reading the totals. So a sample never falls
+    /// between Redis counting lookups and cachepanel recording them, while lookup makers still
+    /// run concurrently with each other.
+    gate: tokio::sync::RwLock<()>,
 }
 
 impl OwnLookups {
-    pub async fn gate(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.gate.lock().await
+    /// For code that makes lookups: hold it until they are recorded.
+    pub async fn gate(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.gate.read().await
+    }
+
+    /// For the sampler: no lookups are in flight while it holds this.
+    pub async fn exclusive(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.gate.write().await
     }
 
     pub fn record(&self, hits: u64, misses: u64) {
