@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
-use common::{Server, start_server, status_kib};
+use common::{Server, command_calls, start_server, status_kib};
 
 mod common;
 
@@ -22,20 +22,7 @@ const PHASE: Duration = Duration::from_secs(10);
 const SUBSCRIBERS: usize = 1000;
 
 fn info_calls(redis: &RedisProcess) -> u64 {
-    let mut connection = redis::Client::open(redis.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    let stats: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query(&mut connection)
-        .unwrap();
-    stats
-        .lines()
-        .find_map(|line| line.strip_prefix("cmdstat_info:calls="))
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|calls| calls.parse().ok())
-        .unwrap_or(0)
+    command_calls(redis).get("info").copied().unwrap_or(0)
 }
 
 /// Opens `count` event streams, keeps them reading for `PHASE`, and reports the INFO calls

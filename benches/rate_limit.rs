@@ -18,29 +18,18 @@ use cachepanel::server::config::RedisUrl;
 use cachepanel::server::rate_limit::Limiter;
 use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
 use cachepanel::server::redis::{RedisTarget, Timeouts};
+use common::command_calls;
+
+mod common;
 
 const DECISIONS: usize = 20_000;
 
+/// Commands Redis executed, our own `INFO` reads left out.
 fn total_calls(redis: &RedisProcess) -> u64 {
-    let mut connection = redis::Client::open(redis.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    let stats: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query(&mut connection)
-        .unwrap();
-    stats
-        .lines()
-        .filter(|line| line.starts_with("cmdstat_") && !line.starts_with("cmdstat_info:"))
-        .filter_map(|line| {
-            line.split("calls=")
-                .nth(1)?
-                .split(',')
-                .next()?
-                .parse::<u64>()
-                .ok()
-        })
+    command_calls(redis)
+        .into_iter()
+        .filter(|(name, _)| name != "info")
+        .map(|(_, calls)| calls)
         .sum()
 }
 

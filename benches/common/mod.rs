@@ -115,3 +115,28 @@ pub async fn probed<T>(
     let (p99, max) = probe.await.unwrap();
     (result, p99, max)
 }
+
+/// Calls per command from `INFO commandstats` (`"info" → 12`, …).
+pub fn command_calls(redis: &RedisProcess) -> std::collections::HashMap<String, u64> {
+    let mut connection = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut connection)
+        .unwrap();
+    stats
+        .lines()
+        .filter_map(|line| {
+            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = rest
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .collect()
+}

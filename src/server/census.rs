@@ -22,6 +22,7 @@ use crate::model::census::{
     GroupReport, Hotness, HotnessKind, KeySample, MemoryEstimate, PREFIX_HITS_KEY,
     PREFIX_HITS_MINUTES, PrefixGroup, TtlStats, add_prefix_counters, ttl_bucket,
 };
+use crate::server::redis::pacing::Pacer;
 use crate::server::redis::{OwnLookups, RedisFailure, RedisTarget};
 use crate::server::sampler::now_ms;
 
@@ -33,8 +34,6 @@ const MIN_COUNT: u64 = 100;
 const MAX_COUNT: u64 = 2000;
 /// `OBJECT FREQ` (logarithmic LFU counter) from which a key counts as frequently used.
 const LFU_FREQUENT: u64 = 10;
-/// Owed duty-cycle rest is taken in sleeps of at least this much.
-const MIN_REST: Duration = Duration::from_millis(5);
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct CensusSettings {
@@ -230,7 +229,7 @@ async fn run_census(
     let mut cursor: u64 = 0;
     let mut count = settings.scan_count.clamp(MIN_COUNT, MAX_COUNT);
     let mut pending: Vec<Vec<u8>> = Vec::new();
-    let mut owed_rest = Duration::ZERO;
+    let mut pacer = Pacer::new(settings.duty_cycle);
     loop {
         if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
             outcome = CensusOutcome::Cancelled;
@@ -280,15 +279,7 @@ async fn run_census(
             }
             break;
         }
-        // Duty cycle: after `elapsed` busy, rest so busy / (busy + rest) = duty_cycle. Rests
-        // are owed up and taken once they reach a few ms: timers cannot sleep 100 µs.
-        let duty = settings.duty_cycle.clamp(0.05, 1.0);
-        owed_rest += elapsed.mul_f64((1.0 - duty) / duty);
-        if owed_rest >= MIN_REST {
-            let rested = Instant::now();
-            tokio::time::sleep(owed_rest).await;
-            owed_rest = owed_rest.saturating_sub(rested.elapsed());
-        }
+        pacer.after(elapsed).await;
     }
     let app_lookups = read_prefix_counters(&manager.redis, started_at_ms).await;
     let mut report = census.finish(started_at_ms, started, dbsize, outcome);

@@ -23,6 +23,7 @@ use crate::model::flush::{
     Refusal, check_flushable,
 };
 use crate::server::audit::AuditLog;
+use crate::server::redis::pacing::Pacer;
 use crate::server::redis::{RedisFailure, RedisTarget};
 use crate::server::sampler::now_ms;
 
@@ -33,7 +34,6 @@ const MAX_PREVIEWS: usize = 100;
 const SAMPLE_NAMES: usize = 20;
 /// Keys whose size is measured for the preview's memory estimate.
 const MEMORY_SAMPLE: usize = 200;
-const MIN_REST: Duration = Duration::from_millis(5);
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct FlushSettings {
@@ -497,7 +497,7 @@ async fn scan_prefix(
     let mut cursor = 0_u64;
     let mut to_unlink: Vec<Vec<u8>> = Vec::new();
     let mut deleted = 0_u64;
-    let mut owed_rest = Duration::ZERO;
+    let mut pacer = control.map(|(_, duty)| Pacer::new(duty));
     let mut pages = 0_u64;
     loop {
         let cancelled = control.is_some_and(|(flag, _)| flag.load(Ordering::Relaxed));
@@ -574,14 +574,8 @@ async fn scan_prefix(
                 cancelled: false,
             });
         }
-        if let Some((_, duty)) = control {
-            let duty = duty.clamp(0.05, 1.0);
-            owed_rest += elapsed.mul_f64((1.0 - duty) / duty);
-            if owed_rest >= MIN_REST {
-                let rested = Instant::now();
-                tokio::time::sleep(owed_rest).await;
-                owed_rest = owed_rest.saturating_sub(rested.elapsed());
-            }
+        if let Some(pacer) = pacer.as_mut() {
+            pacer.after(elapsed).await;
         }
     }
 }

@@ -11,6 +11,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::server::config::RedisUrl;
 
+pub mod pacing;
 pub mod process;
 
 /// A Redis failure reduced to what may be shown and logged: never the URL, never a password.
