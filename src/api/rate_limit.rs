@@ -9,11 +9,16 @@ use crate::model::rate_limit::CountersReport;
 #[server(prefix = "/api", endpoint = "rate-limits", input = GetUrl)]
 pub async fn get_rate_limits() -> Result<CountersReport, AppError> {
     let state = crate::server::state::app_state()?;
-    crate::server::rate_limit::read_counters(&state.redis, state.limiter.limits(), 50)
-        .await
-        .map_err(|failure| AppError::RedisUnavailable {
-            reason: failure.reason,
-        })
+    crate::server::rate_limit::read_counters(
+        &state.redis,
+        state.limiter.limits(),
+        &state.config.role_lookup,
+        50,
+    )
+    .await
+    .map_err(|failure| AppError::RedisUnavailable {
+        reason: failure.reason,
+    })
 }
 
 /// `POST /api/rate-limits/reset` (`key`): deletes one counter; same rules and audit as flush.

@@ -15,6 +15,7 @@ use crate::model::redis_config::ExpectedProfile;
 use crate::server::audit::AuditSettings;
 use crate::server::census::CensusSettings;
 use crate::server::flush::FlushSettings;
+use crate::server::rate_limit::RoleLookup;
 
 /// A configuration problem, naming the variable and what is wrong with its value.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -109,6 +110,8 @@ pub struct Config {
     /// Rate-limit cachepanel's own pages and API (off until authentication identifies callers:
     /// behind the admin's proxy every caller shares one address).
     pub rate_limit_enabled: bool,
+    /// Where the counters view finds a user's role.
+    pub role_lookup: RoleLookup,
 }
 
 impl Config {
@@ -282,6 +285,12 @@ impl Config {
         };
         let rate_limit_fail_open = flag("CACHEPANEL_RATE_LIMIT_FAIL_OPEN", true)?;
         let rate_limit_enabled = flag("CACHEPANEL_RATE_LIMIT_ENABLED", false)?;
+        let role_lookup = match value("CACHEPANEL_ROLE_LOOKUP") {
+            None => RoleLookup::default(),
+            Some(text) => {
+                RoleLookup::parse(&text).map_err(|e| invalid("CACHEPANEL_ROLE_LOOKUP", e))?
+            }
+        };
         Ok(Self {
             redis_url,
             addr,
@@ -299,6 +308,7 @@ impl Config {
             rate_limits,
             rate_limit_fail_open,
             rate_limit_enabled,
+            role_lookup,
         })
     }
 }

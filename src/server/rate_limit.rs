@@ -172,6 +172,7 @@ fn insert_header(response: &mut axum::response::Response, name: &'static str, va
 pub async fn read_counters(
     redis: &RedisTarget,
     limits: &RoleLimits,
+    roles: &RoleLookup,
     top: usize,
 ) -> Result<CountersReport, RedisFailure> {
     let mut pattern = glob_escape(KEY_PREFIX.as_bytes());
@@ -229,7 +230,7 @@ pub async fn read_counters(
                     for (key, subject) in &batch {
                         pipe.cmd("GET").arg(key).cmd("TTL").arg(key);
                         match subject {
-                            Subject::User(id) => pipe.cmd("GET").arg(format!("user:{id}")),
+                            Subject::User(id) => pipe.cmd("GET").arg(roles.key_for(id)),
                             Subject::Ip(_) => pipe.cmd("ECHO").arg(""),
                         };
                     }
@@ -250,7 +251,7 @@ pub async fn read_counters(
                 let ttl = redis::from_redis_value_ref::<i64>(ttl).unwrap_or(-1);
                 let role = match &subject {
                     Subject::Ip(_) => Role::Guest,
-                    Subject::User(_) => role_from_user_json(
+                    Subject::User(_) => roles.role_in(
                         redis::from_redis_value_ref::<Option<String>>(user)
                             .ok()
                             .flatten(),
@@ -377,16 +378,61 @@ fn sort_and_trim(rows: &mut Vec<CounterRow>, top: usize) {
     rows.truncate(top);
 }
 
-/// The role in a cached `user:{id}` value (JSON with a `role` field), or `Unknown`.
-pub fn role_from_user_json(json: Option<String>) -> Role {
-    json.and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .and_then(|value| {
-            value
-                .get("role")
-                .and_then(|role| role.as_str())
-                .and_then(Role::parse)
+/// Where a user's role is found: the JSON `field` (a dotted path) of the value stored at
+/// `key_template` with `{id}` replaced by the user id. The default reads the production app's
+/// cached `user:{id}` objects; `CACHEPANEL_ROLE_LOOKUP=key_template#field` points elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleLookup {
+    pub key_template: String,
+    pub field: String,
+}
+
+impl Default for RoleLookup {
+    fn default() -> Self {
+        Self {
+            key_template: "user:{id}".into(),
+            field: "role".into(),
+        }
+    }
+}
+
+impl RoleLookup {
+    /// Parses `key_template#field`, e.g. `user:{id}#role` or `profile:{id}#account.role`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (key_template, field) = text
+            .trim()
+            .split_once('#')
+            .ok_or_else(|| "expected key_template#field, e.g. user:{id}#role".to_owned())?;
+        if key_template.matches("{id}").count() != 1 {
+            return Err("the key template must contain {id} exactly once".into());
+        }
+        if field.is_empty() || field.split('.').any(str::is_empty) {
+            return Err("the field must be a JSON field name or dotted path".into());
+        }
+        Ok(Self {
+            key_template: key_template.into(),
+            field: field.into(),
         })
-        .unwrap_or(Role::Unknown)
+    }
+
+    pub fn key_for(&self, user_id: &str) -> String {
+        self.key_template.replace("{id}", user_id)
+    }
+
+    /// The role in a cached JSON value, or `Unknown` (absent key, not JSON, no such field).
+    pub fn role_in(&self, json: Option<String>) -> Role {
+        let Some(value) =
+            json.and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        else {
+            return Role::Unknown;
+        };
+        self.field
+            .split('.')
+            .try_fold(&value, |value, name| value.get(name))
+            .and_then(|role| role.as_str())
+            .and_then(Role::parse)
+            .unwrap_or(Role::Unknown)
+    }
 }
 
 /// Deletes one counter (the audited "reset" action); true when it existed.
@@ -408,16 +454,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn roles_come_from_the_cached_user_json() {
+    fn roles_come_from_the_cached_user_json_by_default() {
+        let lookup = RoleLookup::default();
+        assert_eq!(lookup.key_for("7"), "user:7");
         assert_eq!(
-            role_from_user_json(Some(r#"{"id":1,"role":"owner"}"#.into())),
+            lookup.role_in(Some(r#"{"id":1,"role":"owner"}"#.into())),
             Role::Owner
         );
+        assert_eq!(lookup.role_in(Some(r#"{"id":1}"#.into())), Role::Unknown);
+        assert_eq!(lookup.role_in(Some("not json".into())), Role::Unknown);
+        assert_eq!(lookup.role_in(None), Role::Unknown);
+    }
+
+    #[test]
+    fn a_configured_lookup_follows_its_key_template_and_dotted_field() {
+        let lookup = RoleLookup::parse("profile:{id}:v2#account.role").unwrap();
+        assert_eq!(lookup.key_for("15"), "profile:15:v2");
         assert_eq!(
-            role_from_user_json(Some(r#"{"id":1}"#.into())),
+            lookup.role_in(Some(
+                r#"{"account":{"role":"manager"},"role":"owner"}"#.into()
+            )),
+            Role::Manager
+        );
+        assert_eq!(
+            lookup.role_in(Some(r#"{"role":"owner"}"#.into())),
             Role::Unknown
         );
-        assert_eq!(role_from_user_json(Some("not json".into())), Role::Unknown);
-        assert_eq!(role_from_user_json(None), Role::Unknown);
+    }
+
+    #[test]
+    fn malformed_lookups_are_refused() {
+        for text in [
+            "user:{id}",
+            "user:1#role",
+            "user:{id}{id}#role",
+            "user:{id}#",
+            "user:{id}#a..b",
+        ] {
+            assert!(RoleLookup::parse(text).is_err(), "{text}");
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use cachepanel::model::flush::FlushPolicy;
 use cachepanel::model::rate_limit::{Role, RoleLimits, Subject};
 use cachepanel::server::config::RedisUrl;
-use cachepanel::server::rate_limit::Limiter;
+use cachepanel::server::rate_limit::{Limiter, RoleLookup};
 use cachepanel::server::redis::process::RedisProcessOptions;
 use cachepanel::server::redis::{RedisTarget, Timeouts};
 
@@ -64,6 +64,53 @@ async fn exactly_the_limit_passes_out_of_100_concurrent_requests() {
     assert!(rejected.is_some_and(|r| r <= 95 && r > 0), "{rejected:?}");
 }
 
+#[tokio::test]
+async fn exactly_the_limit_passes_when_100_requests_straddle_a_window_boundary() {
+    let redis = start_redis(RedisProcessOptions::default());
+    let mut connection = redis_connection(&redis.url());
+    // The current window is used up and ends in 40 ms; requests arrive over ~100 ms.
+    redis::cmd("SET")
+        .arg("rate_limit:user:42")
+        .arg(5)
+        .arg("PX")
+        .arg(40)
+        .exec(&mut connection)
+        .unwrap();
+    let limiter = limiter(
+        &redis.url(),
+        RoleLimits {
+            employee: 5,
+            ..Default::default()
+        },
+    );
+    let subject = Subject::User("42".into());
+    let decisions = futures_join_all((0..100_u64).map(|i| {
+        let limiter = limiter.clone();
+        let subject = subject.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(i)).await;
+            limiter.decide(&subject, Role::Employee).await
+        })
+    }))
+    .await;
+
+    let allowed = decisions.iter().filter(|d| d.allowed).count();
+    assert_eq!(allowed, 5, "the new window admits exactly its limit");
+    let in_new_window: u64 = redis::cmd("GET")
+        .arg("rate_limit:user:42")
+        .query(&mut connection)
+        .unwrap();
+    assert!(
+        (5..100).contains(&in_new_window),
+        "requests fell on both sides of the boundary: {in_new_window} in the new window"
+    );
+    let ttl: i64 = redis::cmd("TTL")
+        .arg("rate_limit:user:42")
+        .query(&mut connection)
+        .unwrap();
+    assert!((1..=60).contains(&ttl), "the new window has a TTL: {ttl}");
+}
+
 async fn futures_join_all<T: Send + 'static>(
     tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>,
 ) -> Vec<T> {
@@ -72,6 +119,40 @@ async fn futures_join_all<T: Send + 'static>(
         results.push(task.await.unwrap());
     }
     results
+}
+
+#[tokio::test]
+async fn the_counters_view_finds_roles_through_a_configured_lookup() {
+    let app = start_app_with(RedisProcessOptions::default(), |config| {
+        config.role_lookup = RoleLookup::parse("profile:{id}#account.role").unwrap();
+    })
+    .await;
+    let mut connection = redis_connection(&app.redis.url());
+    redis::pipe()
+        .cmd("SET")
+        .arg("rate_limit:user:8")
+        .arg(12)
+        .arg("EX")
+        .arg(60)
+        .ignore()
+        .cmd("SET")
+        .arg("profile:8")
+        .arg(r#"{"account":{"role":"moderator"}}"#)
+        .ignore()
+        // The default location says otherwise and must not be read.
+        .cmd("SET")
+        .arg("user:8")
+        .arg(r#"{"role":"employee"}"#)
+        .ignore()
+        .exec(&mut connection)
+        .unwrap();
+
+    let (status, report) = app.get_json("/api/rate-limits").await;
+
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["top"][0]["key"], "rate_limit:user:8");
+    assert_eq!(report["top"][0]["role"], "moderator");
+    assert_eq!(report["top"][0]["limit"], 200);
 }
 
 #[tokio::test]
