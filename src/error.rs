@@ -13,6 +13,9 @@ pub enum AppError {
     Unauthorized,
     #[error("not allowed for this role")]
     Forbidden,
+    /// A mutating request that is not provably from cachepanel's own page (CSRF).
+    #[error("cross-site request refused: {message}")]
+    CrossSite { message: String },
     #[error("invalid request: {message}")]
     BadRequest { message: String },
     #[error("{message}")]
@@ -34,6 +37,7 @@ impl AppError {
         match self {
             Self::Unauthorized => 401,
             Self::Forbidden => 403,
+            Self::CrossSite { .. } => 403,
             Self::BadRequest { .. } => 400,
             Self::Conflict { .. } => 409,
             Self::Disabled { .. } => 403,

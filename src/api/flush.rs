@@ -15,10 +15,10 @@ pub async fn get_flush() -> Result<FlushState, AppError> {
 #[server(prefix = "/api", endpoint = "flush/preview")]
 pub async fn preview_flush(prefix: String) -> Result<FlushPreview, AppError> {
     let state = crate::server::state::app_state()?;
-    let actor = crate::server::flush::DEV_ACTOR;
+    let actor = crate::server::auth::caller()?.actor();
     state
         .flush
-        .preview(&prefix, actor)
+        .preview(&prefix, &actor)
         .await
         .map_err(AppError::from)
 }
@@ -27,10 +27,10 @@ pub async fn preview_flush(prefix: String) -> Result<FlushPreview, AppError> {
 #[server(prefix = "/api", endpoint = "flush/start")]
 pub async fn flush_prefix(prefix: String, preview_id: String) -> Result<FlushState, AppError> {
     let state = crate::server::state::app_state()?;
-    let actor = crate::server::flush::DEV_ACTOR;
+    let actor = crate::server::auth::caller()?.actor();
     state
         .flush
-        .flush(&prefix, &preview_id, actor)
+        .flush(&prefix, &preview_id, &actor)
         .await
         .map_err(AppError::from)
 }

@@ -27,7 +27,7 @@ pub async fn reset_rate_limit(key: String) -> Result<bool, AppError> {
     let state = crate::server::state::app_state()?;
     state
         .flush
-        .reset_rate_limit(&key, crate::server::flush::DEV_ACTOR)
+        .reset_rate_limit(&key, &crate::server::auth::caller()?.actor())
         .await
         .map_err(AppError::from)
 }

@@ -157,9 +157,8 @@ pub struct FlushReport {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum FlushPolicy {
     Enabled,
+    /// `CACHEPANEL_READ_ONLY`: nobody flushes, whatever their role.
     ReadOnly,
-    /// No authentication yet: flushing needs the explicit dev-only setting.
-    NeedsAuthentication,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

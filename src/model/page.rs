@@ -37,6 +37,18 @@ pub struct PageConfig {
     pub lang: Lang,
     /// Public URL prefix under which a reverse proxy serves the app ("" at the root).
     pub base_path: String,
+    /// Compact layout for an iframe in the admin: no own heading or navigation.
+    #[serde(default)]
+    pub embed: bool,
+    /// Where an embedded page posts its height; `None`: its own origin. Never `*`.
+    #[serde(default)]
+    pub parent_origin: Option<String>,
+    /// Who is signed in, as the admin names them.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The caller's role may act (flush, reset, census); otherwise the page is view-only.
+    #[serde(default)]
+    pub can_act: bool,
 }
 
 impl PageConfig {

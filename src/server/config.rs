@@ -13,9 +13,11 @@ use crate::model::health::Thresholds;
 use crate::model::rate_limit::{Role, RoleLimits};
 use crate::model::redis_config::ExpectedProfile;
 use crate::server::audit::AuditSettings;
+use crate::server::auth::AuthSettings;
 use crate::server::census::CensusSettings;
 use crate::server::flush::FlushSettings;
 use crate::server::rate_limit::RoleLookup;
+use crate::server::web_security::WebSettings;
 
 /// A configuration problem, naming the variable and what is wrong with its value.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -84,6 +86,65 @@ impl fmt::Debug for RedisUrl {
     }
 }
 
+/// A secret (the JWT signing key). Only `expose` hands it out; `Debug` shows no part of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Secrets that are placeholders from examples and tutorials, not keys.
+const PLACEHOLDER_SECRETS: &[&str] = &[
+    "secret",
+    "changeme",
+    "change-me",
+    "change_me",
+    "your-secret-key",
+    "your_secret_key",
+    "your-secret-key-here",
+    "secret-key",
+    "secret_key",
+    "supersecret",
+    "super-secret-key",
+    "default",
+    "development",
+    "insecure",
+];
+/// Shorter signing keys are refused outside dev mode: HS256 keys should be ≥ 32 bytes, and
+/// anything under 16 is guessable.
+const MIN_SECRET_BYTES: usize = 16;
+
+fn check_secret_strength(secret: &str) -> Result<(), String> {
+    let lowered = secret.trim().to_ascii_lowercase();
+    if lowered.is_empty() {
+        return Err("empty".into());
+    }
+    if PLACEHOLDER_SECRETS.contains(&lowered.as_str())
+        || lowered.contains("change") && lowered.contains("me")
+    {
+        return Err("looks like a placeholder, not the admin's SECRET_KEY".into());
+    }
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(format!(
+            "shorter than {MIN_SECRET_BYTES} bytes; use the admin's real SECRET_KEY"
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// `None`: start an embedded `redis-server` (for trying cachepanel out).
@@ -112,6 +173,11 @@ pub struct Config {
     pub rate_limit_enabled: bool,
     /// Where the counters view finds a user's role.
     pub role_lookup: RoleLookup,
+    pub auth: AuthSettings,
+    pub web: WebSettings,
+    /// Local trials: a missing JWT secret is replaced by a throwaway one with a built-in login;
+    /// only on a loopback address.
+    pub dev_mode: bool,
 }
 
 impl Config {
@@ -255,12 +321,11 @@ impl Config {
             ..census_defaults
         };
         let read_only = flag("CACHEPANEL_READ_ONLY", false)?;
-        let dev_allow_flush = flag("CACHEPANEL_DEV_ALLOW_FLUSH", false)?;
         let flush = FlushSettings {
-            policy: match (read_only, dev_allow_flush) {
-                (true, _) => FlushPolicy::ReadOnly,
-                (false, true) => FlushPolicy::Enabled,
-                (false, false) => FlushPolicy::NeedsAuthentication,
+            policy: if read_only {
+                FlushPolicy::ReadOnly
+            } else {
+                FlushPolicy::Enabled
             },
             duty_cycle: duty(
                 "CACHEPANEL_FLUSH_DUTY_CYCLE",
@@ -284,12 +349,50 @@ impl Config {
             }
         };
         let rate_limit_fail_open = flag("CACHEPANEL_RATE_LIMIT_FAIL_OPEN", true)?;
-        let rate_limit_enabled = flag("CACHEPANEL_RATE_LIMIT_ENABLED", false)?;
+        let rate_limit_enabled = flag("CACHEPANEL_RATE_LIMIT_ENABLED", true)?;
         let role_lookup = match value("CACHEPANEL_ROLE_LOOKUP") {
             None => RoleLookup::default(),
             Some(text) => {
                 RoleLookup::parse(&text).map_err(|e| invalid("CACHEPANEL_ROLE_LOOKUP", e))?
             }
+        };
+        let dev_mode = flag("CACHEPANEL_DEV_MODE", false)?;
+        if dev_mode && !addr.ip().is_loopback() {
+            return Err(invalid(
+                "CACHEPANEL_DEV_MODE",
+                "dev mode only listens on a loopback address (CACHEPANEL_ADDR)",
+            ));
+        }
+        let auth = parse_auth(&value, &base_path, dev_mode)?;
+        let origins = |name: &'static str| -> Result<Vec<String>, ConfigError> {
+            value(name)
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|origin| !origin.is_empty())
+                .map(|origin| {
+                    crate::server::web_security::parse_origin(origin).map_err(|e| invalid(name, e))
+                })
+                .collect()
+        };
+        let frame_ancestors = value("CACHEPANEL_FRAME_ANCESTORS")
+            .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|| WebSettings::default().frame_ancestors);
+        if frame_ancestors.contains([';', ',']) {
+            return Err(invalid(
+                "CACHEPANEL_FRAME_ANCESTORS",
+                "expected CSP sources separated by spaces, e.g. 'self' https://admin.example",
+            ));
+        }
+        let admin_origin = origins("CACHEPANEL_ADMIN_ORIGIN")?;
+        if admin_origin.len() > 1 {
+            return Err(invalid("CACHEPANEL_ADMIN_ORIGIN", "expected one origin"));
+        }
+        let web = WebSettings {
+            allowed_origins: origins("CACHEPANEL_ALLOWED_ORIGINS")?,
+            frame_ancestors,
+            admin_origin: admin_origin.into_iter().next(),
+            embed_by_default: flag("CACHEPANEL_EMBED", false)?,
         };
         Ok(Self {
             redis_url,
@@ -309,8 +412,113 @@ impl Config {
             rate_limit_fail_open,
             rate_limit_enabled,
             role_lookup,
+            auth,
+            web,
+            dev_mode,
         })
     }
+}
+
+fn parse_auth(
+    value: &impl Fn(&str) -> Option<String>,
+    base_path: &str,
+    dev_mode: bool,
+) -> Result<AuthSettings, ConfigError> {
+    let from_file = match value("CACHEPANEL_JWT_SECRET_FILE") {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path.trim()).map_err(|error| {
+                invalid(
+                    "CACHEPANEL_JWT_SECRET_FILE",
+                    format!("cannot read {}: {}", path.trim(), error.kind()),
+                )
+            })?;
+            Some(text.trim_end_matches(['\n', '\r']).to_owned())
+        }
+    };
+    let (secret, variable) = match (value("CACHEPANEL_JWT_SECRET"), from_file) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "CACHEPANEL_JWT_SECRET",
+                "set either CACHEPANEL_JWT_SECRET or CACHEPANEL_JWT_SECRET_FILE, not both",
+            ));
+        }
+        (Some(secret), None) => (Some(secret), "CACHEPANEL_JWT_SECRET"),
+        (None, Some(secret)) => (Some(secret), "CACHEPANEL_JWT_SECRET_FILE"),
+        (None, None) => (None, "CACHEPANEL_JWT_SECRET"),
+    };
+    if let Some(secret) = &secret
+        && !dev_mode
+    {
+        check_secret_strength(secret).map_err(|problem| invalid(variable, problem))?;
+    }
+    let dev_login = secret.is_none();
+    let secret = match secret {
+        Some(secret) => Secret::new(secret),
+        None if dev_mode => {
+            use rand::Rng as _;
+            let bytes: [u8; 32] = rand::rng().random();
+            Secret::new(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        }
+        None => {
+            return Err(invalid(
+                "CACHEPANEL_JWT_SECRET",
+                "required: the admin's SECRET_KEY, which signs its access_token cookies \
+                 (or CACHEPANEL_JWT_SECRET_FILE; CACHEPANEL_DEV_MODE=true for a local trial)",
+            ));
+        }
+    };
+    let roles = |name: &'static str, default: &str| -> Vec<String> {
+        value(name)
+            .unwrap_or_else(|| default.to_owned())
+            .split(',')
+            .map(str::trim)
+            .filter(|role| !role.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let full_access_roles = roles("CACHEPANEL_ROLES", "superadmin");
+    if full_access_roles.is_empty() {
+        return Err(invalid("CACHEPANEL_ROLES", "name at least one role"));
+    }
+    let view_only_roles = roles("CACHEPANEL_VIEW_ROLES", "");
+    let login_url = match value("CACHEPANEL_LOGIN_URL") {
+        Some(url) => {
+            let url = url.trim().to_owned();
+            if !url.starts_with('/') && !url.starts_with("https://") && !url.starts_with("http://")
+            {
+                return Err(invalid(
+                    "CACHEPANEL_LOGIN_URL",
+                    "expected a path such as /auth/login or an http(s) URL",
+                ));
+            }
+            url
+        }
+        None if dev_login => format!("{base_path}{}", crate::server::auth::DEV_LOGIN_PATH),
+        None => "/auth/login".into(),
+    };
+    let leeway_seconds = match value("CACHEPANEL_JWT_LEEWAY_SECONDS") {
+        None => 30,
+        Some(text) => text
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s <= 300)
+            .ok_or_else(|| {
+                invalid(
+                    "CACHEPANEL_JWT_LEEWAY_SECONDS",
+                    "expected seconds between 0 and 300",
+                )
+            })?,
+    };
+    Ok(AuthSettings {
+        secret,
+        leeway_seconds,
+        login_url,
+        full_access_roles,
+        view_only_roles,
+        dev_login,
+    })
 }
 
 fn millis(
@@ -452,12 +660,130 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    const TEST_SECRET: &str = "config-test-secret-0123456789abcdef";
+
+    /// The configuration from these variables, plus a JWT secret unless they set up their own.
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs
+        let mut map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        if !pairs.iter().any(|(name, _)| {
+            name.starts_with("CACHEPANEL_JWT_SECRET") || *name == "CACHEPANEL_DEV_MODE"
+        }) {
+            map.insert("CACHEPANEL_JWT_SECRET".into(), TEST_SECRET.into());
+        }
         Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn a_jwt_secret_is_required_outside_dev_mode() {
+        let error = config(&[("CACHEPANEL_DEV_MODE", "false")]).unwrap_err();
+        assert_eq!(error.variable, "CACHEPANEL_JWT_SECRET");
+        let dev = config(&[("CACHEPANEL_DEV_MODE", "true")]).unwrap();
+        assert!(dev.auth.dev_login);
+        assert_eq!(
+            dev.auth.secret.expose().len(),
+            64,
+            "a random throwaway secret"
+        );
+        assert_eq!(dev.auth.login_url, "/auth/dev-login");
+        let given = config(&[]).unwrap();
+        assert!(!given.auth.dev_login);
+        assert_eq!(given.auth.login_url, "/auth/login");
+    }
+
+    #[test]
+    fn weak_or_placeholder_secrets_are_refused_outside_dev_mode() {
+        for weak in [
+            "secret",
+            "changeme",
+            "your-secret-key-here",
+            "short-key",
+            "CHANGE_ME_PLEASE_0123456789",
+        ] {
+            let error = config(&[("CACHEPANEL_JWT_SECRET", weak)]).unwrap_err();
+            assert_eq!(error.variable, "CACHEPANEL_JWT_SECRET", "{weak}");
+            assert!(
+                !error.to_string().contains(weak),
+                "the message never echoes the secret"
+            );
+        }
+        assert!(
+            config(&[
+                ("CACHEPANEL_JWT_SECRET", "secret"),
+                ("CACHEPANEL_DEV_MODE", "true")
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn the_secret_can_come_from_a_file_but_not_from_both() {
+        let path = std::env::temp_dir().join(format!("cachepanel-secret-{}", std::process::id()));
+        std::fs::write(&path, "file-secret-0123456789abcdef\n").unwrap();
+        let path_text = path.to_string_lossy().into_owned();
+        let from_file = config(&[("CACHEPANEL_JWT_SECRET_FILE", &path_text)]).unwrap();
+        assert_eq!(
+            from_file.auth.secret.expose(),
+            "file-secret-0123456789abcdef"
+        );
+        assert!(
+            !format!("{from_file:?}").contains("file-secret"),
+            "Debug hides the secret"
+        );
+        let both = config(&[
+            ("CACHEPANEL_JWT_SECRET_FILE", &path_text),
+            ("CACHEPANEL_JWT_SECRET", TEST_SECRET),
+        ]);
+        assert!(both.is_err());
+        let _ = std::fs::remove_file(path);
+        let missing = config(&[("CACHEPANEL_JWT_SECRET_FILE", "/nonexistent/secret")]).unwrap_err();
+        assert_eq!(missing.variable, "CACHEPANEL_JWT_SECRET_FILE");
+    }
+
+    #[test]
+    fn dev_mode_refuses_a_public_address() {
+        let error = config(&[
+            ("CACHEPANEL_DEV_MODE", "true"),
+            ("CACHEPANEL_ADDR", "0.0.0.0:3000"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.variable, "CACHEPANEL_DEV_MODE");
+    }
+
+    #[test]
+    fn roles_origins_and_framing_are_configurable_and_validated() {
+        let config = config(&[
+            ("CACHEPANEL_ROLES", "superadmin, owner"),
+            ("CACHEPANEL_VIEW_ROLES", "moderator"),
+            (
+                "CACHEPANEL_ALLOWED_ORIGINS",
+                "https://admin.example, http://127.0.0.1:8000",
+            ),
+            (
+                "CACHEPANEL_FRAME_ANCESTORS",
+                "'self'   https://admin.example",
+            ),
+            ("CACHEPANEL_ADMIN_ORIGIN", "https://admin.example"),
+        ])
+        .unwrap();
+        assert_eq!(config.auth.full_access_roles, ["superadmin", "owner"]);
+        assert_eq!(config.auth.view_only_roles, ["moderator"]);
+        assert_eq!(
+            config.web.allowed_origins,
+            ["https://admin.example", "http://127.0.0.1:8000"]
+        );
+        assert_eq!(config.web.frame_ancestors, "'self' https://admin.example");
+        assert_eq!(
+            config.web.admin_origin.as_deref(),
+            Some("https://admin.example")
+        );
+        assert!(
+            config_error("CACHEPANEL_ALLOWED_ORIGINS", "https://a.example/path").contains("origin")
+        );
+        assert!(config_error("CACHEPANEL_FRAME_ANCESTORS", "'self'; script-src *").contains("CSP"));
+        assert!(config_error("CACHEPANEL_ADMIN_ORIGIN", "*").contains("ADMIN_ORIGIN"));
     }
 
     #[test]

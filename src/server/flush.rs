@@ -45,7 +45,7 @@ pub struct FlushSettings {
 impl Default for FlushSettings {
     fn default() -> Self {
         Self {
-            policy: FlushPolicy::NeedsAuthentication,
+            policy: FlushPolicy::Enabled,
             duty_cycle: 0.9,
         }
     }
@@ -55,10 +55,6 @@ impl Default for FlushSettings {
 pub enum FlushError {
     #[error("flushing is disabled: this deployment is read-only")]
     ReadOnly,
-    #[error(
-        "flushing is disabled until authentication is configured (dev only: CACHEPANEL_DEV_ALLOW_FLUSH=true)"
-    )]
-    NeedsAuthentication,
     #[error("invalid prefix: {0}")]
     InvalidPrefix(String),
     #[error("{0}")]
@@ -75,17 +71,11 @@ pub enum FlushError {
     Redis(#[from] RedisFailure),
 }
 
-/// Who is acting, for the audit trail. Until authentication lands, flushes are only possible
-/// with the dev-only switch, and the actor is recorded as such.
-pub const DEV_ACTOR: &str = "dev (unauthenticated)";
-
 impl From<FlushError> for AppError {
     fn from(error: FlushError) -> Self {
         let message = error.to_string();
         match error {
-            FlushError::ReadOnly | FlushError::NeedsAuthentication => {
-                AppError::Disabled { message }
-            }
+            FlushError::ReadOnly => AppError::Disabled { message },
             FlushError::InvalidPrefix(_)
             | FlushError::Refused(_)
             | FlushError::UnknownPreview
@@ -149,7 +139,6 @@ impl FlushManager {
         match self.settings.policy {
             FlushPolicy::Enabled => Ok(()),
             FlushPolicy::ReadOnly => Err(FlushError::ReadOnly),
-            FlushPolicy::NeedsAuthentication => Err(FlushError::NeedsAuthentication),
         }
     }
 

@@ -1,10 +1,12 @@
 //! Everything that runs only on the server: configuration, state, Redis access, HTTP routes.
 
 pub mod audit;
+pub mod auth;
 pub mod census;
 pub mod cli;
 pub mod config;
 pub mod demo;
+mod dev_login;
 pub mod flush;
 pub mod history;
 mod live;
@@ -13,6 +15,7 @@ pub mod redis;
 pub mod sampler;
 pub mod state;
 pub mod stats;
+pub mod web_security;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -129,13 +132,12 @@ async fn serve() -> anyhow::Result<()> {
 async fn run_demo(redis_url: &str, force: bool) -> anyhow::Result<()> {
     let url =
         config::RedisUrl::parse(redis_url).map_err(|e| anyhow::anyhow!("--redis-url: {e}"))?;
-    let defaults = Config::from_lookup(|_| None).context("default configuration")?;
     let redis = RedisTarget::new(
         "demo",
         &url,
         redis::Timeouts {
-            connect: defaults.redis_connect_timeout,
-            response: defaults.redis_response_timeout,
+            connect: std::time::Duration::from_secs(1),
+            response: std::time::Duration::from_secs(1),
         },
     )
     .map_err(|e| anyhow::anyhow!("--redis-url: {e}"))?;
@@ -166,7 +168,9 @@ pub fn router(state: AppState) -> Router {
     let _ = any_spawner::Executor::init_tokio();
     let site_root = state.config.site_root.clone();
     let base_path = state.config.base_path.clone();
-    // Pages and the API can be rate-limited; health checks and static assets never are.
+    // Pages, server functions, the event stream and the API: same-origin check for anything
+    // mutating, then authentication, then the rate limit of the caller's role (in that order:
+    // route layers added later run first). Health checks and static assets are public.
     let pages_and_api = Router::new()
         .route("/", get(redirect_to_stats))
         .route(STATS_PAGE_PATH, get(stats_page))
@@ -181,7 +185,31 @@ pub fn router(state: AppState) -> Router {
     } else {
         pages_and_api
     };
-    let routes = limited
+    let protected = limited
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_caller,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.config.clone(),
+            web_security::same_origin_only,
+        ));
+    let public = if state.config.auth.dev_login {
+        Router::new().route(
+            auth::DEV_LOGIN_PATH,
+            get(dev_login::page).post(dev_login::sign_in).route_layer(
+                axum::middleware::from_fn_with_state(
+                    state.config.clone(),
+                    web_security::same_origin_only,
+                ),
+            ),
+        )
+    } else {
+        Router::new()
+    };
+    let config = state.config.clone();
+    let routes = protected
+        .merge(public)
         .route("/healthz", get(healthz))
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .with_state(state);
@@ -193,6 +221,10 @@ pub fn router(state: AppState) -> Router {
     routes
         .fallback_service(ServeDir::new(site_root))
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            config,
+            web_security::security_headers,
+        ))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -203,8 +235,14 @@ async fn redirect_to_stats(State(config): State<Arc<Config>>) -> Redirect {
 /// Runs a server function. Its errors arrive as 500 with an `AppError` JSON body; the status
 /// is corrected here from the error itself, so every API error has its proper code.
 async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let caller = request.extensions().get::<auth::Caller>().cloned();
     let response = leptos_axum::handle_server_fns_with_context(
-        move || provide_context(state.clone()),
+        move || {
+            provide_context(state.clone());
+            if let Some(caller) = caller.clone() {
+                provide_context(caller);
+            }
+        },
         request,
     )
     .await
@@ -227,36 +265,104 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
 }
 
 async fn stats_page(State(state): State<AppState>, request: Request<Body>) -> Response {
-    let page = PageConfig {
-        lang: page_language(request.uri().query(), request.headers()),
-        base_path: state.config.base_path.clone(),
+    let query = request.uri().query();
+    let lang_from_query = query_parameter(query, "lang").and_then(|value| Lang::from_tag(&value));
+    let embed = match query_parameter(query, "embed").as_deref() {
+        Some("1" | "true") => true,
+        Some("0" | "false") => false,
+        _ => state.config.web.embed_by_default,
     };
+    let caller = request.extensions().get::<auth::Caller>().cloned();
+    let page = PageConfig {
+        lang: page_language(query, request.headers()),
+        base_path: state.config.base_path.clone(),
+        embed,
+        parent_origin: state.config.web.admin_origin.clone(),
+        user: caller.as_ref().map(|caller| {
+            caller
+                .display_name
+                .clone()
+                .unwrap_or_else(|| format!("#{}", caller.user_id))
+        }),
+        can_act: caller
+            .as_ref()
+            .is_some_and(|caller| caller.access == auth::Access::Full),
+    };
+    // The hydration bootstrap is the page's one inline script; the CSP admits it by nonce.
+    let nonce = leptos::nonce::Nonce::new();
+    let policy = web_security::content_security_policy(
+        &state.config.web.frame_ancestors,
+        Some(&nonce.to_string()),
+    );
     let options = state.leptos_options.clone();
     let context_page = page.clone();
+    let cookie_path = if state.config.base_path.is_empty() {
+        "/".to_owned()
+    } else {
+        state.config.base_path.clone()
+    };
     let render = leptos_axum::render_app_async_with_context(
         move || {
             provide_context(state.clone());
             provide_context(context_page.clone());
+            provide_context(nonce.clone());
+            if let Some(caller) = caller.clone() {
+                provide_context(caller);
+            }
         },
         move || shell(options.clone(), page.clone()),
     );
-    render(request).await
+    let mut response = render(request).await;
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    // A language chosen with ?lang= is remembered for the next visits.
+    if let Some(lang) = lang_from_query
+        && let Ok(cookie) = HeaderValue::from_str(&format!(
+            "{LANG_COOKIE}={}; Path={cookie_path}; Max-Age=31536000; SameSite=Lax; HttpOnly",
+            lang.code()
+        ))
+    {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
-/// `?lang=` first, then the browser's `Accept-Language`, then Russian.
-fn page_language(query: Option<&str>, headers: &HeaderMap) -> Lang {
-    let from_query = query.and_then(|query| {
-        url::form_urlencoded::parse(query.as_bytes())
-            .find(|(name, _)| name == "lang")
-            .and_then(|(_, value)| Lang::from_tag(&value))
-    });
+/// Remembers the language picked with `?lang=`.
+pub const LANG_COOKIE: &str = "cachepanel_lang";
+
+fn query_parameter(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// `?lang=` first, then the remembered choice, then the browser's `Accept-Language`, then
+/// Russian.
+pub(crate) fn page_language(query: Option<&str>, headers: &HeaderMap) -> Lang {
+    let from_query = query_parameter(query, "lang").and_then(|value| Lang::from_tag(&value));
+    let from_cookie = || {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|text| text.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == LANG_COOKIE)
+            .and_then(|(_, value)| Lang::from_tag(value))
+    };
     let from_header = || {
         let accepted = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
         accepted
             .split(',')
             .find_map(|tag| Lang::from_tag(tag.split(';').next().unwrap_or_default()))
     };
-    from_query.or_else(from_header).unwrap_or_default()
+    from_query
+        .or_else(from_cookie)
+        .or_else(from_header)
+        .unwrap_or_default()
 }
 
 /// Liveness: always 200 while the app runs; Redis reachability is reported in the body.
@@ -312,5 +418,11 @@ mod tests {
         assert_eq!(page_language(None, &headers), Lang::En);
         assert_eq!(page_language(Some("lang=ru"), &headers), Lang::Ru);
         assert_eq!(page_language(Some("lang=xx"), &headers), Lang::En);
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("access_token=t; cachepanel_lang=ru"),
+        );
+        assert_eq!(page_language(None, &headers), Lang::Ru, "remembered choice");
+        assert_eq!(page_language(Some("lang=en"), &headers), Lang::En);
     }
 }

@@ -125,11 +125,10 @@ impl Limiter {
     }
 }
 
-/// Middleware: one limiter decision per request to a page or the API. Until authentication
-/// identifies the caller, every request counts as a guest, by client address (the socket
-/// peer; a reverse proxy must be trusted through authentication, not headers). Over the
-/// limit: 429 with `Retry-After`; every answer carries `RateLimit-Limit`,
-/// `RateLimit-Remaining` and `RateLimit-Reset` with the counter's real TTL.
+/// Middleware: one limiter decision per request to a page or the API, counted on the
+/// caller's production counter (`rate_limit:user:{id}`, so cachepanel and the admin share one
+/// budget per user). Over the limit: 429 with `Retry-After`; every answer carries
+/// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` with the counter's real TTL.
 pub async fn limit_requests(
     axum::extract::State(limiter): axum::extract::State<Limiter>,
     request: axum::extract::Request,
@@ -137,11 +136,23 @@ pub async fn limit_requests(
 ) -> axum::response::Response {
     use axum::response::IntoResponse as _;
 
-    let peer = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
-    let decision = limiter.decide(&Subject::Ip(peer), Role::Guest).await;
+    // Authentication runs first, so the caller is known: the production key of that user, at
+    // the limit of their role. Without one (a route outside authentication) the client
+    // address counts, as a guest.
+    let (subject, role) = match request.extensions().get::<crate::server::auth::Caller>() {
+        Some(caller) => (
+            Subject::User(caller.user_id.clone()),
+            Role::parse(&caller.role).unwrap_or(Role::Unknown),
+        ),
+        None => {
+            let peer = request
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
+            (Subject::Ip(peer), Role::Guest)
+        }
+    };
+    let decision = limiter.decide(&subject, role).await;
     let mut response = if decision.allowed {
         next.run(request).await
     } else {

@@ -8,6 +8,7 @@ use leptos::prelude::use_context;
 
 use crate::error::AppError;
 use crate::server::audit::AuditLog;
+use crate::server::auth::Authenticator;
 use crate::server::census::CensusManager;
 use crate::server::config::Config;
 use crate::server::config::RedisUrl;
@@ -24,6 +25,7 @@ pub struct AppState {
     pub census: Arc<CensusManager>,
     pub flush: Arc<FlushManager>,
     pub limiter: Limiter,
+    pub auth: Arc<Authenticator>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -75,7 +77,9 @@ impl AppState {
             config.rate_limits.clone(),
             config.rate_limit_fail_open,
         );
+        let auth = Arc::new(Authenticator::new(&config.auth));
         let state = Self {
+            auth,
             leptos_options: crate::server::leptos_options(&config),
             config: Arc::new(config),
             redis,

@@ -355,11 +355,8 @@ async fn refusals_are_clear_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn read_only_and_unauthenticated_deployments_refuse_server_side() {
-    for (policy, message) in [
-        (FlushPolicy::ReadOnly, "read-only"),
-        (FlushPolicy::NeedsAuthentication, "authentication"),
-    ] {
+async fn read_only_deployments_refuse_server_side() {
+    for (policy, message) in [(FlushPolicy::ReadOnly, "read-only")] {
         let app = start_app_with(RedisProcessOptions::default(), |config| {
             config.flush.policy = policy.clone()
         })

@@ -10,4 +10,5 @@ mod flush;
 mod harness;
 mod live;
 mod rate_limit;
+mod security;
 mod skeleton;

@@ -2,14 +2,13 @@
 
 use std::time::Duration;
 
-use cachepanel::model::flush::FlushPolicy;
 use cachepanel::model::rate_limit::{Role, RoleLimits, Subject};
 use cachepanel::server::config::RedisUrl;
 use cachepanel::server::rate_limit::{Limiter, RoleLookup};
 use cachepanel::server::redis::process::RedisProcessOptions;
 use cachepanel::server::redis::{RedisTarget, Timeouts};
 
-use crate::harness::{redis_connection, start_app_with, start_redis};
+use crate::harness::{redis_connection, start_app, start_app_with, start_redis};
 
 fn limiter(url: &str, limits: RoleLimits) -> Limiter {
     let timeouts = Timeouts {
@@ -190,11 +189,7 @@ async fn the_limiter_fails_open_when_redis_is_down() {
 
 #[tokio::test]
 async fn the_counters_view_reads_production_counters_with_roles_and_warnings() {
-    let app = start_app_with(RedisProcessOptions::default(), |config| {
-        config.flush.policy = FlushPolicy::Enabled;
-        config.rate_limits.guest = RoleLimits::default().guest;
-    })
-    .await;
+    let app = start_app().await;
     let mut connection = redis_connection(&app.redis.url());
     // Written the production way (INCR, then EXPIRE from a separate call) by another client.
     let mut incr = |key: &str, times: u64, expire: bool| {
@@ -319,10 +314,10 @@ async fn the_counters_view_reads_production_counters_with_roles_and_warnings() {
 }
 
 #[tokio::test]
-async fn pages_and_the_api_answer_429_with_rate_limit_headers_over_the_guest_limit() {
+async fn pages_and_the_api_answer_429_with_rate_limit_headers_over_the_callers_role_limit() {
     let app = start_app_with(RedisProcessOptions::default(), |config| {
         config.rate_limit_enabled = true;
-        config.rate_limits.guest = 3;
+        config.rate_limits.superadmin = 3;
     })
     .await;
     for expected_remaining in [2, 1, 0] {
@@ -355,10 +350,10 @@ async fn pages_and_the_api_answer_429_with_rate_limit_headers_over_the_guest_lim
     assert_eq!(header("ratelimit-reset"), Some(retry_after));
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "rate_limited");
-    // The real TTL of the counter the limiter keeps for this client.
+    // The real TTL of the production counter of this user (the harness signs in as user 1).
     let mut connection = redis_connection(&app.redis.url());
     let ttl: i64 = redis::cmd("TTL")
-        .arg("rate_limit:ip:127.0.0.1")
+        .arg("rate_limit:user:1")
         .query(&mut connection)
         .unwrap();
     assert!(
@@ -374,7 +369,7 @@ async fn pages_and_the_api_answer_429_with_rate_limit_headers_over_the_guest_lim
 async fn the_api_stays_up_when_the_limiter_cannot_reach_redis() {
     let mut app = start_app_with(RedisProcessOptions::default(), |config| {
         config.rate_limit_enabled = true;
-        config.rate_limits.guest = 3;
+        config.rate_limits.superadmin = 3;
     })
     .await;
     app.redis.stop();

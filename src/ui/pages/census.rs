@@ -85,17 +85,18 @@ pub fn CensusSection(
         }
         .into_any()
     };
+    let can_act = crate::ui::use_page_config().can_act;
     view! {
         <section class="panel" data-testid="census">
             <div class="panel-header">
                 <h2>{texts.census_heading}</h2>
                 <ActionForm action=start>
-                    <button type="submit" data-testid="census-start" disabled=move || running().is_some()>
+                    <button type="submit" data-testid="census-start" disabled=move || !can_act || running().is_some()>
                         {texts.census_start}
                     </button>
                 </ActionForm>
                 <ActionForm action=cancel>
-                    <button type="submit" data-testid="census-cancel" disabled=move || running().is_none()>
+                    <button type="submit" data-testid="census-cancel" disabled=move || !can_act || running().is_none()>
                         {texts.census_cancel}
                     </button>
                 </ActionForm>

@@ -27,11 +27,8 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
         )
     };
     let audit = Resource::new(audit_version, |_| get_audit());
-    let policy = move || {
-        flush
-            .get()
-            .map_or(FlushPolicy::NeedsAuthentication, |f| f.policy)
-    };
+    let can_act = crate::ui::use_page_config().can_act;
+    let policy = move || flush.get().map_or(FlushPolicy::ReadOnly, |f| f.policy);
 
     let preview_view = move || {
         preview.value().get().map(|result| match result {
@@ -85,7 +82,7 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
             let outcome = match report.outcome {
                 FlushOutcome::Complete => String::new(),
                 FlushOutcome::Cancelled => format!(" · {}", texts.census_cancelled),
-                FlushOutcome::Interrupted => " · interrupted".to_owned(),
+                FlushOutcome::Interrupted => format!(" · {}", texts.flush_interrupted),
                 FlushOutcome::Failed { reason } => format!(" · {}: {reason}", texts.census_failed),
             };
             view! {
@@ -98,7 +95,7 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
     let controls = move || {
         match policy() {
         FlushPolicy::ReadOnly => view! { <p class="meta" data-testid="flush-disabled">{texts.flush_disabled_read_only}</p> }.into_any(),
-        FlushPolicy::NeedsAuthentication => view! { <p class="meta" data-testid="flush-disabled">{texts.flush_disabled_auth}</p> }.into_any(),
+        FlushPolicy::Enabled if !can_act => view! { <p class="meta" data-testid="flush-disabled">{texts.view_only_notice}</p> }.into_any(),
         FlushPolicy::Enabled => view! {
             <ActionForm action=preview>
                 <label>

@@ -91,6 +91,7 @@ fn counter_row(
         ""
     };
     let (key, shown_key, reset_key) = (row.key.clone(), row.key.clone(), row.key.clone());
+    let can_act = crate::ui::use_page_config().can_act;
     view! {
         <tr class=class data-testid="limits-row" data-key=key>
             <td><code>{shown_key}</code></td>
@@ -101,7 +102,7 @@ fn counter_row(
             <td>
                 <ActionForm action=reset>
                     <input type="hidden" name="key" value=reset_key />
-                    <button type="submit" data-testid="limits-reset">{texts.limits_reset}</button>
+                    <button type="submit" data-testid="limits-reset" disabled=!can_act>{texts.limits_reset}</button>
                 </ActionForm>
             </td>
         </tr>
