@@ -4,6 +4,8 @@
 use crate::model::Lang;
 
 pub struct Texts {
+    /// The language these texts are in; numbers and dates are formatted for it.
+    pub lang: Lang,
     pub page_title: &'static str,
     pub heading: &'static str,
     pub refresh: &'static str,
@@ -139,6 +141,7 @@ pub struct Texts {
 }
 
 const RU: Texts = Texts {
+    lang: Lang::Ru,
     page_title: "Кэш Redis — статистика",
     heading: "Статистика кэша Redis",
     refresh: "Обновить",
@@ -274,6 +277,7 @@ const RU: Texts = Texts {
 };
 
 const EN: Texts = Texts {
+    lang: Lang::En,
     page_title: "Redis cache — statistics",
     heading: "Redis cache statistics",
     refresh: "Refresh",

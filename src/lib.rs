@@ -28,8 +28,61 @@ pub fn hydrate() {
         let base: &'static str = Box::leak(page.base_path.clone().into_boxed_str());
         let _ = leptos::server_fn::client::try_set_server_url(base);
     }
+    if page.embed {
+        report_height_to_parent(page.parent_origin.clone());
+    }
     leptos::mount::hydrate_body(move || {
         provide_context(page.clone());
         view! { <app::App /> }
     });
+}
+
+/// In an iframe, tells the parent (the admin) the page's height whenever it changes, so the
+/// admin can size the frame. The message goes to the configured admin origin, or to our own
+/// origin when admin and cachepanel share one; never to `*`.
+#[cfg(feature = "hydrate")]
+fn report_height_to_parent(parent_origin: Option<String>) {
+    use wasm_bindgen::JsCast as _;
+    use wasm_bindgen::closure::Closure;
+
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Ok(Some(parent)) = window.parent() else {
+        return;
+    };
+    if parent == window {
+        return;
+    }
+    let Some(target_origin) = parent_origin.or_else(|| window.location().origin().ok()) else {
+        return;
+    };
+    let Some(root) = window
+        .document()
+        .and_then(|document| document.document_element())
+    else {
+        return;
+    };
+    let measured = root.clone();
+    let last_height = std::cell::Cell::new(-1_i32);
+    let post_height = Closure::<dyn FnMut()>::new(move || {
+        let height = measured.scroll_height();
+        if height == last_height.get() {
+            return;
+        }
+        last_height.set(height);
+        let message = format!(r#"{{"source":"cachepanel","type":"resize","height":{height}}}"#);
+        if let Ok(message) = js_sys::JSON::parse(&message) {
+            let _ = parent.post_message(&message, &target_origin);
+        }
+    });
+    if let Ok(observer) = web_sys::ResizeObserver::new(post_height.as_ref().unchecked_ref()) {
+        observer.observe(&root);
+        if let Some(body) = window.document().and_then(|document| document.body()) {
+            observer.observe(&body);
+        }
+        // Both live as long as the page.
+        std::mem::forget(observer);
+    }
+    post_height.forget();
 }

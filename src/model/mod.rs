@@ -3,6 +3,7 @@
 
 pub mod census;
 pub mod flush;
+pub mod format;
 pub mod health;
 pub mod info;
 pub mod live;

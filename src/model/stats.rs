@@ -72,22 +72,6 @@ pub enum StatsReport {
     },
 }
 
-/// Formats a byte count the way operators read memory: binary units, one decimal.
-pub fn format_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,12 +115,5 @@ mod tests {
         .unwrap_or_default();
         assert_eq!(json["status"], "unavailable");
         assert_eq!(json["reason"], "timed out");
-    }
-
-    #[test]
-    fn bytes_are_formatted_in_binary_units() {
-        assert_eq!(format_bytes(512), "512 B");
-        assert_eq!(format_bytes(1536), "1.5 KiB");
-        assert_eq!(format_bytes(512 * 1024 * 1024), "512.0 MiB");
     }
 }

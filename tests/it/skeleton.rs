@@ -36,7 +36,11 @@ async fn the_page_shows_hits_misses_hit_rate_memory_and_keys_read_from_redis() {
     assert_eq!(status, 200);
     assert_eq!(test_id_text(&html, "hits").as_deref(), Some("3"));
     assert_eq!(test_id_text(&html, "misses").as_deref(), Some("1"));
-    assert_eq!(test_id_text(&html, "hit-rate").as_deref(), Some("75.0 %"));
+    assert_eq!(
+        test_id_text(&html, "hit-rate").as_deref(),
+        Some("75,0\u{a0}%"),
+        "Russian decimal comma and a no-break space before the sign"
+    );
     assert_eq!(test_id_text(&html, "total-keys").as_deref(), Some("1"));
     assert_eq!(
         test_id_text(&html, "maxmemory").as_deref(),
@@ -76,9 +80,14 @@ async fn maxmemory_is_shown_with_the_share_used() {
     let (_, html) = app.get_text("/admin/cache/stats").await;
     assert_eq!(
         test_id_text(&html, "maxmemory").as_deref(),
-        Some("64.0 MiB")
+        Some("64,0\u{a0}MiB")
     );
-    assert!(html.contains("% maxmemory"));
+    assert!(html.contains("\u{a0}% maxmemory"));
+    let (_, html) = app.get_text("/admin/cache/stats?lang=en").await;
+    assert_eq!(
+        test_id_text(&html, "maxmemory").as_deref(),
+        Some("64.0\u{a0}MiB")
+    );
 }
 
 #[tokio::test]

@@ -15,9 +15,7 @@ pub fn AuditList(entries: Vec<AuditEntry>, texts: &'static Texts) -> impl IntoVi
                 {entries
                     .into_iter()
                     .map(|entry| {
-                        let when = chrono::DateTime::from_timestamp_millis(entry.at_ms)
-                            .map(|time| time.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-                            .unwrap_or_default();
+                        let when = texts.lang.date_time_ms(entry.at_ms);
                         let action = entry.action.clone();
                         view! {
                             <tr data-testid="audit-entry" data-action=action>

@@ -5,7 +5,6 @@ use crate::model::Lang;
 use crate::model::census::{
     GroupKind, GroupReport, HotnessKind, SortBy, format_duration_ms, sort_groups,
 };
-use crate::model::stats::format_bytes;
 
 /// The census result as a sortable table; a click on a group shows its sample keys.
 #[component]
@@ -43,12 +42,12 @@ pub fn CensusTable(
         let memory = if group.memory.sampled_keys == 0 {
             "—".to_owned()
         } else if group.memory.margin_bytes == 0 {
-            format_bytes(group.memory.estimated_bytes)
+            lang.bytes(group.memory.estimated_bytes)
         } else {
             format!(
                 "{} ± {}",
-                format_bytes(group.memory.estimated_bytes),
-                format_bytes(group.memory.margin_bytes)
+                lang.bytes(group.memory.estimated_bytes),
+                lang.bytes(group.memory.margin_bytes)
             )
         };
         let kind = match group.kind {
@@ -61,15 +60,12 @@ pub fn CensusTable(
                 HotnessKind::Lru => group.hotness.touched_last_minute,
                 HotnessKind::Lfu => group.hotness.frequently_used,
             };
-            format!(
-                "{:.0} %",
-                hot as f64 * 100.0 / group.hotness.sampled_keys as f64
-            )
+            lang.percent(hot as f64 * 100.0 / group.hotness.sampled_keys as f64, 0)
         });
         let app_hit_rate = group
             .app_lookups
             .and_then(|lookups| lookups.hit_rate_percent())
-            .map(|rate| format!("{rate:.1} %"));
+            .map(|rate| lang.percent(rate, 1));
         let name = match lang {
             Lang::Ru => group.name_ru.clone(),
             Lang::En => group.name_en.clone(),
@@ -80,10 +76,10 @@ pub fn CensusTable(
                 on:click=move |_| selected.set(Some(row_prefix.clone()))>
                 <td><span class="group-name">{name}</span> " " <code>{prefix.clone()}</code></td>
                 <td>{kind}</td>
-                <td class="num" data-testid="census-keys">{group.keys}</td>
-                <td class="num">{format!("{share:.1} %")}</td>
+                <td class="num" data-testid="census-keys">{lang.count(group.keys)}</td>
+                <td class="num">{lang.percent(share, 1)}</td>
                 <td class="num">{memory}</td>
-                <td class="num">{group.ttl.without_ttl}</td>
+                <td class="num">{lang.count(group.ttl.without_ttl)}</td>
                 <td class="num">{group.ttl.median_ms.map(format_duration_ms).unwrap_or_else(|| "—".into())}</td>
                 <td class="num">{hot.unwrap_or_else(|| "—".into())}</td>
                 <td class="num" data-testid="census-app-hit-rate">{app_hit_rate.unwrap_or_else(|| "—".into())}</td>
@@ -110,7 +106,7 @@ pub fn CensusTable(
                                 <td><code>{sample.name}</code></td>
                                 <td>{sample.redis_type}</td>
                                 <td>{match sample.ttl_ms { -1 => "—".to_owned(), ms => format_duration_ms(ms) }}</td>
-                                <td>{sample.memory_bytes.map(format_bytes).unwrap_or_default()}</td>
+                                <td>{sample.memory_bytes.map(|bytes| lang.bytes(bytes)).unwrap_or_default()}</td>
                             </tr>
                         }).collect_view()}
                     </tbody>

@@ -2,7 +2,6 @@ use leptos::prelude::*;
 
 use crate::i18n::Texts;
 use crate::model::redis_config::{ConfigField, ExpectedProfile, RedisConfigView};
-use crate::model::stats::format_bytes;
 
 /// Redis configuration next to the expected production profile; mismatches are highlighted,
 /// fields CONFIG could not read say "unavailable".
@@ -19,7 +18,7 @@ pub fn ConfigPanel(
         .maxmemory_bytes
         .map_or_else(unavailable, |bytes| match bytes {
             0 => texts.unlimited.to_owned(),
-            bytes => format_bytes(bytes),
+            bytes => texts.lang.bytes(bytes),
         });
     let save = view.save_rules.clone().map_or_else(unavailable, |rules| {
         if rules.trim().is_empty() {
@@ -56,7 +55,7 @@ pub fn ConfigPanel(
                     {row(texts.config_role, view.role.clone(), None, None)}
                     {row(texts.config_uptime, format!("{days}d {hours}h {minutes}m"), None, None)}
                     {row(texts.config_clients, view.connected_clients.to_string(), None, None)}
-                    {row(texts.maxmemory, maxmemory, Some(format_bytes(expected.maxmemory_bytes)), Some(ConfigField::Maxmemory))}
+                    {row(texts.maxmemory, maxmemory, Some(texts.lang.bytes(expected.maxmemory_bytes)), Some(ConfigField::Maxmemory))}
                     {row(
                         texts.policy,
                         view.maxmemory_policy.clone().unwrap_or_else(unavailable),

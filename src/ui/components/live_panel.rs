@@ -35,7 +35,7 @@ pub fn LivePanel(
     };
     let rates = snapshot.rates;
     let figure = |value: Option<f64>, digits: usize| {
-        value.map_or_else(|| "—".to_owned(), |v| format!("{v:.digits$}"))
+        value.map_or_else(|| "—".to_owned(), |v| texts.lang.decimal(v, digits))
     };
     view! {
         {banner}
@@ -46,7 +46,7 @@ pub fn LivePanel(
             <div class="stat-card">
                 <div class="stat-label">{texts.windowed_hit_rate}</div>
                 <div class="stat-value" data-testid="window-hit-rate">
-                    {rates.and_then(|r| r.hit_rate_percent).map_or_else(|| "—".to_owned(), |v| format!("{v:.1} %"))}
+                    {rates.and_then(|r| r.hit_rate_percent).map_or_else(|| "—".to_owned(), |v| texts.lang.percent(v, 1))}
                 </div>
                 <div class="stat-hint">{texts.window_hint}</div>
             </div>
@@ -81,8 +81,8 @@ fn HealthBadge(badge: Badge, texts: &'static Texts) -> impl IntoView {
         Level::Critical => (texts.level_critical, "badge badge-critical"),
     };
     let value = badge.value.map(|v| match badge.kind {
-        BadgeKind::Evictions => format!(" {v:.1}/{}", texts.seconds_short),
-        _ => format!(" {v:.1} %"),
+        BadgeKind::Evictions => format!(" {}/{}", texts.lang.decimal(v, 1), texts.seconds_short),
+        _ => format!(" {}", texts.lang.percent(v, 1)),
     });
     let test_id = match badge.kind {
         BadgeKind::HitRate => "badge-hit-rate",

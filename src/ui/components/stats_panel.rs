@@ -1,7 +1,6 @@
 use leptos::prelude::*;
 
 use crate::i18n::Texts;
-use crate::model::stats::format_bytes;
 use crate::model::{RedisStats, StatsReport};
 use crate::ui::components::StatCard;
 
@@ -24,19 +23,19 @@ pub fn StatsPanel(report: StatsReport, texts: &'static Texts) -> impl IntoView {
 fn figures(stats: RedisStats, read_at: String, texts: &'static Texts) -> impl IntoView {
     let hit_rate = stats
         .hit_rate_percent()
-        .map(|percent| format!("{percent:.1} %"))
+        .map(|percent| texts.lang.percent(percent, 1))
         .unwrap_or_else(|| texts.no_lookups_yet.to_owned());
     let maxmemory = match stats.maxmemory_bytes {
         0 => texts.unlimited.to_owned(),
-        bytes => format_bytes(bytes),
+        bytes => texts.lang.bytes(bytes),
     };
     let memory_hint = stats
         .memory_used_percent()
-        .map(|percent| format!("{percent:.1} % maxmemory"));
+        .map(|percent| format!("{} maxmemory", texts.lang.percent(percent, 1)));
     view! {
         <section class="stat-grid" data-testid="stats">
-            <StatCard label=texts.hits value=stats.keyspace_hits.to_string() test_id="hits" />
-            <StatCard label=texts.misses value=stats.keyspace_misses.to_string() test_id="misses" />
+            <StatCard label=texts.hits value=texts.lang.count(stats.keyspace_hits) test_id="hits" />
+            <StatCard label=texts.misses value=texts.lang.count(stats.keyspace_misses) test_id="misses" />
             <StatCard
                 label=texts.hit_rate
                 value=hit_rate
@@ -45,12 +44,12 @@ fn figures(stats: RedisStats, read_at: String, texts: &'static Texts) -> impl In
             />
             <StatCard
                 label=texts.used_memory
-                value=format_bytes(stats.used_memory_bytes)
+                value=texts.lang.bytes(stats.used_memory_bytes)
                 test_id="used-memory"
                 hint=memory_hint.unwrap_or_default()
             />
             <StatCard label=texts.maxmemory value=maxmemory test_id="maxmemory" />
-            <StatCard label=texts.total_keys value=stats.total_keys.to_string() test_id="total-keys" />
+            <StatCard label=texts.total_keys value=texts.lang.count(stats.total_keys) test_id="total-keys" />
         </section>
         <p class="meta">
             {texts.redis_version} " " <span data-testid="redis-version">{stats.redis_version}</span>

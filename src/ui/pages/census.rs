@@ -47,9 +47,7 @@ pub fn CensusSection(
             CensusOutcome::Cancelled => format!(" · {}", texts.census_cancelled),
             CensusOutcome::Failed { reason } => format!(" · {}: {reason}", texts.census_failed),
         };
-        let when = chrono::DateTime::from_timestamp_millis(report.started_at_ms)
-            .map(|time| time.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-            .unwrap_or_default();
+        let when = texts.lang.date_time_ms(report.started_at_ms);
         let sampled = (report.sample_every > 1)
             .then(|| format!(" · {} {}", texts.census_sampled, report.sample_every));
         let memory_bars: Vec<(String, f64)> = report

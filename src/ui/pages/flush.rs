@@ -4,7 +4,6 @@ use crate::api::flush::{CancelFlush, FlushPrefix, PreviewFlush};
 use crate::api::get_audit;
 use crate::i18n::Texts;
 use crate::model::flush::{FlushOutcome, FlushPolicy, FlushState};
-use crate::model::stats::format_bytes;
 use crate::ui::AuditRefresh;
 use crate::ui::components::AuditList;
 
@@ -36,8 +35,8 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
                 <div class="flush-preview" data-testid="flush-preview">
                     <p>
                         {texts.flush_preview_result} ": "
-                        <strong data-testid="flush-preview-count">{preview.keys}</strong>
-                        {format!(" · {} {} · id {}", texts.flush_memory, format_bytes(preview.estimated_bytes), preview.id)}
+                        <strong data-testid="flush-preview-count">{texts.lang.count(preview.keys)}</strong>
+                        {format!(" · {} {} · id {}", texts.flush_memory, texts.lang.bytes(preview.estimated_bytes), preview.id)}
                     </p>
                     <p class="meta">{preview.sample_names.join(", ")}</p>
                     <ActionForm action=start>

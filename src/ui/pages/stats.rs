@@ -39,7 +39,12 @@ pub fn StatsPage() -> impl IntoView {
         Lang::Ru => Lang::En,
         Lang::En => Lang::Ru,
     };
-    let other_lang_href = format!("?lang={}", other_lang.code());
+    // Switching language keeps the embed layout the page was opened with.
+    let other_lang_href = if page.embed {
+        format!("?lang={}&embed=1", other_lang.code())
+    } else {
+        format!("?lang={}", other_lang.code())
+    };
     let snapshot = live.snapshot;
     let census = live.census;
     // Keys per group once a census has run; until then keys per database from INFO.
@@ -76,14 +81,17 @@ pub fn StatsPage() -> impl IntoView {
 
     view! {
         <main
-            class="page"
+            class=if page.embed { "page page-embed" } else { "page" }
             data-testid="stats-page"
             data-hydrated=move || hydrated.get().to_string()
             data-streaming=move || live.streaming.get().to_string()
         >
             <header class="page-header">
-                <h1>{texts.heading}</h1>
+                {(!page.embed).then(|| view! { <h1>{texts.heading}</h1> })}
                 <nav class="page-actions">
+                    {page.user.clone().filter(|_| !page.embed).map(|user| view! {
+                        <span class="meta" data-testid="signed-in-as">{texts.signed_in_as} " " {user}</span>
+                    })}
                     <a class="lang-switch" href=other_lang_href hreflang=other_lang.code() data-testid="lang-switch">
                         {texts.language} ": " {other_lang.code().to_uppercase()}
                     </a>
