@@ -15,8 +15,10 @@ SITE_ROOT := $(CURDIR)/target/site
 .PHONY: run test bootstrap build lint test-rust test-e2e bench fmt clean-site
 
 ## make run: bootstrap if needed, build (release), start on CACHEPANEL_ADDR (default 127.0.0.1:3000)
+## Dev mode unless told otherwise: without CACHEPANEL_JWT_SECRET it signs its own tokens and
+## offers a one-click dev login (loopback only).
 run: build
-	CACHEPANEL_SITE_ROOT=$(SITE_ROOT) $(SERVER_BIN)
+	CACHEPANEL_SITE_ROOT=$(SITE_ROOT) CACHEPANEL_DEV_MODE=$${CACHEPANEL_DEV_MODE:-true} $(SERVER_BIN)
 
 ## make test: every test: formatting, clippy (server and wasm32), unit + integration, browser
 test: bootstrap lint test-rust build test-e2e

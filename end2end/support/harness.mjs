@@ -1,6 +1,7 @@
 // Test harness for the browser tests: a real redis-server and the real cachepanel binary,
 // each on a free loopback port, and headless Debian Chromium driven by playwright-core.
 import { spawn, execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -87,6 +88,36 @@ export class RedisServer {
   }
 }
 
+/** The admin's SECRET_KEY in the browser tests. */
+export const TEST_JWT_SECRET = 'e2e-secret-for-browser-tests-0123456789';
+
+const base64url = (data) => Buffer.from(data).toString('base64url');
+
+/** An HS256 JWT, minted the way the admin (PyJWT) mints its access_token. */
+export function mintToken(claims, secret = TEST_JWT_SECRET) {
+  const header = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
+  const payload = base64url(JSON.stringify(claims));
+  const signature = createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url');
+  return `${header}.${payload}.${signature}`;
+}
+
+export function tokenFor(role = 'superadmin', userId = 1) {
+  const now = Math.floor(Date.now() / 1000);
+  return mintToken({ sub: String(userId), role, exp: now + 3600, iat: now, username: `${role}${userId}`, first_name: 'Тест' });
+}
+
+/** The admin's session cookie for `app`, as the browser would hold it after logging in. */
+export function sessionCookies(app, { role = 'superadmin', userId = 1 } = {}) {
+  return [{ name: 'access_token', value: tokenFor(role, userId), url: app.origin, httpOnly: true, sameSite: 'Lax' }];
+}
+
+/** A page in a fresh browser context signed in to `app`. */
+export async function signedInPage(browser, app, { role, userId, ...contextOptions } = {}) {
+  const context = await browser.newContext(contextOptions);
+  await context.addCookies(sessionCookies(app, { role, userId }));
+  return context.newPage();
+}
+
 export class App {
   static async start({ redisUrl, env = {} }) {
     const bin = process.env.CACHEPANEL_BIN;
@@ -100,6 +131,7 @@ export class App {
         CACHEPANEL_ADDR: `127.0.0.1:${port}`,
         CACHEPANEL_REDIS_URL: redisUrl,
         CACHEPANEL_LOG: 'info',
+        CACHEPANEL_JWT_SECRET: TEST_JWT_SECRET,
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

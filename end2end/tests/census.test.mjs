@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { App, RedisServer, launchBrowser, watchErrors } from '../support/harness.mjs';
+import { App, RedisServer, launchBrowser, watchErrors, signedInPage } from '../support/harness.mjs';
 import { StatsPage } from '../support/stats-page.mjs';
 
 let redis;
@@ -29,7 +29,7 @@ after(async () => {
 });
 
 test('a census started from the page fills the table, sorts, and drills down to key metadata', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = await signedInPage(browser, app, { viewport: { width: 1280, height: 900 } });
   const errors = watchErrors(page);
   const stats = new StatsPage(page, app.origin);
   await stats.open('?lang=en');

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { App, RedisServer, launchBrowser, watchErrors } from '../support/harness.mjs';
+import { App, RedisServer, launchBrowser, watchErrors, signedInPage } from '../support/harness.mjs';
 import { StatsPage } from '../support/stats-page.mjs';
 
 let redis;
@@ -17,7 +17,6 @@ before(async () => {
   app = await App.start({
     redisUrl: redis.url,
     env: {
-      CACHEPANEL_DEV_ALLOW_FLUSH: 'true',
       CACHEPANEL_CENSUS_EVERY_SECONDS: '0',
       CACHEPANEL_CENSUS_SAMPLE_EVERY: '1',
     },
@@ -32,7 +31,7 @@ after(async () => {
 });
 
 test('preview, a refused confirmation, a flush, the census drop to zero and the audit entry', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = await signedInPage(browser, app, { viewport: { width: 1280, height: 900 } });
   const errors = watchErrors(page);
   const stats = new StatsPage(page, app.origin);
   await stats.open('?lang=en');

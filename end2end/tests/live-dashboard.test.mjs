@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { App, RedisServer, launchBrowser, watchErrors } from '../support/harness.mjs';
+import { App, RedisServer, launchBrowser, watchErrors, signedInPage } from '../support/harness.mjs';
 import { StatsPage } from '../support/stats-page.mjs';
 
 let redis;
@@ -28,7 +28,7 @@ function traffic() {
 
 test('charts are SVG drawn in the page and follow new samples without a reload', async () => {
   traffic();
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = await signedInPage(browser, app, { viewport: { width: 1280, height: 900 } });
   const errors = watchErrors(page);
   const stats = new StatsPage(page, app.origin);
   await stats.open('?lang=ru');
@@ -55,7 +55,7 @@ test('charts are SVG drawn in the page and follow new samples without a reload',
 });
 
 test('the range selector switches the charts to minute rollups', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = await signedInPage(browser, app, { viewport: { width: 1280, height: 900 } });
   const errors = watchErrors(page);
   const stats = new StatsPage(page, app.origin);
   await stats.open('?lang=en');
@@ -74,7 +74,7 @@ test('the range selector switches the charts to minute rollups', async () => {
 });
 
 test('a banner appears while Redis is down and goes away when it is back', async () => {
-  const page = await browser.newPage();
+  const page = await signedInPage(browser, app);
   const stats = new StatsPage(page, app.origin);
   await stats.open('?lang=en');
   await stats.waitHydrated();

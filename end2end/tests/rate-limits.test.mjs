@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { App, RedisServer, launchBrowser, watchErrors } from '../support/harness.mjs';
+import { App, RedisServer, launchBrowser, watchErrors, signedInPage } from '../support/harness.mjs';
 import { StatsPage } from '../support/stats-page.mjs';
 
 let redis;
@@ -15,7 +15,7 @@ before(async () => {
   redis.batch(lines);
   app = await App.start({
     redisUrl: redis.url,
-    env: { CACHEPANEL_DEV_ALLOW_FLUSH: 'true', CACHEPANEL_CENSUS_EVERY_SECONDS: '0' },
+    env: { CACHEPANEL_CENSUS_EVERY_SECONDS: '0' },
   });
   browser = await launchBrowser();
 });
@@ -28,14 +28,16 @@ after(async () => {
 
 test('the counters table shows role and share of the limit, and reset removes a counter with an audit entry', async () => {
   assert.equal(redis.cli('GET', 'user:1'), '{"role":"manager"}');
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // Signed in as user 900: the dashboard's own requests count on rate_limit:user:900, not on
+  // the seeded counters.
+  const page = await signedInPage(browser, app, { userId: 900, viewport: { width: 1280, height: 900 } });
   const errors = watchErrors(page);
   const stats = new StatsPage(page, app.origin);
   await stats.open('?lang=en');
   await stats.waitHydrated();
   const row = (key) => `[data-testid="limits-row"][data-key="${key}"]`;
   assert.equal(await page.textContent(`${row('rate_limit:user:1')} [data-testid="limits-role"]`), 'manager');
-  assert.equal(await page.textContent(`${row('rate_limit:user:1')} [data-testid="limits-percent"]`), '80 %');
+  assert.equal(await page.textContent(`${row('rate_limit:user:1')} [data-testid="limits-percent"]`), '80%');
   assert.equal(await page.textContent(`${row('rate_limit:user:2')} [data-testid="limits-role"]`), 'unknown');
   assert.match(await page.textContent('[data-testid="limits-stuck"]'), /rate_limit:user:2/);
 
@@ -43,6 +45,8 @@ test('the counters table shows role and share of the limit, and reset removes a 
   await page.waitForSelector(row('rate_limit:user:2'), { state: 'detached', timeout: 10000 });
   assert.equal(redis.cli('EXISTS', 'rate_limit:user:2'), '0');
   await page.waitForSelector('[data-testid="audit-entry"][data-action="reset_rate_limit"]', { timeout: 10000 });
+  // The audit names the signed-in superadmin.
+  assert.match(await page.textContent('[data-testid="audit-entry"][data-action="reset_rate_limit"]'), /superadmin #900/);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { App, RedisServer, launchBrowser, watchErrors } from '../support/harness.mjs';
+import { App, RedisServer, launchBrowser, watchErrors, signedInPage, tokenFor } from '../support/harness.mjs';
 import { StatsPage } from '../support/stats-page.mjs';
 
 let redis;
@@ -25,14 +25,17 @@ after(async () => {
 });
 
 test('the server-rendered page shows the seeded hits and misses', async () => {
-  const html = await (await fetch(`${app.origin}/admin/cache/stats`)).text();
+  const response = await fetch(`${app.origin}/admin/cache/stats`, {
+    headers: { cookie: `access_token=${tokenFor('superadmin')}`, 'accept-language': 'ru' },
+  });
+  const html = await response.text();
   assert.match(html, /data-testid="hits"[^>]*>3</);
   assert.match(html, /data-testid="misses"[^>]*>1</);
-  assert.match(html, /data-testid="hit-rate"[^>]*>75\.0 %</);
+  assert.match(html, /data-testid="hit-rate"[^>]*>75,0\u00a0%</);
 });
 
 test('after hydration, refresh re-reads the stats without a page reload', async () => {
-  const page = await browser.newPage();
+  const page = await signedInPage(browser, app);
   const errors = watchErrors(page);
   const stats = new StatsPage(page, app.origin);
   await stats.open();
@@ -50,16 +53,16 @@ test('after hydration, refresh re-reads the stats without a page reload', async 
     null,
     { timeout: 10000 },
   );
-  assert.equal(await stats.text('hit-rate'), '83.3 %');
+  assert.equal(await stats.text('hit-rate'), '83.3%', 'English (the browser) formatting');
   assert.notEqual(await stats.text('read-at'), readAtBefore);
   assert.equal(await page.evaluate(() => window.__notReloaded), true);
   assert.deepEqual(errors, []);
   await page.close();
 });
 
-test('a Russian browser gets Russian, and the language switch renders English', async () => {
-  const context = await browser.newContext({ locale: 'ru-RU' });
-  const page = await context.newPage();
+test('a Russian browser gets Russian; the switch renders English and is remembered', async () => {
+  const page = await signedInPage(browser, app, { locale: 'ru-RU' });
+  const context = page.context();
   const errors = watchErrors(page);
   const stats = new StatsPage(page, app.origin);
   await stats.open();
@@ -69,6 +72,11 @@ test('a Russian browser gets Russian, and the language switch renders English', 
   await page.waitForSelector('html[lang="en"]');
   await stats.waitHydrated();
   assert.match(await page.textContent('h1'), /Redis cache statistics/);
+  // Numbers follow the language: no Russian decimal comma in English.
+  assert.doesNotMatch(await page.textContent('[data-testid="hit-rate"]'), /\d,\d/);
+  // The choice is remembered: the plain URL (a Russian browser) stays English.
+  await stats.open();
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
   assert.deepEqual(errors, []);
   await context.close();
 });

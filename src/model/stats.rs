@@ -25,6 +25,13 @@ pub struct RedisStats {
 }
 
 impl RedisStats {
+    /// These figures without `own` (hits, misses) lookups, which cachepanel made itself.
+    pub fn without_own(mut self, (own_hits, own_misses): (u64, u64)) -> Self {
+        self.keyspace_hits = self.keyspace_hits.saturating_sub(own_hits);
+        self.keyspace_misses = self.keyspace_misses.saturating_sub(own_misses);
+        self
+    }
+
     /// Builds the figures from an `INFO` reply and a `DBSIZE` answer. Fields that a restricted
     /// or older server leaves out read as zero / empty rather than failing the whole reading.
     pub fn from_info(info: &InfoFields, total_keys: u64) -> Self {

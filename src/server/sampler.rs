@@ -14,7 +14,7 @@ use crate::model::live::{Counters, HistoryRange, LiveSnapshot, LiveStatus, Point
 use crate::model::redis_config::{self, ConfigAnswers, ExpectedProfile, RedisConfigView};
 use crate::server::history::History;
 use crate::server::redis::RedisTarget;
-use crate::server::stats::read_info;
+use crate::server::stats::{QuietReading, read_info_quiet};
 
 /// `CONFIG GET` is read once every this many samples: configuration rarely changes.
 const CONFIG_EVERY_SAMPLES: u32 = 15;
@@ -98,12 +98,13 @@ async fn run(
         ticker.tick().await;
         let mut snapshot = (**sender.borrow()).clone();
         snapshot.published_at_ms = now_ms();
-        let gate = redis.own_lookups().exclusive().await;
-        let reading = read_info(&redis).await;
-        let own_lookups = redis.own_lookups().totals();
-        drop(gate);
-        match reading {
-            Ok((info, total_keys)) => {
+        match read_info_quiet(&redis).await {
+            Ok(QuietReading {
+                info,
+                total_keys,
+                own_totals: own_lookups,
+                own_this_run,
+            }) => {
                 unavailable_since = None;
                 let taken = Instant::now();
                 let mut counters = Counters::from_info(&info);
@@ -115,7 +116,7 @@ async fn run(
                         taken.duration_since(p.taken).as_secs_f64(),
                     )
                 });
-                let stats = RedisStats::from_info(&info, total_keys);
+                let stats = RedisStats::from_info(&info, total_keys).without_own(own_this_run);
 
                 let needs_config = config
                     .as_ref()

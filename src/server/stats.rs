@@ -18,9 +18,38 @@ pub async fn read_info(redis: &RedisTarget) -> Result<(InfoFields, u64), RedisFa
     Ok((InfoFields::parse(&info), total_keys))
 }
 
+/// One `read_info` taken while none of cachepanel's own lookups is in flight, with the lookups
+/// cachepanel has made: in total (the sampler's windows subtract deltas of these) and during
+/// the current Redis run (subtracted from the lifetime figures).
+pub struct QuietReading {
+    pub info: InfoFields,
+    pub total_keys: u64,
+    pub own_totals: (u64, u64),
+    pub own_this_run: (u64, u64),
+}
+
+pub async fn read_info_quiet(redis: &RedisTarget) -> Result<QuietReading, RedisFailure> {
+    let gate = redis.own_lookups().exclusive().await;
+    let reading = read_info(redis).await;
+    let own_totals = redis.own_lookups().totals();
+    let (info, total_keys) = reading?;
+    let own_this_run = redis
+        .own_lookups()
+        .during_run(info.get("run_id").unwrap_or_default());
+    drop(gate);
+    Ok(QuietReading {
+        info,
+        total_keys,
+        own_totals,
+        own_this_run,
+    })
+}
+
+/// The lifetime figures of the cache, without the lookups cachepanel itself made (the rate
+/// limiter's TTL read, the census, the counters view), so watching never shows as traffic.
 pub async fn read_stats(redis: &RedisTarget) -> Result<RedisStats, RedisFailure> {
-    let (info, total_keys) = read_info(redis).await?;
-    Ok(RedisStats::from_info(&info, total_keys))
+    let reading = read_info_quiet(redis).await?;
+    Ok(RedisStats::from_info(&reading.info, reading.total_keys).without_own(reading.own_this_run))
 }
 
 /// The stats as the API reports them: Redis being down is part of the answer, logged once here.

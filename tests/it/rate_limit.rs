@@ -381,3 +381,48 @@ async fn the_api_stays_up_when_the_limiter_cannot_reach_redis() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_limiters_own_lookups_never_show_as_cache_traffic() {
+    let app = start_app_with(RedisProcessOptions::default(), |config| {
+        config.rate_limit_enabled = true;
+    })
+    .await;
+    let mut connection = redis_connection(&app.redis.url());
+    redis::cmd("SET")
+        .arg("user:1")
+        .arg("{}")
+        .exec(&mut connection)
+        .unwrap();
+    for _ in 0..3 {
+        let _: Option<String> = redis::cmd("GET")
+            .arg("user:1")
+            .query(&mut connection)
+            .unwrap();
+    }
+    let _: Option<String> = redis::cmd("GET")
+        .arg("user:404")
+        .query(&mut connection)
+        .unwrap();
+    // Every request below is a limiter decision whose script reads the counter's TTL.
+    for _ in 0..20 {
+        assert_eq!(app.get("/api/rate-limits").await.status().as_u16(), 200);
+    }
+    let (status, stats) = app.get_json("/api/stats").await;
+    assert_eq!(status, 200);
+    assert_eq!(stats["stats"]["keyspace_hits"], 3, "{stats}");
+    assert_eq!(stats["stats"]["keyspace_misses"], 1);
+    let raw: String = redis::cmd("INFO")
+        .arg("stats")
+        .query(&mut connection)
+        .unwrap();
+    let raw_hits: u64 = raw
+        .lines()
+        .find_map(|line| line.strip_prefix("keyspace_hits:"))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap();
+    assert!(
+        raw_hits > 3,
+        "Redis itself counted the limiter's reads: {raw_hits}"
+    );
+}

@@ -77,6 +77,8 @@ pub struct OwnLookups {
     /// between Redis counting lookups and cachepanel recording them, while lookup makers still
     /// run concurrently with each other.
     gate: tokio::sync::RwLock<()>,
+    /// The Redis run (`run_id`) last seen, and the totals when it was first seen.
+    run_baseline: std::sync::Mutex<Option<(String, u64, u64)>>,
 }
 
 impl OwnLookups {
@@ -93,6 +95,31 @@ impl OwnLookups {
     pub fn record(&self, hits: u64, misses: u64) {
         self.hits.fetch_add(hits, Ordering::Relaxed);
         self.misses.fetch_add(misses, Ordering::Relaxed);
+    }
+
+    /// (hits, misses) cachepanel caused during the Redis run `run_id` (since it first saw that
+    /// run): what to take off Redis' lifetime counters. A new run starts from zero.
+    /// (Lookups between a restart and the next INFO are counted in the old run; a few at most.)
+    pub fn during_run(&self, run_id: &str) -> (u64, u64) {
+        let (hits, misses) = self.totals();
+        let Ok(mut baseline) = self.run_baseline.lock() else {
+            return (0, 0);
+        };
+        match &*baseline {
+            Some((seen, base_hits, base_misses)) if seen == run_id => {
+                (hits - base_hits, misses - base_misses)
+            }
+            // The first run seen: every lookup so far was made during it.
+            None => {
+                *baseline = Some((run_id.to_owned(), 0, 0));
+                (hits, misses)
+            }
+            // Redis restarted: its counters start over, and so do ours.
+            Some(_) => {
+                *baseline = Some((run_id.to_owned(), hits, misses));
+                (0, 0)
+            }
+        }
     }
 
     /// (hits, misses) caused so far; only ever grows.
