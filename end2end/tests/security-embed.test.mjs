@@ -8,6 +8,7 @@ let redis;
 let app;
 let browser;
 let adminServer;
+let foreignServer;
 let adminOrigin;
 let foreignOrigin;
 
@@ -30,15 +31,20 @@ function adminPage() {
 }
 
 before(async () => {
-  // The admin's origin (same site, other port) and a foreign one (another site: localhost).
+  // The admin's origin and a foreign one. Both are on 127.0.0.1 (other ports), so the
+  // session cookie reaches the framed page either way and only frame-ancestors decides.
+  const serve = (request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html' });
+    response.end(request.url.startsWith('/auth/login') ? '<h1>Admin login</h1>' : adminPage());
+  };
   const port = await freePort();
   adminOrigin = `http://127.0.0.1:${port}`;
-  foreignOrigin = `http://localhost:${port}`;
-  adminServer = createServer((request, response) => {
-    response.writeHead(200, { 'content-type': 'text/html' });
-    response.end(adminPage());
-  });
-  await new Promise((resolve) => adminServer.listen(port, resolve));
+  adminServer = createServer(serve);
+  await new Promise((resolve) => adminServer.listen(port, '127.0.0.1', resolve));
+  const foreignPort = await freePort();
+  foreignOrigin = `http://127.0.0.1:${foreignPort}`;
+  foreignServer = createServer(serve);
+  await new Promise((resolve) => foreignServer.listen(foreignPort, '127.0.0.1', resolve));
   redis = await RedisServer.start();
   redis.batch(['SET user:1 x EX 900', 'SET shift:1 y EX 300']);
   app = await App.start({
@@ -48,6 +54,7 @@ before(async () => {
       CACHEPANEL_FRAME_ANCESTORS: `'self' ${adminOrigin}`,
       CACHEPANEL_ADMIN_ORIGIN: adminOrigin,
       CACHEPANEL_VIEW_ROLES: 'moderator',
+      CACHEPANEL_LOGIN_URL: `${adminOrigin}/auth/login`,
     },
   });
   browser = await launchBrowser();
@@ -58,13 +65,16 @@ after(async () => {
   await app?.close();
   await redis?.close();
   await new Promise((resolve) => (adminServer ? adminServer.close(resolve) : resolve()));
+  await new Promise((resolve) => (foreignServer ? foreignServer.close(resolve) : resolve()));
 });
 
 test('without a session the page sends the browser to the admin login, with next', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${app.origin}/admin/cache/stats?lang=en`);
+  assert.equal(await page.textContent('h1'), 'Admin login');
   const url = new URL(page.url());
+  assert.equal(url.origin, adminOrigin);
   assert.equal(url.pathname, '/auth/login');
   assert.equal(url.searchParams.get('next'), '/admin/cache/stats?lang=en');
   await context.close();
