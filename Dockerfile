@@ -23,5 +23,6 @@ ENV CACHEPANEL_ADDR=0.0.0.0:3000 \
     CACHEPANEL_SITE_ROOT=/app/site
 USER cachepanel
 EXPOSE 3000
-# CACHEPANEL_REDIS_URL must be set: the image has no redis-server for the embedded demo mode.
+# CACHEPANEL_REDIS_URL must be set (the image has no redis-server for the embedded demo mode),
+# and CACHEPANEL_JWT_SECRET (or CACHEPANEL_JWT_SECRET_FILE): the admin's SECRET_KEY.
 ENTRYPOINT ["/app/cachepanel"]

@@ -131,7 +131,7 @@ async fn census_via_server(http: &reqwest::Client, origin: &str) -> (f64, u64) {
 #[tokio::main]
 async fn main() {
     let redis = RedisProcess::start(RedisProcessOptions::default()).unwrap();
-    let http = reqwest::Client::new();
+    let http = common::client();
     let mut rows = Vec::new();
     let mut rss_rows = Vec::new();
     let mut keys_row = String::new();

@@ -125,8 +125,8 @@ async fn keys_and_del(redis: &RedisProcess) -> (f64, f64) {
 
 /// Preview (untimed), then the flush; returns (seconds, deleted, PING p99, PING max).
 async fn cachepanel_flush(redis: &RedisProcess) -> (f64, u64, f64, f64) {
-    let server = start_server(redis, &[("CACHEPANEL_DEV_ALLOW_FLUSH", "true")]).await;
-    let http = reqwest::Client::new();
+    let server = start_server(redis, &[]).await;
+    let http = common::client();
     let preview: serde_json::Value = http
         .post(format!("{}/api/flush/preview", server.origin))
         .form(&[("prefix", PREFIX)])

@@ -32,7 +32,7 @@ async fn subscribers_phase(
     redis: &RedisProcess,
     count: usize,
 ) -> (f64, u64, usize) {
-    let http = reqwest::Client::builder()
+    let http = common::client_builder()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();
@@ -89,7 +89,7 @@ async fn latency(http: &reqwest::Client, url: &str, requests: usize) -> (f64, f6
 async fn main() {
     let redis = RedisProcess::start(RedisProcessOptions::default()).unwrap();
     let server = start_server(&redis, &[]).await;
-    let http = reqwest::Client::new();
+    let http = common::client();
     let idle_rss = status_kib(server.child.id(), "VmRSS:");
 
     let (rate_one, rss_one, _) = subscribers_phase(&server, &redis, 1).await;

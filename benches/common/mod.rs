@@ -26,6 +26,31 @@ impl Drop for Server {
 }
 
 /// Starts the release server (CACHEPANEL_BIN) against `redis` and waits for /healthz.
+const BENCH_JWT_SECRET: &str = "bench-secret-0123456789abcdef-0123";
+
+/// An HTTP client signed in as a superadmin (Bearer token, as API clients send it).
+pub fn client_builder() -> reqwest::ClientBuilder {
+    let now = chrono::Utc::now().timestamp();
+    let claims =
+        serde_json::json!({"sub": "1", "role": "superadmin", "iat": now, "exp": now + 86_400});
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(BENCH_JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder().default_headers(headers)
+}
+
+pub fn client() -> reqwest::Client {
+    client_builder().build().unwrap()
+}
+
 pub async fn start_server(redis: &RedisProcess, env: &[(&str, &str)]) -> Server {
     let bin = std::env::var("CACHEPANEL_BIN").expect("CACHEPANEL_BIN names the release server");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -39,6 +64,9 @@ pub async fn start_server(redis: &RedisProcess, env: &[(&str, &str)]) -> Server 
         .env("CACHEPANEL_ADDR", format!("127.0.0.1:{port}"))
         .env("CACHEPANEL_CENSUS_EVERY_SECONDS", "0")
         .env("CACHEPANEL_LOG", "warn")
+        .env("CACHEPANEL_JWT_SECRET", BENCH_JWT_SECRET)
+        // The limiter would add a counter key and a script call per request to what is measured.
+        .env("CACHEPANEL_RATE_LIMIT_ENABLED", "false")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     for (name, value) in env {
