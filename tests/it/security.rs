@@ -783,3 +783,76 @@ async fn no_secret_or_token_ever_reaches_the_log() {
         assert!(!log.contains(&secret), "the {name} appears in the log");
     }
 }
+
+#[tokio::test]
+async fn dev_mode_login_signs_a_working_session_only_when_enabled() {
+    let app = start_app_with(RedisProcessOptions::default(), |config| {
+        config.auth.dev_login = true;
+        config.auth.login_url = "/auth/dev-login".into();
+    })
+    .await;
+    let client = plain_client();
+    let page = client
+        .get(format!("{}/admin/cache/stats", app.base_url))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.headers()["location"],
+        "/auth/dev-login?next=%2Fadmin%2Fcache%2Fstats"
+    );
+    // A cross-site POST cannot log a victim in.
+    let refused = client
+        .post(format!("{}/auth/dev-login", app.base_url))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    let signed_in = client
+        .post(format!(
+            "{}/auth/dev-login?next=//evil.example/",
+            app.base_url
+        ))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status().as_u16(), 303);
+    assert_eq!(
+        signed_in.headers()["location"],
+        "/admin/cache/stats",
+        "never an open redirect"
+    );
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    let token = cookie
+        .split(';')
+        .next()
+        .and_then(|pair| pair.strip_prefix("access_token="))
+        .unwrap()
+        .to_owned();
+    let response = call(
+        &app,
+        Surface::ServerFunction,
+        &Credential::Cookie(token),
+        "",
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 200);
+
+    // Without dev mode there is no such door.
+    let production = start_app_with(RedisProcessOptions::default(), |_| {}).await;
+    let response = client
+        .post(format!("{}/auth/dev-login", production.base_url))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().get("set-cookie").is_none());
+    assert_ne!(response.status().as_u16(), 303);
+}
