@@ -47,8 +47,13 @@ apt_install() {
 
 # ---- 1. services and browser
 packages=(redis-server redis-tools curl)
-[ "$WITH_BROWSER" = 1 ] && packages+=(chromium chromium-driver)
+# Test-only: chromium for the browser tests, prometheus for promtool (validates /metrics).
+[ "$WITH_BROWSER" = 1 ] && packages+=(chromium chromium-driver prometheus)
 apt_install "${packages[@]}"
+# Only promtool is wanted from the prometheus package; its server stays off where systemd runs.
+if [ "$WITH_BROWSER" = 1 ] && command -v systemctl >/dev/null && systemctl is-enabled prometheus >/dev/null 2>&1; then
+  as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
 # Debian starts a system redis on 6379 after install; nothing here uses it (tests start their own).
 
 # ---- 2. Rust with the wasm32 target

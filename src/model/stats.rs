@@ -22,6 +22,11 @@ pub struct RedisStats {
     /// The host's memory as Redis reports it (0 when not reported).
     #[serde(default)]
     pub total_system_memory_bytes: u64,
+    /// Keys evicted / expired since Redis started.
+    #[serde(default)]
+    pub evicted_keys: u64,
+    #[serde(default)]
+    pub expired_keys: u64,
 }
 
 impl RedisStats {
@@ -47,6 +52,8 @@ impl RedisStats {
             total_keys,
             connected_clients: number("connected_clients"),
             total_system_memory_bytes: number("total_system_memory"),
+            evicted_keys: number("evicted_keys"),
+            expired_keys: number("expired_keys"),
         }
     }
 

@@ -178,6 +178,8 @@ pub struct Config {
     /// Local trials: a missing JWT secret is replaced by a throwaway one with a built-in login;
     /// only on a loopback address.
     pub dev_mode: bool,
+    /// Bearer token for `/metrics`; `None`: the admin session, like every other route.
+    pub metrics_token: Option<Secret>,
 }
 
 impl Config {
@@ -394,6 +396,15 @@ impl Config {
             admin_origin: admin_origin.into_iter().next(),
             embed_by_default: flag("CACHEPANEL_EMBED", false)?,
         };
+        let metrics_token = match value("CACHEPANEL_METRICS_TOKEN") {
+            Some(token) if token.trim().len() < 16 => {
+                return Err(invalid(
+                    "CACHEPANEL_METRICS_TOKEN",
+                    "use at least 16 characters",
+                ));
+            }
+            token => token.map(|token| Secret::new(token.trim())),
+        };
         Ok(Self {
             redis_url,
             addr,
@@ -415,6 +426,7 @@ impl Config {
             auth,
             web,
             dev_mode,
+            metrics_token,
         })
     }
 }

@@ -10,6 +10,7 @@ mod dev_login;
 pub mod flush;
 pub mod history;
 mod live;
+pub mod metrics;
 pub mod rate_limit;
 pub mod redis;
 pub mod sampler;
@@ -211,6 +212,7 @@ pub fn router(state: AppState) -> Router {
     let routes = protected
         .merge(public)
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics))
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .with_state(state);
     let routes = if base_path.is_empty() {

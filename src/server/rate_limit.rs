@@ -303,6 +303,35 @@ pub async fn read_counters(
     Ok(report)
 }
 
+/// 429s per role (in `Role::ALL` order) in the last complete minute, for `/metrics`. Missing
+/// keys are misses in Redis' statistics, so the read is recorded as cachepanel's own.
+pub async fn rejections_last_minute(redis: &RedisTarget) -> Result<[u64; 6], RedisFailure> {
+    let minute = chrono::DateTime::from_timestamp_millis(now_ms() - 60_000).unwrap_or_default();
+    let keys: Vec<String> = Role::ALL
+        .iter()
+        .map(|role| rejection_key(*role, &minute))
+        .collect();
+    let gate = redis.own_lookups().gate().await;
+    let values: Vec<Option<u64>> = redis
+        .run(|mut connection| async move {
+            redis::cmd("MGET")
+                .arg(&keys)
+                .query_async(&mut connection)
+                .await
+        })
+        .await?;
+    let found = values.iter().filter(|value| value.is_some()).count() as u64;
+    redis
+        .own_lookups()
+        .record(found, values.len() as u64 - found);
+    drop(gate);
+    let mut per_role = [0_u64; 6];
+    for (slot, value) in per_role.iter_mut().zip(values) {
+        *slot = value.unwrap_or(0);
+    }
+    Ok(per_role)
+}
+
 /// The limiter's 429 counts of the last `REJECTION_MINUTES` minutes, per role.
 fn recent_minutes() -> Vec<chrono::DateTime<chrono::Utc>> {
     let now = now_ms();

@@ -93,7 +93,7 @@ fn full_ttl(config: &mut cachepanel::server::config::Config) {
     config.census.sample_every = 1;
 }
 
-async fn run_census(app: &TestApp) -> CensusReport {
+pub async fn run_census(app: &TestApp) -> CensusReport {
     let mut states = app.census.subscribe();
     app.census.start().unwrap();
     tokio::time::timeout(Duration::from_secs(30), async {

@@ -9,6 +9,7 @@ mod demo;
 mod flush;
 mod harness;
 mod live;
+mod metrics;
 mod rate_limit;
 mod security;
 mod skeleton;

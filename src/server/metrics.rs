@@ -1,0 +1,381 @@
+//! `/metrics` in the Prometheus text format (0.0.4), built from what the sampler, the census
+//! and the flush already hold: a scrape causes no Redis call except one MGET of the last
+//! minute's rate-limit rejections. Label values are bounded: targets and prefix groups come
+//! from configuration (plus the census' capped automatic groups), roles are a fixed list.
+
+use std::fmt::Write as _;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::AppError;
+use crate::model::census::CensusOutcome;
+use crate::model::live::{LiveSnapshot, LiveStatus};
+use crate::model::rate_limit::Role;
+use crate::server::state::AppState;
+
+/// Collects metric families; each family's HELP and TYPE are written once, before its samples.
+struct Exposition {
+    text: String,
+    open_family: Option<&'static str>,
+}
+
+impl Exposition {
+    fn new() -> Self {
+        Self {
+            text: String::new(),
+            open_family: None,
+        }
+    }
+
+    fn family(&mut self, name: &'static str, kind: &str, help: &str) {
+        if self.open_family != Some(name) {
+            let _ = writeln!(self.text, "# HELP {name} {help}");
+            let _ = writeln!(self.text, "# TYPE {name} {kind}");
+            self.open_family = Some(name);
+        }
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.text.push_str(name);
+        if !labels.is_empty() {
+            self.text.push('{');
+            for (index, (label, label_value)) in labels.iter().enumerate() {
+                if index > 0 {
+                    self.text.push(',');
+                }
+                let _ = write!(self.text, "{label}=\"{}\"", escape(label_value));
+            }
+            self.text.push('}');
+        }
+        let _ = writeln!(self.text, " {}", number(value));
+    }
+}
+
+/// Label values escape backslash, double quote and newline (the format's three specials).
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn number(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".into()
+    } else if value.is_infinite() {
+        if value > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        format!("{value}")
+    }
+}
+
+/// The exposition of one target's sampler snapshot.
+fn write_redis(out: &mut Exposition, target: &str, snapshot: &LiveSnapshot) {
+    let labels = [("target", target)];
+    out.family(
+        "cachepanel_redis_up",
+        "gauge",
+        "1 when the last sample of the target succeeded, 0 when Redis could not be read.",
+    );
+    let up = matches!(snapshot.status, LiveStatus::Up);
+    out.sample("cachepanel_redis_up", &labels, if up { 1.0 } else { 0.0 });
+    if let LiveStatus::Unavailable { reason, since_ms } = &snapshot.status {
+        out.family(
+            "cachepanel_redis_down_info",
+            "gauge",
+            "Present while the target is down; the label says why (no secrets).",
+        );
+        out.sample(
+            "cachepanel_redis_down_info",
+            &[("target", target), ("reason", reason)],
+            1.0,
+        );
+        out.family(
+            "cachepanel_redis_down_since_seconds",
+            "gauge",
+            "Unix time since which the target has been unreadable.",
+        );
+        out.sample(
+            "cachepanel_redis_down_since_seconds",
+            &labels,
+            *since_ms as f64 / 1000.0,
+        );
+    }
+    out.family(
+        "cachepanel_sample_timestamp_seconds",
+        "gauge",
+        "Unix time of the last successful sample.",
+    );
+    out.sample(
+        "cachepanel_sample_timestamp_seconds",
+        &labels,
+        snapshot.sampled_at_ms as f64 / 1000.0,
+    );
+    let Some(stats) = &snapshot.stats else {
+        return;
+    };
+    let gauges: [(&'static str, &str, &str, f64); 7] = [
+        (
+            "cachepanel_keyspace_hits_total",
+            "counter",
+            "Keyspace hits since Redis started, without cachepanel's own lookups.",
+            stats.keyspace_hits as f64,
+        ),
+        (
+            "cachepanel_keyspace_misses_total",
+            "counter",
+            "Keyspace misses since Redis started, without cachepanel's own lookups.",
+            stats.keyspace_misses as f64,
+        ),
+        (
+            "cachepanel_memory_used_bytes",
+            "gauge",
+            "used_memory of the target.",
+            stats.used_memory_bytes as f64,
+        ),
+        (
+            "cachepanel_memory_max_bytes",
+            "gauge",
+            "maxmemory of the target; 0 means no limit.",
+            stats.maxmemory_bytes as f64,
+        ),
+        (
+            "cachepanel_evicted_keys_total",
+            "counter",
+            "Keys evicted since Redis started.",
+            stats.evicted_keys as f64,
+        ),
+        (
+            "cachepanel_expired_keys_total",
+            "counter",
+            "Keys expired since Redis started.",
+            stats.expired_keys as f64,
+        ),
+        (
+            "cachepanel_keys",
+            "gauge",
+            "Keys in the database (DBSIZE).",
+            stats.total_keys as f64,
+        ),
+    ];
+    for (name, kind, help, value) in gauges {
+        out.family(name, kind, help);
+        out.sample(name, &labels, value);
+    }
+    out.family(
+        "cachepanel_hit_ratio",
+        "gauge",
+        "Hits / (hits + misses): window = between the last two samples, lifetime = since Redis started.",
+    );
+    let lookups = stats.keyspace_hits + stats.keyspace_misses;
+    if lookups > 0 {
+        out.sample(
+            "cachepanel_hit_ratio",
+            &[("target", target), ("window", "lifetime")],
+            stats.keyspace_hits as f64 / lookups as f64,
+        );
+    }
+    if let Some(percent) = snapshot.rates.as_ref().and_then(|r| r.hit_rate_percent) {
+        out.sample(
+            "cachepanel_hit_ratio",
+            &[("target", target), ("window", "window")],
+            percent / 100.0,
+        );
+    }
+}
+
+async fn exposition(state: &AppState) -> String {
+    let mut out = Exposition::new();
+    let target = state.redis.name().to_owned();
+    write_redis(&mut out, &target, &state.sampler.latest());
+
+    let census = state.census.state();
+    out.family(
+        "cachepanel_census_running",
+        "gauge",
+        "1 while a key census runs on the target.",
+    );
+    out.sample(
+        "cachepanel_census_running",
+        &[("target", &target)],
+        if census.running.is_some() { 1.0 } else { 0.0 },
+    );
+    if let Some(report) = &census.last {
+        out.family(
+            "cachepanel_census_duration_seconds",
+            "gauge",
+            "Duration of the last census.",
+        );
+        let outcome = match report.outcome {
+            CensusOutcome::Complete => "complete",
+            CensusOutcome::Cancelled => "cancelled",
+            CensusOutcome::Failed { .. } => "failed",
+        };
+        out.sample(
+            "cachepanel_census_duration_seconds",
+            &[("target", &target), ("outcome", outcome)],
+            report.duration_ms as f64 / 1000.0,
+        );
+        out.family(
+            "cachepanel_census_timestamp_seconds",
+            "gauge",
+            "Unix time the last census started.",
+        );
+        out.sample(
+            "cachepanel_census_timestamp_seconds",
+            &[("target", &target)],
+            report.started_at_ms as f64 / 1000.0,
+        );
+        out.family(
+            "cachepanel_group_keys",
+            "gauge",
+            "Keys per prefix group at the last census.",
+        );
+        for group in &report.groups {
+            out.sample(
+                "cachepanel_group_keys",
+                &[("target", &target), ("group", &group.prefix)],
+                group.keys as f64,
+            );
+        }
+        out.family(
+            "cachepanel_group_memory_bytes",
+            "gauge",
+            "Estimated memory per prefix group at the last census.",
+        );
+        for group in &report.groups {
+            out.sample(
+                "cachepanel_group_memory_bytes",
+                &[("target", &target), ("group", &group.prefix)],
+                group.memory.estimated_bytes as f64,
+            );
+        }
+    }
+
+    let flush = state.flush.state();
+    out.family(
+        "cachepanel_flush_running",
+        "gauge",
+        "1 while a prefix flush runs on the target.",
+    );
+    out.sample(
+        "cachepanel_flush_running",
+        &[("target", &target)],
+        if flush.running.is_some() { 1.0 } else { 0.0 },
+    );
+    if let Some(report) = &flush.last {
+        out.family(
+            "cachepanel_flush_duration_seconds",
+            "gauge",
+            "Duration of the last prefix flush.",
+        );
+        out.sample(
+            "cachepanel_flush_duration_seconds",
+            &[("target", &target)],
+            report.duration_ms as f64 / 1000.0,
+        );
+        out.family(
+            "cachepanel_flush_deleted_keys",
+            "gauge",
+            "Keys the last prefix flush deleted.",
+        );
+        out.sample(
+            "cachepanel_flush_deleted_keys",
+            &[("target", &target)],
+            report.deleted_keys as f64,
+        );
+    }
+
+    if let Ok(per_role) = crate::server::rate_limit::rejections_last_minute(&state.redis).await {
+        out.family(
+            "cachepanel_rate_limit_rejections_last_minute",
+            "gauge",
+            "Requests answered 429 per role in the last complete minute (rate_limit:stats:rejected:*).",
+        );
+        for (role, count) in Role::ALL.iter().zip(per_role) {
+            out.sample(
+                "cachepanel_rate_limit_rejections_last_minute",
+                &[("target", &target), ("role", role.name())],
+                count as f64,
+            );
+        }
+    }
+    out.text
+}
+
+/// `GET /metrics`: with `CACHEPANEL_METRICS_TOKEN` set, that bearer token; otherwise the same
+/// admin session as the page.
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let allowed = match &state.config.metrics_token {
+        Some(token) => bearer_matches(&headers, token.expose()),
+        None => state.auth.authenticate(&headers).is_ok(),
+    };
+    if !allowed {
+        let mut response =
+            (StatusCode::UNAUTHORIZED, axum::Json(AppError::Unauthorized)).into_response();
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        exposition(&state).await,
+    )
+        .into_response()
+}
+
+/// Compares in time independent of where the first difference is.
+fn bearer_matches(headers: &HeaderMap, expected: &str) -> bool {
+    let Some(given) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    let (given, expected) = (given.trim().as_bytes(), expected.as_bytes());
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0_u8, |difference, (a, b)| difference | (a ^ b))
+            == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped_and_numbers_written_plainly() {
+        let mut out = Exposition::new();
+        out.family("x_total", "counter", "A thing.");
+        out.sample("x_total", &[("group", "a\"b\\c\nd")], 3.0);
+        out.sample("x_total", &[("group", "e")], 0.25);
+        assert_eq!(
+            out.text,
+            "# HELP x_total A thing.\n# TYPE x_total counter\nx_total{group=\"a\\\"b\\\\c\\nd\"} 3\nx_total{group=\"e\"} 0.25\n"
+        );
+    }
+
+    #[test]
+    fn bearer_tokens_must_match_exactly() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc"),
+        );
+        assert!(bearer_matches(&headers, "abc"));
+        assert!(!bearer_matches(&headers, "abcd"));
+        assert!(!bearer_matches(&headers, "abd"));
+        assert!(!bearer_matches(&HeaderMap::new(), "abc"));
+    }
+}

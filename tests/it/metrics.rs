@@ -1,0 +1,219 @@
+//! `/metrics`: Prometheus text that promtool accepts, with the figures the dashboard shows.
+
+use std::time::Duration;
+
+use cachepanel::server::config::Secret;
+use cachepanel::server::redis::process::RedisProcessOptions;
+
+use crate::harness::{fill_keys, redis_connection, start_app_with};
+
+/// Runs `promtool check metrics` (Debian's prometheus package) on an exposition.
+fn promtool_check(exposition: &str) -> (bool, String) {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is installed by scripts/bootstrap.sh");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(exposition.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), said)
+}
+
+fn sample(exposition: &str, series: &str) -> Option<f64> {
+    exposition.lines().find_map(|line| {
+        line.strip_prefix(series)
+            .and_then(|rest| rest.strip_prefix(' '))
+            .and_then(|value| value.parse().ok())
+    })
+}
+
+#[tokio::test]
+async fn metrics_are_valid_prometheus_text_with_the_dashboards_figures() {
+    let mut app = start_app_with(RedisProcessOptions::default(), |config| {
+        config.sample_interval = Duration::from_millis(200);
+    })
+    .await;
+    fill_keys(&app.redis.url(), "user:", 300);
+    fill_keys(&app.redis.url(), "shift:", 40);
+    let mut connection = redis_connection(&app.redis.url());
+    for _ in 0..9 {
+        let _: Option<String> = redis::cmd("GET")
+            .arg("user:1")
+            .query(&mut connection)
+            .unwrap();
+    }
+    let _: Option<String> = redis::cmd("GET")
+        .arg("user:none")
+        .query(&mut connection)
+        .unwrap();
+    let last_minute = (chrono::Utc::now() - chrono::Duration::minutes(1))
+        .format("%Y%m%d%H%M")
+        .to_string();
+    redis::cmd("SET")
+        .arg(format!("rate_limit:stats:rejected:manager:{last_minute}"))
+        .arg(7)
+        .exec(&mut connection)
+        .unwrap();
+    crate::census::run_census(&app).await;
+    app.snapshot_where(Duration::from_secs(5), |s| s.stats.is_some())
+        .await;
+
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = response.text().await.unwrap();
+    let (valid, said) = promtool_check(&text);
+    assert!(valid, "promtool: {said}\n{text}");
+    assert_eq!(
+        sample(&text, r#"cachepanel_redis_up{target="cache"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, r#"cachepanel_keyspace_hits_total{target="cache"}"#),
+        Some(9.0)
+    );
+    assert_eq!(
+        sample(&text, r#"cachepanel_keyspace_misses_total{target="cache"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"cachepanel_hit_ratio{target="cache",window="lifetime"}"#
+        ),
+        Some(0.9)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"cachepanel_group_keys{target="cache",group="user:"}"#
+        ),
+        Some(300.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"cachepanel_group_keys{target="cache",group="shift:"}"#
+        ),
+        Some(40.0)
+    );
+    assert!(
+        sample(
+            &text,
+            r#"cachepanel_census_duration_seconds{target="cache",outcome="complete"}"#
+        )
+        .is_some()
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"cachepanel_rate_limit_rejections_last_minute{target="cache",role="manager"}"#
+        ),
+        Some(7.0)
+    );
+
+    // Redis down: still 200, with up 0 and the reason.
+    app.redis.stop();
+    app.snapshot_where(Duration::from_secs(5), |s| {
+        matches!(
+            s.status,
+            cachepanel::model::live::LiveStatus::Unavailable { .. }
+        )
+    })
+    .await;
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status().as_u16(), 200);
+    let text = response.text().await.unwrap();
+    let (valid, said) = promtool_check(&text);
+    assert!(valid, "promtool: {said}\n{text}");
+    assert_eq!(
+        sample(&text, r#"cachepanel_redis_up{target="cache"}"#),
+        Some(0.0)
+    );
+    assert!(text.contains(r#"cachepanel_redis_down_info{target="cache",reason=""#));
+}
+
+#[tokio::test]
+async fn metrics_need_their_token_when_one_is_configured_or_else_a_session() {
+    let token = "metrics-token-0123456789";
+    let with_token = start_app_with(RedisProcessOptions::default(), |config| {
+        config.metrics_token = Some(Secret::new(token));
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let get = |app: &crate::harness::TestApp, bearer: Option<&str>| {
+        let request = client.get(format!("{}/metrics", app.base_url));
+        match bearer {
+            Some(bearer) => request.bearer_auth(bearer),
+            None => request,
+        }
+        .send()
+    };
+    assert_eq!(get(&with_token, None).await.unwrap().status().as_u16(), 401);
+    assert_eq!(
+        get(&with_token, Some("metrics-token-0123456780"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+    let session = crate::harness::token_for("superadmin", 1);
+    assert_eq!(
+        get(&with_token, Some(&session))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        get(&with_token, Some(token))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+
+    let with_session = start_app_with(RedisProcessOptions::default(), |_| {}).await;
+    assert_eq!(
+        get(&with_session, None).await.unwrap().status().as_u16(),
+        401
+    );
+    let owner = crate::harness::token_for("owner", 2);
+    assert_eq!(
+        get(&with_session, Some(&owner))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        get(&with_session, Some(&session))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+}
