@@ -275,6 +275,9 @@ pub struct LiveSnapshot {
     pub sample_interval_ms: u64,
     /// Keys per database number, from the keyspace section.
     pub keys_per_db: Vec<(u32, u64)>,
+    /// Master, replicas and sentinels, behind Sentinel.
+    #[serde(default)]
+    pub topology: Option<super::topology::Topology>,
 }
 
 impl LiveSnapshot {
@@ -299,6 +302,7 @@ impl LiveSnapshot {
             expected,
             sample_interval_ms: interval_ms,
             keys_per_db: Vec::new(),
+            topology: None,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod page;
 pub mod rate_limit;
 pub mod redis_config;
 pub mod stats;
+pub mod topology;
 
 pub use page::{Lang, PageConfig};
 pub use stats::{RedisStats, StatsReport};

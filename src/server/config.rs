@@ -17,6 +17,7 @@ use crate::server::auth::AuthSettings;
 use crate::server::census::CensusSettings;
 use crate::server::flush::FlushSettings;
 use crate::server::rate_limit::RoleLookup;
+use crate::server::redis::sentinel::SentinelSettings;
 use crate::server::web_security::WebSettings;
 
 /// A configuration problem, naming the variable and what is wrong with its value.
@@ -66,6 +67,24 @@ impl RedisUrl {
 
     pub fn has_password(&self) -> bool {
         self.0.password().is_some()
+    }
+
+    /// `host:port` of this URL (6379 when no port is given).
+    pub fn address(&self) -> String {
+        format!(
+            "{}:{}",
+            self.0.host_str().unwrap_or_default(),
+            self.0.port().unwrap_or(6379)
+        )
+    }
+
+    /// The same credentials, database and scheme at another address (a Sentinel master).
+    pub fn with_address(&self, host: &str, port: u16) -> Self {
+        let mut url = self.0.clone();
+        // Hosts from Sentinel are IPs or names; both are valid in a redis:// URL.
+        let _ = url.set_host(Some(host));
+        let _ = url.set_port(Some(port));
+        Self(url)
     }
 }
 
@@ -180,6 +199,25 @@ pub struct Config {
     pub dev_mode: bool,
     /// Bearer token for `/metrics`; `None`: the admin session, like every other route.
     pub metrics_token: Option<Secret>,
+    /// Find the master through these sentinels (the Redis URL then only gives credentials,
+    /// database and TLS).
+    pub sentinel: Option<SentinelSettings>,
+}
+
+impl Config {
+    /// Whether a Redis is configured at all (otherwise an embedded one is started).
+    pub fn has_redis(&self) -> bool {
+        self.redis_url.is_some() || self.sentinel.is_some()
+    }
+
+    /// The URL whose credentials, database and TLS the data nodes use.
+    pub fn data_node_url(&self) -> Option<RedisUrl> {
+        match (&self.redis_url, &self.sentinel) {
+            (Some(url), _) => Some(url.clone()),
+            (None, Some(_)) => RedisUrl::parse("redis://127.0.0.1:6379/0").ok(),
+            (None, None) => None,
+        }
+    }
 }
 
 impl Config {
@@ -396,6 +434,17 @@ impl Config {
             admin_origin: admin_origin.into_iter().next(),
             embed_by_default: flag("CACHEPANEL_EMBED", false)?,
         };
+        let sentinel = match value("CACHEPANEL_REDIS_SENTINELS") {
+            None => None,
+            Some(text) => Some(SentinelSettings {
+                sentinels: SentinelSettings::parse_addresses(&text)
+                    .map_err(|e| invalid("CACHEPANEL_REDIS_SENTINELS", e))?,
+                master_name: value("CACHEPANEL_REDIS_SENTINEL_MASTER")
+                    .map(|name| name.trim().to_owned())
+                    .unwrap_or_else(|| "mymaster".into()),
+                password: value("CACHEPANEL_REDIS_SENTINEL_PASSWORD").map(Secret::new),
+            }),
+        };
         let metrics_token = match value("CACHEPANEL_METRICS_TOKEN") {
             Some(token) if token.trim().len() < 16 => {
                 return Err(invalid(
@@ -427,6 +476,7 @@ impl Config {
             web,
             dev_mode,
             metrics_token,
+            sentinel,
         })
     }
 }

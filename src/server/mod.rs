@@ -70,9 +70,9 @@ async fn serve() -> anyhow::Result<()> {
     let mut config = Config::from_env().context("invalid configuration")?;
 
     // Without a configured Redis, start a private one (and demo traffic) for trying it out.
-    let embedded = match &config.redis_url {
-        Some(_) => None,
-        None => {
+    let embedded = match config.has_redis() {
+        true => None,
+        false => {
             let process = tokio::task::spawn_blocking(|| {
                 RedisProcess::start(RedisProcessOptions {
                     maxmemory: Some("64mb".into()),
@@ -93,8 +93,15 @@ async fn serve() -> anyhow::Result<()> {
             Some(process)
         }
     };
-    let redis_url = config.redis_url.clone().context("no Redis URL")?;
-    tracing::info!(redis = %redis_url, "Redis target configured");
+    let redis_url = config.data_node_url().context("no Redis URL")?;
+    match &config.sentinel {
+        Some(sentinel) => tracing::info!(
+            sentinels = ?sentinel.sentinels,
+            master = %sentinel.master_name,
+            "Redis target behind Sentinel"
+        ),
+        None => tracing::info!(redis = %redis_url, "Redis target configured"),
+    }
     let demo_wanted = embedded.is_some() && config.demo_traffic;
     let addr = config.addr;
     let (state, background) = AppState::start(config, &redis_url)

@@ -97,6 +97,8 @@ async fn run(
     loop {
         ticker.tick().await;
         let mut snapshot = (**sender.borrow()).clone();
+        let mut lags = None;
+        let mut demoted = false;
         snapshot.published_at_ms = now_ms();
         match read_info_quiet(&redis).await {
             Ok(QuietReading {
@@ -157,6 +159,11 @@ async fn run(
                 snapshot.config_mismatches = redis_config::mismatches(&view, &settings.expected);
                 snapshot.config = Some(view);
                 snapshot.keys_per_db = info.keys_per_db().into_iter().collect();
+                if info.get("role") == Some("slave") {
+                    // A master demoted by a failover still answers reads: ask the sentinels.
+                    demoted = true;
+                }
+                lags = Some(crate::model::topology::replica_lags(&info));
                 snapshot.stats = Some(stats);
                 snapshot.rates = rates;
                 snapshot.point = Some(point);
@@ -177,8 +184,31 @@ async fn run(
                 snapshot.point = None;
             }
         }
+        if demoted {
+            redis.rediscover().await;
+        }
+        if let Some(settings) = redis.sentinel() {
+            follow_sentinel(&redis, settings, &mut snapshot, lags.take()).await;
+        }
         if sender.send(Arc::new(snapshot)).is_err() {
             return;
+        }
+    }
+}
+
+/// Behind Sentinel: refreshes the topology (master, replicas with lag, sentinels). When the
+/// master could not be read, the replicas' lag is not known and the last figures are dropped.
+async fn follow_sentinel(
+    redis: &RedisTarget,
+    settings: &crate::server::redis::sentinel::SentinelSettings,
+    snapshot: &mut LiveSnapshot,
+    lags: Option<std::collections::HashMap<String, u64>>,
+) {
+    let lags = lags.unwrap_or_default();
+    match crate::server::redis::sentinel::topology(settings, redis.timeouts(), &lags).await {
+        Ok(topology) => snapshot.topology = Some(topology),
+        Err(failure) => {
+            tracing::warn!(target_name = redis.name(), reason = %failure, "reading the Sentinel topology failed");
         }
     }
 }

@@ -47,14 +47,16 @@ impl AppState {
         config: Config,
         redis_url: &RedisUrl,
     ) -> Result<(Self, BackgroundTasks), RedisFailure> {
-        let redis = RedisTarget::new(
-            "cache",
-            redis_url,
-            Timeouts {
-                connect: config.redis_connect_timeout,
-                response: config.redis_response_timeout,
-            },
-        )?;
+        let timeouts = Timeouts {
+            connect: config.redis_connect_timeout,
+            response: config.redis_response_timeout,
+        };
+        let redis = match &config.sentinel {
+            Some(settings) => {
+                RedisTarget::with_sentinel("cache", redis_url, timeouts, settings.clone())
+            }
+            None => RedisTarget::new("cache", redis_url, timeouts)?,
+        };
         let (sampler, task) = sampler::spawn(
             redis.clone(),
             SamplerSettings {

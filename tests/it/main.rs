@@ -12,4 +12,5 @@ mod live;
 mod metrics;
 mod rate_limit;
 mod security;
+mod sentinel;
 mod skeleton;

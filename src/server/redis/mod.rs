@@ -1,6 +1,7 @@
 //! The one Redis connection object of the process. Every call goes through `RedisTarget::run`,
-//! which bounds it with a timeout, so no request can hang on a slow or vanished server.
-//! Sentinel and Cluster are meant to come in later as further variants behind this same type.
+//! which bounds it with a timeout, so no request can hang on a slow or vanished server. Behind
+//! Sentinel the target follows the master: a call that fails the way a demoted or dead master
+//! fails makes it ask the sentinels again (see `sentinel`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use crate::server::config::RedisUrl;
 
 pub mod pacing;
 pub mod process;
+pub mod sentinel;
 
 /// A Redis failure reduced to what may be shown and logged: never the URL, never a password.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -134,35 +136,153 @@ impl OwnLookups {
 struct Inner {
     name: String,
     own_lookups: OwnLookups,
-    manager: ConnectionManager,
+    /// The node commands go to, and its connection; `None` until Sentinel named a master.
+    current: std::sync::RwLock<Option<Current>>,
     /// Bound on a whole operation (one command or pipeline).
     operation_timeout: Duration,
+    timeouts: Timeouts,
+    /// Credentials, database and TLS of the data nodes; the host is replaced behind Sentinel.
+    url: RedisUrl,
+    sentinel: Option<sentinel::SentinelSettings>,
+    /// When the sentinels were last asked; one question at a time.
+    last_discovery: tokio::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+#[derive(Clone)]
+struct Current {
+    address: String,
+    manager: ConnectionManager,
+}
+
+/// A lazily connecting manager for `url`: the app starts even while Redis is down.
+fn manager_for(url: &RedisUrl, timeouts: Timeouts) -> Result<ConnectionManager, RedisFailure> {
+    let client = redis::Client::open(url.expose())?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeouts.connect))
+        .set_response_timeout(Some(timeouts.response))
+        // One quick retry; the next request tries again anyway, and the page must not wait.
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(500));
+    Ok(ConnectionManager::new_lazy_with_config(client, config)?)
+}
+
+/// Failures a dead or demoted master produces (as opposed to a bad command).
+fn suggests_failover(error: &redis::RedisError) -> bool {
+    error.is_io_error()
+        || error.is_connection_refusal()
+        || error.is_connection_dropped()
+        || error.is_timeout()
+        || matches!(error.code(), Some("READONLY" | "MASTERDOWN" | "LOADING"))
 }
 
 impl RedisTarget {
     /// Prepares the connection without opening it, so the app starts even while Redis is down.
     pub fn new(name: &str, url: &RedisUrl, timeouts: Timeouts) -> Result<Self, RedisFailure> {
-        let client = redis::Client::open(url.expose())?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeouts.connect))
-            .set_response_timeout(Some(timeouts.response))
-            // One quick retry; the next request tries again anyway, and the page must not wait.
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(500));
-        let manager = ConnectionManager::new_lazy_with_config(client, config)?;
+        let manager = manager_for(url, timeouts)?;
+        Ok(Self::build(
+            name,
+            url,
+            timeouts,
+            None,
+            Some(Current {
+                address: url.address(),
+                manager,
+            }),
+        ))
+    }
+
+    /// A target behind Sentinel: `url` gives credentials, database and TLS of the data nodes;
+    /// the master's address is asked of the sentinels on first use and after failures.
+    pub fn with_sentinel(
+        name: &str,
+        url: &RedisUrl,
+        timeouts: Timeouts,
+        settings: sentinel::SentinelSettings,
+    ) -> Self {
+        Self::build(name, url, timeouts, Some(settings), None)
+    }
+
+    fn build(
+        name: &str,
+        url: &RedisUrl,
+        timeouts: Timeouts,
+        sentinel: Option<sentinel::SentinelSettings>,
+        current: Option<Current>,
+    ) -> Self {
         // A stalled server must surface as "timed out" about when the response timeout says,
         // not after connect + response; the slack covers scheduling and a quick reconnect.
         let operation_timeout =
             timeouts.connect.max(timeouts.response) + Duration::from_millis(200);
-        Ok(Self {
+        Self {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
                 own_lookups: OwnLookups::default(),
-                manager,
+                current: std::sync::RwLock::new(current),
                 operation_timeout,
+                timeouts,
+                url: url.clone(),
+                sentinel,
+                last_discovery: tokio::sync::Mutex::new(None),
             }),
-        })
+        }
+    }
+
+    pub fn sentinel(&self) -> Option<&sentinel::SentinelSettings> {
+        self.inner.sentinel.as_ref()
+    }
+
+    pub fn timeouts(&self) -> Timeouts {
+        self.inner.timeouts
+    }
+
+    /// `host:port` commands currently go to (behind Sentinel: the master last named).
+    pub fn address(&self) -> Option<String> {
+        self.current().map(|current| current.address)
+    }
+
+    fn current(&self) -> Option<Current> {
+        self.inner
+            .current
+            .read()
+            .ok()
+            .and_then(|current| current.clone())
+    }
+
+    /// Behind Sentinel: asks the sentinels for the master and switches to it if it moved. At
+    /// most once per `REDISCOVERY_INTERVAL`; concurrent callers wait for the one question.
+    pub async fn rediscover(&self) {
+        let Some(settings) = &self.inner.sentinel else {
+            return;
+        };
+        let mut last = self.inner.last_discovery.lock().await;
+        if last.is_some_and(|at| at.elapsed() < sentinel::REDISCOVERY_INTERVAL) {
+            return;
+        }
+        *last = Some(tokio::time::Instant::now());
+        match sentinel::master_address(settings, self.inner.timeouts).await {
+            Ok((host, port)) => {
+                let address = format!("{host}:{port}");
+                if self.address().as_deref() == Some(address.as_str()) {
+                    return;
+                }
+                let url = self.inner.url.with_address(&host, port);
+                match manager_for(&url, self.inner.timeouts) {
+                    Ok(manager) => {
+                        tracing::info!(target_name = %self.inner.name, master = %address, "Sentinel names a new master; following it");
+                        if let Ok(mut current) = self.inner.current.write() {
+                            *current = Some(Current { address, manager });
+                        }
+                    }
+                    Err(failure) => {
+                        tracing::warn!(target_name = %self.inner.name, reason = %failure, "cannot prepare the new master's connection");
+                    }
+                }
+            }
+            Err(failure) => {
+                tracing::warn!(target_name = %self.inner.name, reason = %failure, "no sentinel named a master");
+            }
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -180,11 +300,33 @@ impl RedisTarget {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let connection = self.inner.manager.clone();
-        match tokio::time::timeout(self.inner.operation_timeout, operation(connection)).await {
+        let current = match self.current() {
+            Some(current) => current,
+            None => {
+                self.rediscover_within_bound().await;
+                self.current().ok_or_else(|| RedisFailure {
+                    reason: "no master known to the sentinels".into(),
+                })?
+            }
+        };
+        let outcome =
+            tokio::time::timeout(self.inner.operation_timeout, operation(current.manager)).await;
+        let failed_over = match &outcome {
+            Ok(Err(error)) => suggests_failover(error),
+            Ok(Ok(_)) => false,
+            Err(_) => true,
+        };
+        if failed_over && self.inner.sentinel.is_some() {
+            self.rediscover_within_bound().await;
+        }
+        match outcome {
             Ok(result) => result.map_err(RedisFailure::from),
             Err(_) => Err(RedisFailure::timed_out()),
         }
+    }
+
+    async fn rediscover_within_bound(&self) {
+        let _ = tokio::time::timeout(self.inner.operation_timeout * 2, self.rediscover()).await;
     }
 
     /// Like `run`, with a tighter bound for calls on a request's critical path.

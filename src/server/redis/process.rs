@@ -17,6 +17,9 @@ pub struct RedisProcessOptions {
     pub debug_command: bool,
     /// Further `redis-server` arguments, e.g. `["--rename-command", "CONFIG", ""]`.
     pub extra_args: Vec<String>,
+    /// Run as a sentinel monitoring this master (name, `127.0.0.1` port, quorum), with
+    /// failure detection after 1 s so tests see a failover within seconds.
+    pub sentinel_of: Option<(String, u16, u32)>,
 }
 
 pub struct RedisProcess {
@@ -82,14 +85,32 @@ impl RedisProcess {
 
     fn spawn(&mut self) -> Result<(), RedisProcessError> {
         let mut command = Command::new("redis-server");
+        if let Some((name, master_port, quorum)) = &self.options.sentinel_of {
+            // Sentinel rewrites its config file, so each sentinel gets its own.
+            let config = self.dir.join("sentinel.conf");
+            std::fs::write(
+                &config,
+                format!(
+                    "sentinel monitor {name} 127.0.0.1 {master_port} {quorum}\n\
+                     sentinel down-after-milliseconds {name} 1000\n\
+                     sentinel failover-timeout {name} 5000\n\
+                     sentinel parallel-syncs {name} 1\n"
+                ),
+            )
+            .map_err(RedisProcessError::Spawn)?;
+            command.arg(&config).arg("--sentinel");
+        }
         command
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .args(["--daemonize", "no"])
             .arg("--dir")
             .arg(&self.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        if self.options.sentinel_of.is_none() {
+            command.args(["--save", "", "--appendonly", "no"]);
+        }
         if let Some(password) = &self.options.password {
             command.args(["--requirepass", password]);
         }
