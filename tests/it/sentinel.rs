@@ -161,6 +161,13 @@ async fn cachepanel_follows_a_sentinel_failover_and_shows_the_topology() {
     assert_eq!(seen.sentinels.len(), 3, "{:?}", seen.sentinels);
     assert!(seen.sentinels.iter().all(|s| s.healthy));
     assert_eq!(snapshot.stats.as_ref().unwrap().total_keys, 25);
+    let (_, page) = app.get_text("/admin/cache/stats").await;
+    assert!(
+        page.contains(r#"data-testid="topology""#),
+        "the page shows the topology"
+    );
+    assert_eq!(page.matches(r#"data-testid="topology-node""#).count(), 5);
+    assert!(page.contains(&format!("127.0.0.1:{master_port}")));
 
     // The master dies. Sentinel promotes the replica; cachepanel follows within 5 s of that,
     // and the dashboard answers all along.

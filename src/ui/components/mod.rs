@@ -5,6 +5,7 @@ pub mod config_panel;
 pub mod live_panel;
 pub mod stat_card;
 pub mod stats_panel;
+pub mod topology_panel;
 
 pub use audit_list::AuditList;
 pub use census_table::CensusTable;
@@ -13,3 +14,4 @@ pub use config_panel::ConfigPanel;
 pub use live_panel::LivePanel;
 pub use stat_card::StatCard;
 pub use stats_panel::StatsPanel;
+pub use topology_panel::TopologyPanel;
