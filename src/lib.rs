@@ -23,9 +23,10 @@ pub fn hydrate() {
 
     console_error_panic_hook::set_once();
     let page = app::read_page_config();
-    if !page.base_path.is_empty() {
+    let server_url = format!("{}{}", page.base_path, page.api_prefix);
+    if !server_url.is_empty() {
         // Server functions post to "{server url}/api/…"; the URL must live for the whole page.
-        let base: &'static str = Box::leak(page.base_path.clone().into_boxed_str());
+        let base: &'static str = Box::leak(server_url.into_boxed_str());
         let _ = leptos::server_fn::client::try_set_server_url(base);
     }
     if page.embed {

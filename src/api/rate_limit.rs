@@ -9,8 +9,12 @@ use crate::model::rate_limit::CountersReport;
 #[server(prefix = "/api", endpoint = "rate-limits", input = GetUrl)]
 pub async fn get_rate_limits() -> Result<CountersReport, AppError> {
     let state = crate::server::state::app_state()?;
+    // Counters live on the first target, whichever target the page shows.
+    let redis = state
+        .primary()
+        .map_or(&state.redis, |primary| &primary.redis);
     crate::server::rate_limit::read_counters(
-        &state.redis,
+        redis,
         state.limiter.limits(),
         &state.config.role_lookup,
         50,
@@ -25,8 +29,10 @@ pub async fn get_rate_limits() -> Result<CountersReport, AppError> {
 #[server(prefix = "/api", endpoint = "rate-limits/reset")]
 pub async fn reset_rate_limit(key: String) -> Result<bool, AppError> {
     let state = crate::server::state::app_state()?;
-    state
-        .flush
+    let flush = state
+        .primary()
+        .map_or(&state.flush, |primary| &primary.flush);
+    flush
         .reset_rate_limit(&key, &crate::server::auth::caller()?.actor())
         .await
         .map_err(AppError::from)

@@ -49,6 +49,14 @@ pub struct PageConfig {
     /// The caller's role may act (flush, reset, census); otherwise the page is view-only.
     #[serde(default)]
     pub can_act: bool,
+    /// The Redis target this page shows, and every configured one (for the selector).
+    #[serde(default)]
+    pub target: String,
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// Path segment in front of `/api` for a target other than the first: `/targets/{name}`.
+    #[serde(default)]
+    pub api_prefix: String,
 }
 
 impl PageConfig {
@@ -58,6 +66,11 @@ impl PageConfig {
     /// A public URL for an app path such as `/api/stats`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_path)
+    }
+
+    /// The public URL of an API path of this page's target.
+    pub fn api_url(&self, path: &str) -> String {
+        format!("{}{}{path}", self.base_path, self.api_prefix)
     }
 }
 

@@ -202,9 +202,59 @@ pub struct Config {
     /// Find the master through these sentinels (the Redis URL then only gives credentials,
     /// database and TLS).
     pub sentinel: Option<SentinelSettings>,
+    /// Name of the first target (the one `CACHEPANEL_REDIS_URL` / the sentinels point at).
+    pub target_name: String,
+    /// Further Redis servers to watch, e.g. the bot's FSM storage or Celery's broker.
+    pub extra_targets: Vec<ExtraTarget>,
+    /// Targets that are caches (flush allowed); the first target by default.
+    pub cache_targets: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExtraTarget {
+    pub name: String,
+    pub url: RedisUrl,
+}
+
+/// Target names appear in URLs and metric labels: short, plain.
+fn check_target_name(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{name}': a target name is 1-32 letters, digits, '-' or '_'"
+        ))
+    }
+}
+
+/// `name=redis://…;name2=redis://…` (the URLs are secrets: errors never quote them).
+fn parse_extra_targets(text: &str) -> Result<Vec<ExtraTarget>, String> {
+    let mut targets = Vec::new();
+    for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let (name, url) = entry
+            .split_once('=')
+            .ok_or_else(|| "expected name=redis://…;name2=redis://…".to_owned())?;
+        let name = name.trim();
+        check_target_name(name)?;
+        let url = RedisUrl::parse(url).map_err(|e| format!("target '{name}': {e}"))?;
+        targets.push(ExtraTarget {
+            name: name.to_owned(),
+            url,
+        });
+    }
+    Ok(targets)
 }
 
 impl Config {
+    pub fn is_cache_target(&self, name: &str) -> bool {
+        self.cache_targets.iter().any(|cache| cache == name)
+    }
+
     /// Whether a Redis is configured at all (otherwise an embedded one is started).
     pub fn has_redis(&self) -> bool {
         self.redis_url.is_some() || self.sentinel.is_some()
@@ -445,6 +495,41 @@ impl Config {
                 password: value("CACHEPANEL_REDIS_SENTINEL_PASSWORD").map(Secret::new),
             }),
         };
+        let target_name = value("CACHEPANEL_TARGET_NAME")
+            .map(|name| name.trim().to_owned())
+            .unwrap_or_else(|| "cache".into());
+        check_target_name(&target_name).map_err(|e| invalid("CACHEPANEL_TARGET_NAME", e))?;
+        let extra_targets = match value("CACHEPANEL_TARGETS") {
+            None => Vec::new(),
+            Some(text) => {
+                parse_extra_targets(&text).map_err(|e| invalid("CACHEPANEL_TARGETS", e))?
+            }
+        };
+        let mut names = vec![target_name.clone()];
+        for extra in &extra_targets {
+            if names.contains(&extra.name) {
+                return Err(invalid(
+                    "CACHEPANEL_TARGETS",
+                    format!("target name '{}' is used twice", extra.name),
+                ));
+            }
+            names.push(extra.name.clone());
+        }
+        let cache_targets: Vec<String> = match value("CACHEPANEL_CACHE_TARGETS") {
+            None => vec![target_name.clone()],
+            Some(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        };
+        if let Some(unknown) = cache_targets.iter().find(|name| !names.contains(name)) {
+            return Err(invalid(
+                "CACHEPANEL_CACHE_TARGETS",
+                format!("'{unknown}' is not a configured target"),
+            ));
+        }
         let metrics_token = match value("CACHEPANEL_METRICS_TOKEN") {
             Some(token) if token.trim().len() < 16 => {
                 return Err(invalid(
@@ -477,6 +562,9 @@ impl Config {
             dev_mode,
             metrics_token,
             sentinel,
+            target_name,
+            extra_targets,
+            cache_targets,
         })
     }
 }
@@ -802,6 +890,32 @@ mod tests {
         let _ = std::fs::remove_file(path);
         let missing = config(&[("CACHEPANEL_JWT_SECRET_FILE", "/nonexistent/secret")]).unwrap_err();
         assert_eq!(missing.variable, "CACHEPANEL_JWT_SECRET_FILE");
+    }
+
+    #[test]
+    fn several_targets_are_named_and_only_caches_may_be_flushed() {
+        let config = config(&[
+            (
+                "CACHEPANEL_TARGETS",
+                "bot-fsm=redis://:pw@10.0.0.5:6379/1; celery=redis://10.0.0.6/2",
+            ),
+            ("CACHEPANEL_CACHE_TARGETS", "cache"),
+        ])
+        .unwrap();
+        assert_eq!(config.target_name, "cache");
+        let names: Vec<&str> = config
+            .extra_targets
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        assert_eq!(names, ["bot-fsm", "celery"]);
+        assert!(config.is_cache_target("cache") && !config.is_cache_target("celery"));
+        let error = config_error("CACHEPANEL_TARGETS", "a=redis://:hunter2@h/0;a=redis://h/1");
+        assert!(error.contains("twice") && !error.contains("hunter2"));
+        assert!(config_error("CACHEPANEL_TARGETS", "bad name=redis://h/0").contains("target name"));
+        assert!(
+            config_error("CACHEPANEL_CACHE_TARGETS", "nope").contains("not a configured target")
+        );
     }
 
     #[test]

@@ -19,13 +19,15 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(2);
 /// each stream starts with the current value.
 pub async fn events(
     State(state): State<AppState>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    request: axum::extract::Request,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, crate::error::AppError> {
+    let state = super::state_for(&state, &request)?;
     let snapshots =
         WatchStream::new(state.sampler.subscribe()).map(|snapshot| event("snapshot", &*snapshot));
     let census = WatchStream::new(state.census.subscribe()).map(|census| event("census", &census));
     let flush = WatchStream::new(state.flush.subscribe()).map(|flush| event("flush", &flush));
-    Sse::new(snapshots.merge(census).merge(flush))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(snapshots.merge(census).merge(flush))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 fn event(name: &'static str, data: &impl serde::Serialize) -> Result<Event, Infallible> {

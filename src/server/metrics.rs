@@ -13,43 +13,72 @@ use crate::error::AppError;
 use crate::model::census::CensusOutcome;
 use crate::model::live::{LiveSnapshot, LiveStatus};
 use crate::model::rate_limit::Role;
-use crate::server::state::AppState;
+use crate::server::state::{AppState, TargetState};
 
-/// Collects metric families; each family's HELP and TYPE are written once, before its samples.
+/// Collects metric families. Samples may arrive in any order (target by target); each family
+/// is written once, HELP and TYPE first, with all its samples together, as the format needs.
 struct Exposition {
-    text: String,
-    open_family: Option<&'static str>,
+    families: Vec<Family>,
+    current: usize,
+}
+
+struct Family {
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+    samples: String,
 }
 
 impl Exposition {
     fn new() -> Self {
         Self {
-            text: String::new(),
-            open_family: None,
+            families: Vec::new(),
+            current: 0,
         }
     }
 
-    fn family(&mut self, name: &'static str, kind: &str, help: &str) {
-        if self.open_family != Some(name) {
-            let _ = writeln!(self.text, "# HELP {name} {help}");
-            let _ = writeln!(self.text, "# TYPE {name} {kind}");
-            self.open_family = Some(name);
-        }
+    fn family(&mut self, name: &'static str, kind: &'static str, help: &'static str) {
+        self.current = match self.families.iter().position(|f| f.name == name) {
+            Some(index) => index,
+            None => {
+                self.families.push(Family {
+                    name,
+                    kind,
+                    help,
+                    samples: String::new(),
+                });
+                self.families.len() - 1
+            }
+        };
     }
 
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
-        self.text.push_str(name);
+        let Some(family) = self.families.get_mut(self.current) else {
+            return;
+        };
+        let text = &mut family.samples;
+        text.push_str(name);
         if !labels.is_empty() {
-            self.text.push('{');
+            text.push('{');
             for (index, (label, label_value)) in labels.iter().enumerate() {
                 if index > 0 {
-                    self.text.push(',');
+                    text.push(',');
                 }
-                let _ = write!(self.text, "{label}=\"{}\"", escape(label_value));
+                let _ = write!(text, "{label}=\"{}\"", escape(label_value));
             }
-            self.text.push('}');
+            text.push('}');
         }
-        let _ = writeln!(self.text, " {}", number(value));
+        let _ = writeln!(text, " {}", number(value));
+    }
+
+    fn render(&self) -> String {
+        let mut out = String::new();
+        for family in &self.families {
+            let _ = writeln!(out, "# HELP {} {}", family.name, family.help);
+            let _ = writeln!(out, "# TYPE {} {}", family.name, family.kind);
+            out.push_str(&family.samples);
+        }
+        out
     }
 }
 
@@ -118,7 +147,7 @@ fn write_redis(out: &mut Exposition, target: &str, snapshot: &LiveSnapshot) {
     let Some(stats) = &snapshot.stats else {
         return;
     };
-    let gauges: [(&'static str, &str, &str, f64); 7] = [
+    let gauges: [(&'static str, &'static str, &'static str, f64); 7] = [
         (
             "cachepanel_keyspace_hits_total",
             "counter",
@@ -190,8 +219,18 @@ fn write_redis(out: &mut Exposition, target: &str, snapshot: &LiveSnapshot) {
 
 async fn exposition(state: &AppState) -> String {
     let mut out = Exposition::new();
-    let target = state.redis.name().to_owned();
-    write_redis(&mut out, &target, &state.sampler.latest());
+    for target in state.targets.iter() {
+        write_target(&mut out, target);
+    }
+    if let Some(primary) = state.primary() {
+        write_rejections(&mut out, primary).await;
+    }
+    out.render()
+}
+
+fn write_target(out: &mut Exposition, state: &TargetState) {
+    let target = state.name.clone();
+    write_redis(out, &target, &state.sampler.latest());
 
     let census = state.census.state();
     out.family(
@@ -289,7 +328,11 @@ async fn exposition(state: &AppState) -> String {
             report.deleted_keys as f64,
         );
     }
+}
 
+/// 429s per role, from the first target (where the production app keeps its counters).
+async fn write_rejections(out: &mut Exposition, state: &TargetState) {
+    let target = state.name.clone();
     if let Ok(per_role) = crate::server::rate_limit::rejections_last_minute(&state.redis).await {
         out.family(
             "cachepanel_rate_limit_rejections_last_minute",
@@ -304,7 +347,6 @@ async fn exposition(state: &AppState) -> String {
             );
         }
     }
-    out.text
 }
 
 /// `GET /metrics`: with `CACHEPANEL_METRICS_TOKEN` set, that bearer token; otherwise the same
@@ -360,9 +402,14 @@ mod tests {
         out.family("x_total", "counter", "A thing.");
         out.sample("x_total", &[("group", "a\"b\\c\nd")], 3.0);
         out.sample("x_total", &[("group", "e")], 0.25);
+        out.family("y", "gauge", "Another.");
+        out.sample("y", &[], 1.0);
+        // A later sample of the first family joins it, not a second block.
+        out.family("x_total", "counter", "A thing.");
+        out.sample("x_total", &[("group", "f")], 1.0);
         assert_eq!(
-            out.text,
-            "# HELP x_total A thing.\n# TYPE x_total counter\nx_total{group=\"a\\\"b\\\\c\\nd\"} 3\nx_total{group=\"e\"} 0.25\n"
+            out.render(),
+            "# HELP x_total A thing.\n# TYPE x_total counter\nx_total{group=\"a\\\"b\\\\c\\nd\"} 3\nx_total{group=\"e\"} 0.25\nx_total{group=\"f\"} 1\n# HELP y Another.\n# TYPE y gauge\ny 1\n"
         );
     }
 

@@ -227,14 +227,85 @@ pub fn router(state: AppState) -> Router {
     } else {
         Router::new().nest(&base_path, routes.clone()).merge(routes)
     };
-    routes
+    let app = routes
         .fallback_service(ServeDir::new(site_root))
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
-            config,
+            config.clone(),
             web_security::security_headers,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http());
+    // `/targets/{name}/…` is rewritten before routing (a Router's own layers run after it).
+    let selecting = tower::Layer::layer(
+        &axum::middleware::from_fn_with_state(config, select_target),
+        app,
+    );
+    Router::new().fallback_service(selecting)
+}
+
+/// The Redis target a request asked for with a `/targets/{name}` path prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SelectedTarget(pub String);
+
+/// Path segment that selects a target other than the first for server functions and the
+/// event stream: `{base}/targets/{name}/api/…`.
+pub const TARGETS_SEGMENT: &str = "/targets/";
+
+/// Moves `/targets/{name}` out of the path into a `SelectedTarget` extension.
+async fn select_target(
+    State(config): State<Arc<Config>>,
+    mut request: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    let (base, rest) = match path.strip_prefix(config.base_path.as_str()) {
+        Some(rest) if !config.base_path.is_empty() && rest.starts_with(TARGETS_SEGMENT) => {
+            (config.base_path.as_str(), rest)
+        }
+        _ => ("", path.as_str()),
+    };
+    if let Some(after) = rest.strip_prefix(TARGETS_SEGMENT)
+        && let Some((name, remainder)) = after.split_once('/')
+    {
+        let query = request
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        if let Ok(uri) = format!("{base}/{remainder}{query}").parse() {
+            request
+                .extensions_mut()
+                .insert(SelectedTarget(name.to_owned()));
+            *request.uri_mut() = uri;
+        }
+    }
+    next.run(request).await
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, axum::Json(self)).into_response()
+    }
+}
+
+/// The state of the target a request selected (path prefix, else `?target=`), or a 400.
+fn state_for(state: &AppState, request: &Request<Body>) -> Result<AppState, AppError> {
+    let name = request
+        .extensions()
+        .get::<SelectedTarget>()
+        .map(|selected| selected.0.clone())
+        .or_else(|| query_parameter(request.uri().query(), "target"));
+    let Some(name) = name else {
+        return Ok(state.clone());
+    };
+    state.for_target(&name).ok_or_else(|| AppError::BadRequest {
+        message: format!(
+            "unknown target; configured: {}",
+            state.target_names().join(", ")
+        ),
+    })
 }
 
 async fn redirect_to_stats(State(config): State<Arc<Config>>) -> Redirect {
@@ -244,6 +315,10 @@ async fn redirect_to_stats(State(config): State<Arc<Config>>) -> Redirect {
 /// Runs a server function. Its errors arrive as 500 with an `AppError` JSON body; the status
 /// is corrected here from the error itself, so every API error has its proper code.
 async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let state = match state_for(&state, &request) {
+        Ok(state) => state,
+        Err(refusal) => return refusal.into_response(),
+    };
     let caller = request.extensions().get::<auth::Caller>().cloned();
     let response = leptos_axum::handle_server_fns_with_context(
         move || {
@@ -274,6 +349,10 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
 }
 
 async fn stats_page(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let state = match state_for(&state, &request) {
+        Ok(state) => state,
+        Err(refusal) => return refusal.into_response(),
+    };
     let query = request.uri().query();
     let lang_from_query = query_parameter(query, "lang").and_then(|value| Lang::from_tag(&value));
     let embed = match query_parameter(query, "embed").as_deref() {
@@ -296,6 +375,14 @@ async fn stats_page(State(state): State<AppState>, request: Request<Body>) -> Re
         can_act: caller
             .as_ref()
             .is_some_and(|caller| caller.access == auth::Access::Full),
+        target: state.redis.name().to_owned(),
+        targets: state.target_names(),
+        api_prefix: if state.target_names().first().map(String::as_str) == Some(state.redis.name())
+        {
+            String::new()
+        } else {
+            format!("{TARGETS_SEGMENT}{}", state.redis.name())
+        },
     };
     // The hydration bootstrap is the page's one inline script; the CSP admits it by nonce.
     let nonce = leptos::nonce::Nonce::new();

@@ -17,6 +17,19 @@ use crate::server::rate_limit::Limiter;
 use crate::server::redis::{RedisFailure, RedisTarget, Timeouts};
 use crate::server::sampler::{self, SamplerHandle, SamplerSettings};
 
+/// One watched Redis with its own sampler, history, census and flush.
+#[derive(Clone)]
+pub struct TargetState {
+    pub name: String,
+    pub redis: RedisTarget,
+    pub sampler: SamplerHandle,
+    pub census: Arc<CensusManager>,
+    pub flush: Arc<FlushManager>,
+}
+
+/// The state handlers see. `redis`, `sampler`, `census` and `flush` belong to the target the
+/// request selected (the first configured one unless it named another); the limiter always
+/// works on the first target, where the production app keeps its counters.
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub config: Arc<Config>,
@@ -27,6 +40,7 @@ pub struct AppState {
     pub limiter: Limiter,
     pub auth: Arc<Authenticator>,
     pub leptos_options: LeptosOptions,
+    pub targets: Arc<Vec<TargetState>>,
 }
 
 /// The background tasks of a state (sampler, census schedule); aborted when dropped.
@@ -51,29 +65,60 @@ impl AppState {
             connect: config.redis_connect_timeout,
             response: config.redis_response_timeout,
         };
-        let redis = match &config.sentinel {
-            Some(settings) => {
-                RedisTarget::with_sentinel("cache", redis_url, timeouts, settings.clone())
-            }
-            None => RedisTarget::new("cache", redis_url, timeouts)?,
+        let primary = match &config.sentinel {
+            Some(settings) => RedisTarget::with_sentinel(
+                &config.target_name,
+                redis_url,
+                timeouts,
+                settings.clone(),
+            ),
+            None => RedisTarget::new(&config.target_name, redis_url, timeouts)?,
         };
-        let (sampler, task) = sampler::spawn(
-            redis.clone(),
-            SamplerSettings {
-                interval: config.sample_interval,
-                thresholds: config.thresholds,
-                expected: config.expected.clone(),
-            },
-        );
-        let census = CensusManager::new(redis.clone(), config.census.clone());
-        let schedule = tokio::spawn(census.clone().schedule());
-        let audit = AuditLog::new(redis.clone(), config.audit.clone());
-        let flush = FlushManager::new(
-            redis.clone(),
-            config.census.groups.clone(),
-            config.flush.clone(),
-            audit,
-        );
+        let mut redises = vec![primary];
+        for extra in &config.extra_targets {
+            redises.push(RedisTarget::new(&extra.name, &extra.url, timeouts)?);
+        }
+        let mut tasks = Vec::new();
+        let mut targets = Vec::new();
+        for redis in redises {
+            let (sampler, task) = sampler::spawn(
+                redis.clone(),
+                SamplerSettings {
+                    interval: config.sample_interval,
+                    thresholds: config.thresholds,
+                    expected: config.expected.clone(),
+                },
+            );
+            let census = CensusManager::new(redis.clone(), config.census.clone());
+            tasks.push(task);
+            tasks.push(tokio::spawn(census.clone().schedule()));
+            let audit = AuditLog::new(redis.clone(), config.audit.clone());
+            let mut flush_settings = config.flush.clone();
+            if !config.is_cache_target(redis.name()) {
+                // Only caches may be flushed; a Celery or bot-state Redis is for watching.
+                flush_settings.policy = crate::model::flush::FlushPolicy::ReadOnly;
+            }
+            let flush = FlushManager::new(
+                redis.clone(),
+                config.census.groups.clone(),
+                flush_settings,
+                audit,
+            );
+            targets.push(TargetState {
+                name: redis.name().to_owned(),
+                redis,
+                sampler,
+                census,
+                flush,
+            });
+        }
+        let Some(first) = targets.first().cloned() else {
+            return Err(RedisFailure {
+                reason: "no target configured".into(),
+            });
+        };
+        let (redis, sampler, census, flush) =
+            (first.redis, first.sampler, first.census, first.flush);
         let limiter = Limiter::new(
             redis.clone(),
             config.rate_limits.clone(),
@@ -89,8 +134,35 @@ impl AppState {
             census,
             flush,
             limiter,
+            targets: Arc::new(targets),
         };
-        Ok((state, BackgroundTasks(vec![task, schedule])))
+        Ok((state, BackgroundTasks(tasks)))
+    }
+}
+
+impl AppState {
+    /// This state with `name`'s Redis, sampler, census and flush; `None` for an unknown name.
+    pub fn for_target(&self, name: &str) -> Option<AppState> {
+        let target = self.targets.iter().find(|target| target.name == name)?;
+        Some(AppState {
+            redis: target.redis.clone(),
+            sampler: target.sampler.clone(),
+            census: target.census.clone(),
+            flush: target.flush.clone(),
+            ..self.clone()
+        })
+    }
+
+    /// The first target: where the production app keeps its rate-limit counters.
+    pub fn primary(&self) -> Option<&TargetState> {
+        self.targets.first()
+    }
+
+    pub fn target_names(&self) -> Vec<String> {
+        self.targets
+            .iter()
+            .map(|target| target.name.clone())
+            .collect()
     }
 }
 

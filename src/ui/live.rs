@@ -45,7 +45,7 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
         appended.set(Vec::new());
     });
 
-    let url = page.url("/api/live/events");
+    let url = page.api_url("/api/live/events");
     Effect::new(move |_| {
         let _ = set_interval_with_handle(
             move || client_now.set(chrono::Utc::now().timestamp_millis()),

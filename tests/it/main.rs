@@ -14,3 +14,4 @@ mod rate_limit;
 mod security;
 mod sentinel;
 mod skeleton;
+mod targets;

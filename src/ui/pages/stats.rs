@@ -39,12 +39,17 @@ pub fn StatsPage() -> impl IntoView {
         Lang::Ru => Lang::En,
         Lang::En => Lang::Ru,
     };
-    // Switching language keeps the embed layout the page was opened with.
-    let other_lang_href = if page.embed {
-        format!("?lang={}&embed=1", other_lang.code())
-    } else {
-        format!("?lang={}", other_lang.code())
-    };
+    // Switching language keeps the target and the embed layout the page was opened with.
+    let other_lang_href = format!(
+        "?lang={}{}{}",
+        other_lang.code(),
+        if page.targets.first() == Some(&page.target) || page.target.is_empty() {
+            String::new()
+        } else {
+            format!("&target={}", page.target)
+        },
+        if page.embed { "&embed=1" } else { "" }
+    );
     let snapshot = live.snapshot;
     let census = live.census;
     // Keys per group once a census has run; until then keys per database from INFO.
@@ -88,6 +93,26 @@ pub fn StatsPage() -> impl IntoView {
         >
             <header class="page-header">
                 {(!page.embed).then(|| view! { <h1>{texts.heading}</h1> })}
+                {(page.targets.len() > 1).then(|| {
+                    let current = page.target.clone();
+                    let embed = if page.embed { "&embed=1" } else { "" };
+                    view! {
+                        <nav class="target-switch" data-testid="targets">
+                            {texts.target_label} ": "
+                            {page.targets.iter().map(|name| {
+                                let selected = *name == current;
+                                view! {
+                                    <a href=format!("?target={name}{embed}") data-testid="target-link"
+                                        data-target=name.clone() aria-current=selected.then_some("page")
+                                        class:selected=selected>
+                                        {name.clone()}
+                                    </a>
+                                    " "
+                                }
+                            }).collect_view()}
+                        </nav>
+                    }
+                })}
                 <nav class="page-actions">
                     {page.user.clone().filter(|_| !page.embed).map(|user| view! {
                         <span class="meta" data-testid="signed-in-as">{texts.signed_in_as} " " {user}</span>
