@@ -315,6 +315,13 @@ pub struct CensusProgress {
     pub dbsize_at_start: u64,
     /// Seconds to go at the current speed; `None` before there is a speed.
     pub eta_seconds: Option<u64>,
+    /// On a cluster: the master being walked, and how many of them are done.
+    #[serde(default)]
+    pub node: Option<String>,
+    #[serde(default)]
+    pub nodes_done: u32,
+    #[serde(default)]
+    pub nodes_total: u32,
 }
 
 /// What `GET /api/census` answers: the running census (if any) and the last result.

@@ -117,7 +117,7 @@ pub struct FlushPreview {
     pub duration_ms: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FlushProgress {
     pub prefix: String,
     pub started_at_ms: i64,
@@ -129,6 +129,13 @@ pub struct FlushProgress {
     pub matched_keys: u64,
     pub deleted_keys: u64,
     pub dbsize_at_start: u64,
+    /// On a cluster: the master being walked, and how many of them are done.
+    #[serde(default)]
+    pub node: Option<String>,
+    #[serde(default)]
+    pub nodes_done: u32,
+    #[serde(default)]
+    pub nodes_total: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

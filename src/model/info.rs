@@ -19,6 +19,56 @@ impl InfoFields {
         Self(fields)
     }
 
+    /// One reading for a whole cluster from its masters' readings: counters and sizes are
+    /// summed (so the hit rate comes from the sums), `run_id` joins every node's (a restart of
+    /// any node is a reset), uptime is the shortest, text fields come from the first node.
+    pub fn combine(nodes: &[InfoFields]) -> InfoFields {
+        const SUMMED: [&str; 9] = [
+            "keyspace_hits",
+            "keyspace_misses",
+            "used_memory",
+            "maxmemory",
+            "evicted_keys",
+            "expired_keys",
+            "total_commands_processed",
+            "connected_clients",
+            "connected_slaves",
+        ];
+        let mut combined = nodes.first().cloned().unwrap_or_default();
+        for name in SUMMED {
+            let total: u64 = nodes.iter().filter_map(|node| node.u64(name)).sum();
+            combined.0.insert(name.to_owned(), total.to_string());
+        }
+        if let Some(uptime) = nodes
+            .iter()
+            .filter_map(|n| n.u64("uptime_in_seconds"))
+            .min()
+        {
+            combined
+                .0
+                .insert("uptime_in_seconds".into(), uptime.to_string());
+        }
+        let run_ids: Vec<&str> = nodes.iter().filter_map(|n| n.get("run_id")).collect();
+        combined.0.insert("run_id".into(), run_ids.join("+"));
+        // Keyspace lines: keys summed per database.
+        combined.0.retain(|name, _| {
+            !(name.starts_with("db") && name[2..].chars().all(|c| c.is_ascii_digit()))
+        });
+        let mut keys_per_db: BTreeMap<u32, u64> = BTreeMap::new();
+        for node in nodes {
+            for (db, keys) in node.keys_per_db() {
+                *keys_per_db.entry(db).or_default() += keys;
+            }
+        }
+        for (db, keys) in keys_per_db {
+            combined.0.insert(
+                format!("db{db}"),
+                format!("keys={keys},expires=0,avg_ttl=0"),
+            );
+        }
+        combined
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
@@ -48,6 +98,25 @@ impl InfoFields {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cluster_reading_sums_its_masters() {
+        let node = |hits: u64, misses: u64, keys: u64, run: &str, uptime: u64| {
+            InfoFields::parse(&format!(
+                "redis_version:7.0.15\r\nrun_id:{run}\r\nuptime_in_seconds:{uptime}\r\n\
+                 keyspace_hits:{hits}\r\nkeyspace_misses:{misses}\r\nused_memory:1000\r\n\
+                 maxmemory:0\r\n# Keyspace\r\ndb0:keys={keys},expires=1,avg_ttl=5\r\n"
+            ))
+        };
+        let combined = InfoFields::combine(&[node(90, 10, 5, "a", 100), node(0, 100, 7, "b", 50)]);
+        assert_eq!(combined.u64("keyspace_hits"), Some(90));
+        assert_eq!(combined.u64("keyspace_misses"), Some(110));
+        assert_eq!(combined.u64("used_memory"), Some(2000));
+        assert_eq!(combined.u64("uptime_in_seconds"), Some(50));
+        assert_eq!(combined.get("run_id"), Some("a+b"));
+        assert_eq!(combined.keys_per_db().get(&0), Some(&12));
+        assert_eq!(combined.get("redis_version"), Some("7.0.15"));
+    }
 
     const FRESH: &str = include_str!("../../tests/fixtures/info_7.0_fresh.txt");
 

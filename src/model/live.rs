@@ -278,6 +278,12 @@ pub struct LiveSnapshot {
     /// Master, replicas and sentinels, behind Sentinel.
     #[serde(default)]
     pub topology: Option<super::topology::Topology>,
+    /// On a cluster: each master's figures (the fields above are their sums) …
+    #[serde(default)]
+    pub nodes: Vec<super::stats::NodeStats>,
+    /// … and every node with its role, slots and state.
+    #[serde(default)]
+    pub cluster_nodes: Vec<super::cluster::ClusterNode>,
 }
 
 impl LiveSnapshot {
@@ -303,6 +309,8 @@ impl LiveSnapshot {
             sample_interval_ms: interval_ms,
             keys_per_db: Vec::new(),
             topology: None,
+            nodes: Vec::new(),
+            cluster_nodes: Vec::new(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! No I/O here; everything is unit-tested from captured fixtures.
 
 pub mod census;
+pub mod cluster;
 pub mod flush;
 pub mod format;
 pub mod health;

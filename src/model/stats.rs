@@ -29,6 +29,13 @@ pub struct RedisStats {
     pub expired_keys: u64,
 }
 
+/// One cluster master's figures, beside the cluster's sums.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeStats {
+    pub address: String,
+    pub stats: RedisStats,
+}
+
 impl RedisStats {
     /// These figures without `own` (hits, misses) lookups, which cachepanel made itself.
     pub fn without_own(mut self, (own_hits, own_misses): (u64, u64)) -> Self {

@@ -171,40 +171,9 @@ async fn run_census(
     let mut census = Aggregate::new(settings);
     let mut outcome = CensusOutcome::Complete;
 
-    let preamble = manager
-        .redis
-        .run(|mut connection| async move {
-            redis::pipe()
-                .cmd("DBSIZE")
-                .cmd("CONFIG")
-                .arg("GET")
-                .arg("maxmemory-policy")
-                .ignore_errors()
-                .query_async::<Vec<RedisResult<Value>>>(&mut connection)
-                .await
-        })
-        .await;
-    let (dbsize, hotness_kind) = match preamble {
-        Ok(replies) => {
-            let dbsize = replies
-                .first()
-                .and_then(|r| r.as_ref().ok())
-                .and_then(|v| redis::from_redis_value_ref::<u64>(v).ok());
-            let policy = replies
-                .get(1)
-                .and_then(|r| r.as_ref().ok())
-                .and_then(|v| redis::from_redis_value_ref::<Vec<String>>(v).ok())
-                .and_then(|pair| pair.into_iter().nth(1))
-                .unwrap_or_default();
-            (
-                dbsize.unwrap_or(0),
-                if policy.contains("lfu") {
-                    HotnessKind::Lfu
-                } else {
-                    HotnessKind::Lru
-                },
-            )
-        }
+    // Every master once (a single server is its own only master).
+    let nodes = match manager.redis.masters().await {
+        Ok(nodes) => nodes,
         Err(failure) => {
             return census.finish(
                 started_at_ms,
@@ -216,70 +185,109 @@ async fn run_census(
             );
         }
     };
+    let mut dbsize = 0;
+    let mut hotness_kind = HotnessKind::Lru;
+    for (index, node) in nodes.iter().enumerate() {
+        match preamble(node).await {
+            Ok((keys, kind)) => {
+                dbsize += keys;
+                if index == 0 {
+                    hotness_kind = kind;
+                }
+            }
+            Err(failure) => {
+                return census.finish(
+                    started_at_ms,
+                    started,
+                    0,
+                    CensusOutcome::Failed {
+                        reason: failure.reason,
+                    },
+                );
+            }
+        }
+    }
     census.hotness_kind = hotness_kind;
+    let nodes_total = u32::try_from(nodes.len()).unwrap_or(u32::MAX);
+    let cluster = manager.redis.is_cluster();
     manager.state.send_modify(|state| {
         state.running = Some(CensusProgress {
             started_at_ms,
             scanned_keys: 0,
             dbsize_at_start: dbsize,
             eta_seconds: None,
+            node: None,
+            nodes_done: 0,
+            nodes_total,
         });
     });
 
-    let mut cursor: u64 = 0;
     let mut count = settings.scan_count.clamp(MIN_COUNT, MAX_COUNT);
-    let mut pending: Vec<Vec<u8>> = Vec::new();
     let mut pacer = Pacer::new(settings.duty_cycle);
-    loop {
-        if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
-            outcome = CensusOutcome::Cancelled;
-            break;
-        }
-        let inspect = std::mem::take(&mut pending);
-        let gate = manager.redis.own_lookups().gate().await;
-        let round_trip = Instant::now();
-        let page = scan_page(&manager.redis, cursor, count, &inspect, hotness_kind).await;
-        let elapsed = round_trip.elapsed();
-        let (next_cursor, keys, inspections) = match page {
-            Ok(page) => page,
-            Err(failure) => {
-                outcome = CensusOutcome::Failed {
-                    reason: failure.reason,
-                };
-                break;
-            }
-        };
-        census.record_inspections(&inspect, inspections, manager.redis.own_lookups());
-        drop(gate);
-        for key in keys {
-            if census.count_key(&key) {
-                pending.push(key);
-            }
-        }
-        cursor = next_cursor;
-
-        count = adapt_count(count, elapsed, settings.target_round_trip);
-        let scanned = census.scanned;
-        let speed = scanned as f64 / started.elapsed().as_secs_f64().max(0.001);
+    'nodes: for (done, node) in nodes.iter().enumerate() {
+        let node_name = cluster.then(|| node.address().unwrap_or_default());
         manager.state.send_modify(|state| {
             if let Some(progress) = state.running.as_mut() {
-                progress.scanned_keys = scanned;
-                progress.eta_seconds =
-                    (speed > 0.0).then(|| (dbsize.saturating_sub(scanned) as f64 / speed) as u64);
+                progress.node = node_name.clone();
+                progress.nodes_done = u32::try_from(done).unwrap_or(u32::MAX);
             }
         });
-        if cursor == 0 {
-            // The last page's samples still need their inspection round trip.
-            if !pending.is_empty() {
-                let last = std::mem::take(&mut pending);
-                let _gate = manager.redis.own_lookups().gate().await;
-                if let Ok(inspections) = inspect_only(&manager.redis, &last, hotness_kind).await {
-                    census.record_inspections(&last, inspections, manager.redis.own_lookups());
+        let mut cursor: u64 = 0;
+        let mut pending: Vec<Vec<u8>> = Vec::new();
+        loop {
+            if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
+                outcome = CensusOutcome::Cancelled;
+                break 'nodes;
+            }
+            let inspect = std::mem::take(&mut pending);
+            let gate = manager.redis.own_lookups().gate().await;
+            let round_trip = Instant::now();
+            let page = scan_page(node, cursor, count, &inspect, hotness_kind).await;
+            let elapsed = round_trip.elapsed();
+            let (next_cursor, keys, inspections) = match page {
+                Ok(page) => page,
+                Err(failure) => {
+                    outcome = CensusOutcome::Failed {
+                        reason: match &node_name {
+                            Some(name) => format!("{name}: {}", failure.reason),
+                            None => failure.reason,
+                        },
+                    };
+                    break 'nodes;
+                }
+            };
+            census.record_inspections(&inspect, inspections, manager.redis.own_lookups());
+            drop(gate);
+            for key in keys {
+                if census.count_key(&key) {
+                    pending.push(key);
                 }
             }
-            break;
+            cursor = next_cursor;
+
+            count = adapt_count(count, elapsed, settings.target_round_trip);
+            let scanned = census.scanned;
+            let speed = scanned as f64 / started.elapsed().as_secs_f64().max(0.001);
+            manager.state.send_modify(|state| {
+                if let Some(progress) = state.running.as_mut() {
+                    progress.scanned_keys = scanned;
+                    progress.eta_seconds = (speed > 0.0)
+                        .then(|| (dbsize.saturating_sub(scanned) as f64 / speed) as u64);
+                }
+            });
+            if cursor == 0 {
+                // The last page's samples still need their inspection round trip.
+                if !pending.is_empty() {
+                    let last = std::mem::take(&mut pending);
+                    let _gate = manager.redis.own_lookups().gate().await;
+                    if let Ok(inspections) = inspect_only(node, &last, hotness_kind).await {
+                        census.record_inspections(&last, inspections, manager.redis.own_lookups());
+                    }
+                }
+                break;
+            }
+            pacer.after(elapsed).await;
         }
-        pacer.after(elapsed).await;
     }
     let app_lookups = read_prefix_counters(&manager.redis, started_at_ms).await;
     let mut report = census.finish(started_at_ms, started, dbsize, outcome);
@@ -287,6 +295,40 @@ async fn run_census(
         group.app_lookups = app_lookups.get(&group.prefix).copied();
     }
     report
+}
+
+/// `DBSIZE` and the eviction policy of one node (LFU policies change what "hot" means).
+async fn preamble(node: &RedisTarget) -> Result<(u64, HotnessKind), RedisFailure> {
+    let replies = node
+        .run(|mut connection| async move {
+            redis::pipe()
+                .cmd("DBSIZE")
+                .cmd("CONFIG")
+                .arg("GET")
+                .arg("maxmemory-policy")
+                .ignore_errors()
+                .query_async::<Vec<RedisResult<Value>>>(&mut connection)
+                .await
+        })
+        .await?;
+    let dbsize = replies
+        .first()
+        .and_then(|r| r.as_ref().ok())
+        .and_then(|v| redis::from_redis_value_ref::<u64>(v).ok());
+    let policy = replies
+        .get(1)
+        .and_then(|r| r.as_ref().ok())
+        .and_then(|v| redis::from_redis_value_ref::<Vec<String>>(v).ok())
+        .and_then(|pair| pair.into_iter().nth(1))
+        .unwrap_or_default();
+    Ok((
+        dbsize.unwrap_or(0),
+        if policy.contains("lfu") {
+            HotnessKind::Lfu
+        } else {
+            HotnessKind::Lru
+        },
+    ))
 }
 
 /// The application's per-prefix hit/miss counters of the last minutes, if it writes any;

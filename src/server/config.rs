@@ -202,6 +202,8 @@ pub struct Config {
     /// Find the master through these sentinels (the Redis URL then only gives credentials,
     /// database and TLS).
     pub sentinel: Option<SentinelSettings>,
+    /// Seed nodes (`host:port`) of a Redis Cluster for the first target.
+    pub cluster_seeds: Option<Vec<String>>,
     /// Name of the first target (the one `CACHEPANEL_REDIS_URL` / the sentinels point at).
     pub target_name: String,
     /// Further Redis servers to watch, e.g. the bot's FSM storage or Celery's broker.
@@ -257,7 +259,7 @@ impl Config {
 
     /// Whether a Redis is configured at all (otherwise an embedded one is started).
     pub fn has_redis(&self) -> bool {
-        self.redis_url.is_some() || self.sentinel.is_some()
+        self.redis_url.is_some() || self.sentinel.is_some() || self.cluster_seeds.is_some()
     }
 
     /// The URL whose credentials, database and TLS the data nodes use.
@@ -265,6 +267,9 @@ impl Config {
         match (&self.redis_url, &self.sentinel) {
             (Some(url), _) => Some(url.clone()),
             (None, Some(_)) => RedisUrl::parse("redis://127.0.0.1:6379/0").ok(),
+            (None, None) if self.cluster_seeds.is_some() => {
+                RedisUrl::parse("redis://127.0.0.1:6379/0").ok()
+            }
             (None, None) => None,
         }
     }
@@ -495,6 +500,21 @@ impl Config {
                 password: value("CACHEPANEL_REDIS_SENTINEL_PASSWORD").map(Secret::new),
             }),
         };
+        let cluster_seeds = match value("CACHEPANEL_REDIS_CLUSTER") {
+            None => None,
+            Some(text) => Some(SentinelSettings::parse_addresses(&text).map_err(|e| {
+                invalid(
+                    "CACHEPANEL_REDIS_CLUSTER",
+                    e.replace("sentinel", "seed node"),
+                )
+            })?),
+        };
+        if cluster_seeds.is_some() && sentinel.is_some() {
+            return Err(invalid(
+                "CACHEPANEL_REDIS_CLUSTER",
+                "set either CACHEPANEL_REDIS_CLUSTER or CACHEPANEL_REDIS_SENTINELS, not both",
+            ));
+        }
         let target_name = value("CACHEPANEL_TARGET_NAME")
             .map(|name| name.trim().to_owned())
             .unwrap_or_else(|| "cache".into());
@@ -565,6 +585,7 @@ impl Config {
             target_name,
             extra_targets,
             cache_targets,
+            cluster_seeds,
         })
     }
 }

@@ -112,7 +112,10 @@ impl DemoStep {
         }
     }
 
-    async fn apply(self, connection: &mut redis::aio::ConnectionManager) -> redis::RedisResult<()> {
+    async fn apply(
+        self,
+        connection: &mut crate::server::redis::Connection,
+    ) -> redis::RedisResult<()> {
         // Cache-aside: read, and on a miss "load from the database" and cache with the TTL.
         let mut gets = redis::pipe();
         for (key, _) in &self.reads {

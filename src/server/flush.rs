@@ -142,10 +142,19 @@ impl FlushManager {
         }
     }
 
+    /// Keys on every master (one server: its own DBSIZE).
     async fn dbsize(&self) -> Result<u64, RedisFailure> {
-        self.redis
-            .run(|mut connection| async move { redis::cmd("DBSIZE").query_async(&mut connection).await })
-            .await
+        let mut total = 0;
+        for node in self.redis.masters().await? {
+            total += node
+                .run(|mut connection| async move {
+                    redis::cmd("DBSIZE")
+                        .query_async::<u64>(&mut connection)
+                        .await
+                })
+                .await?;
+        }
+        Ok(total)
     }
 
     fn checked_prefix(&self, text: &str) -> Result<KeyPrefix, FlushError> {
@@ -167,22 +176,37 @@ impl FlushManager {
             matched_keys: 0,
             deleted_keys: 0,
             dbsize_at_start: dbsize,
+            ..Default::default()
         };
         self.state
             .send_modify(|state| state.previewing = Some(progress));
         let mut counter = PreviewCounter::default();
         let state = &self.state;
-        let counted = scan_prefix(&self.redis, &prefix, None, |keys, _, visited| {
-            counter.add(keys);
-            let matched = counter.keys;
-            state.send_modify(|state| {
-                if let Some(progress) = state.previewing.as_mut() {
-                    progress.scanned_keys = visited.min(dbsize);
-                    progress.matched_keys = matched;
-                }
-            });
-            Vec::new()
-        })
+        let counted = scan_prefix(
+            &self.redis,
+            &prefix,
+            None,
+            |keys, _, visited| {
+                counter.add(keys);
+                let matched = counter.keys;
+                state.send_modify(|state| {
+                    if let Some(progress) = state.previewing.as_mut() {
+                        progress.scanned_keys = visited.min(dbsize);
+                        progress.matched_keys = matched;
+                    }
+                });
+                Vec::new()
+            },
+            |node, done, total| {
+                state.send_modify(|state| {
+                    if let Some(progress) = state.previewing.as_mut() {
+                        progress.node = node;
+                        progress.nodes_done = done;
+                        progress.nodes_total = total;
+                    }
+                });
+            },
+        )
         .await;
         self.state.send_modify(|state| state.previewing = None);
         counted.map_err(|(_, failure)| failure)?;
@@ -296,6 +320,7 @@ impl FlushManager {
                 matched_keys: 0,
                 deleted_keys: 0,
                 dbsize_at_start: dbsize,
+                ..Default::default()
             });
         });
         let manager = self.clone();
@@ -386,6 +411,15 @@ impl FlushManager {
                     }
                 });
                 keys
+            },
+            |node, done, total| {
+                state.send_modify(|state| {
+                    if let Some(progress) = state.running.as_mut() {
+                        progress.node = node;
+                        progress.nodes_done = done;
+                        progress.nodes_total = total;
+                    }
+                });
             },
         )
         .await;
@@ -481,6 +515,71 @@ async fn scan_prefix(
     prefix: &KeyPrefix,
     control: Option<(&AtomicBool, f64)>,
     mut on_keys: impl FnMut(Vec<Vec<u8>>, u64, u64) -> Vec<Vec<u8>>,
+    mut on_node: impl FnMut(Option<String>, u32, u32),
+) -> Result<ScanOutcome, (u64, RedisFailure)> {
+    // Every master exactly once; keys SCAN found on a node are unlinked on that node.
+    let nodes = redis.masters().await.map_err(|failure| (0, failure))?;
+    let total = u32::try_from(nodes.len()).unwrap_or(u32::MAX);
+    let mut deleted = 0_u64;
+    let mut visited = 0_u64;
+    for (done, node) in nodes.iter().enumerate() {
+        let name = redis
+            .is_cluster()
+            .then(|| node.address().unwrap_or_default());
+        on_node(name.clone(), u32::try_from(done).unwrap_or(u32::MAX), total);
+        let (base_deleted, base_visited) = (deleted, visited);
+        let per_key = redis.is_cluster();
+        let outcome = scan_node(
+            node,
+            prefix,
+            control,
+            per_key,
+            |keys, node_deleted, node_visited| {
+                visited = base_visited + node_visited;
+                on_keys(keys, base_deleted + node_deleted, visited)
+            },
+        )
+        .await;
+        match outcome {
+            Ok(ScanOutcome {
+                deleted: node_deleted,
+                cancelled,
+            }) => {
+                deleted += node_deleted;
+                if cancelled {
+                    return Ok(ScanOutcome {
+                        deleted,
+                        cancelled: true,
+                    });
+                }
+            }
+            Err((node_deleted, failure)) => {
+                let failure = match name {
+                    Some(name) => RedisFailure {
+                        reason: format!("{name}: {}", failure.reason),
+                    },
+                    None => failure,
+                };
+                return Err((deleted + node_deleted, failure));
+            }
+        }
+    }
+    on_node(None, total, total);
+    Ok(ScanOutcome {
+        deleted,
+        cancelled: false,
+    })
+}
+
+/// `scan_prefix` on one server.
+async fn scan_node(
+    redis: &RedisTarget,
+    prefix: &KeyPrefix,
+    control: Option<(&AtomicBool, f64)>,
+    // A cluster refuses a multi-key UNLINK across slots (CROSSSLOT), even on one node: there
+    // each key gets its own UNLINK, still in one pipeline.
+    per_key: bool,
+    mut on_keys: impl FnMut(Vec<Vec<u8>>, u64, u64) -> Vec<Vec<u8>>,
 ) -> Result<ScanOutcome, (u64, RedisFailure)> {
     let pattern = prefix.scan_pattern();
     let mut cursor = 0_u64;
@@ -498,7 +597,11 @@ async fn scan_prefix(
                 let pattern = pattern.clone();
                 async move {
                     let mut pipe = redis::pipe();
-                    if !unlink.is_empty() {
+                    if per_key {
+                        for key in &unlink {
+                            pipe.cmd("UNLINK").arg(key);
+                        }
+                    } else if !unlink.is_empty() {
                         pipe.cmd("UNLINK").arg(&unlink);
                     }
                     if scan_next {
@@ -514,10 +617,10 @@ async fn scan_prefix(
                     }
                     let mut replies: Vec<redis::Value> = pipe.query_async(&mut connection).await?;
                     let page = if scan_next { replies.pop() } else { None };
-                    let removed = match replies.pop() {
-                        Some(value) => redis::from_redis_value::<u64>(value)?,
-                        None => 0,
-                    };
+                    let mut removed = 0;
+                    for value in replies {
+                        removed += redis::from_redis_value::<u64>(value)?;
+                    }
                     let page = match page {
                         Some(value) => Some(redis::from_redis_value::<(u64, Vec<Vec<u8>>)>(value)?),
                         None => None,
@@ -549,10 +652,16 @@ async fn scan_prefix(
                 let last = std::mem::take(&mut to_unlink);
                 let removed: u64 = redis
                     .run(|mut connection| async move {
-                        redis::cmd("UNLINK")
-                            .arg(&last)
-                            .query_async(&mut connection)
-                            .await
+                        let mut pipe = redis::pipe();
+                        if per_key {
+                            for key in &last {
+                                pipe.cmd("UNLINK").arg(key);
+                            }
+                        } else {
+                            pipe.cmd("UNLINK").arg(&last);
+                        }
+                        let replies: Vec<u64> = pipe.query_async(&mut connection).await?;
+                        Ok(replies.iter().sum())
                     })
                     .await
                     .map_err(|failure| (deleted, failure))?;

@@ -104,9 +104,11 @@ async fn run(
             Ok(QuietReading {
                 info,
                 total_keys,
+                nodes,
                 own_totals: own_lookups,
                 own_this_run,
             }) => {
+                snapshot.nodes = nodes;
                 unavailable_since = None;
                 let taken = Instant::now();
                 let mut counters = Counters::from_info(&info);
@@ -182,6 +184,15 @@ async fn run(
                 };
                 snapshot.rates = None;
                 snapshot.point = None;
+            }
+        }
+        if redis.is_cluster() {
+            // Slot and failover states: every node, replicas included, as the cluster sees it.
+            match redis.cluster_nodes().await {
+                Ok(nodes) => snapshot.cluster_nodes = nodes,
+                Err(failure) => {
+                    tracing::warn!(target_name = redis.name(), reason = %failure, "reading CLUSTER NODES failed");
+                }
             }
         }
         if demoted {

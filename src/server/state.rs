@@ -65,14 +65,17 @@ impl AppState {
             connect: config.redis_connect_timeout,
             response: config.redis_response_timeout,
         };
-        let primary = match &config.sentinel {
-            Some(settings) => RedisTarget::with_sentinel(
+        let primary = match (&config.sentinel, &config.cluster_seeds) {
+            (Some(settings), _) => RedisTarget::with_sentinel(
                 &config.target_name,
                 redis_url,
                 timeouts,
                 settings.clone(),
             ),
-            None => RedisTarget::new(&config.target_name, redis_url, timeouts)?,
+            (None, Some(seeds)) => {
+                RedisTarget::with_cluster(&config.target_name, redis_url, timeouts, seeds.clone())
+            }
+            (None, None) => RedisTarget::new(&config.target_name, redis_url, timeouts)?,
         };
         let mut redises = vec![primary];
         for extra in &config.extra_targets {

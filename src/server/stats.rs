@@ -1,8 +1,44 @@
 //! Reads the cache figures of one Redis: `INFO` and `DBSIZE` in one pipelined round trip.
 
 use crate::model::info::InfoFields;
+use crate::model::stats::NodeStats;
 use crate::model::{RedisStats, StatsReport};
 use crate::server::redis::{RedisFailure, RedisTarget};
+
+/// The default `INFO` sections and `DBSIZE`, in one pipelined round trip per node; on a
+/// cluster, the masters' readings combined (`InfoFields::combine`) and the per-node ones.
+pub async fn read_info_nodes(
+    redis: &RedisTarget,
+) -> Result<(InfoFields, u64, Vec<NodeStats>), RedisFailure> {
+    if !redis.is_cluster() {
+        let (info, keys) = read_info(redis).await?;
+        return Ok((info, keys, Vec::new()));
+    }
+    let masters = redis.masters().await?;
+    let readings = futures_join(masters.iter().map(read_info)).await;
+    let mut infos = Vec::new();
+    let mut total_keys = 0;
+    let mut nodes = Vec::new();
+    for (master, reading) in masters.iter().zip(readings) {
+        let (info, keys) = reading?;
+        total_keys += keys;
+        nodes.push(NodeStats {
+            address: master.address().unwrap_or_default(),
+            stats: RedisStats::from_info(&info, keys),
+        });
+        infos.push(info);
+    }
+    Ok((InfoFields::combine(&infos), total_keys, nodes))
+}
+
+async fn futures_join<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut outputs = Vec::new();
+    // Few nodes; in sequence keeps it simple and each call is bounded by its timeout.
+    for future in futures {
+        outputs.push(future.await);
+    }
+    outputs
+}
 
 /// The default `INFO` sections and `DBSIZE`, in one pipelined round trip.
 pub async fn read_info(redis: &RedisTarget) -> Result<(InfoFields, u64), RedisFailure> {
@@ -24,15 +60,17 @@ pub async fn read_info(redis: &RedisTarget) -> Result<(InfoFields, u64), RedisFa
 pub struct QuietReading {
     pub info: InfoFields,
     pub total_keys: u64,
+    /// Per master, on a cluster (empty otherwise).
+    pub nodes: Vec<NodeStats>,
     pub own_totals: (u64, u64),
     pub own_this_run: (u64, u64),
 }
 
 pub async fn read_info_quiet(redis: &RedisTarget) -> Result<QuietReading, RedisFailure> {
     let gate = redis.own_lookups().exclusive().await;
-    let reading = read_info(redis).await;
+    let reading = read_info_nodes(redis).await;
     let own_totals = redis.own_lookups().totals();
-    let (info, total_keys) = reading?;
+    let (info, total_keys, nodes) = reading?;
     let own_this_run = redis
         .own_lookups()
         .during_run(info.get("run_id").unwrap_or_default());
@@ -40,6 +78,7 @@ pub async fn read_info_quiet(redis: &RedisTarget) -> Result<QuietReading, RedisF
     Ok(QuietReading {
         info,
         total_keys,
+        nodes,
         own_totals,
         own_this_run,
     })

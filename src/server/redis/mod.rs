@@ -133,9 +133,57 @@ impl OwnLookups {
     }
 }
 
+/// A connection to a target: one server, or a Redis Cluster (commands routed by key slot).
+/// Operations receive it and use it like any redis-rs async connection.
+#[derive(Clone)]
+pub enum Connection {
+    Single(ConnectionManager),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Connection {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Self::Single(connection) => connection.req_packed_command(cmd),
+            Self::Cluster(connection) => connection.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Self::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(connection) => connection.get_db(),
+            Self::Cluster(connection) => connection.get_db(),
+        }
+    }
+}
+
+/// Redis Cluster: seed addresses, the routed connection (opened on first use), and one
+/// direct target per master for what must visit every node (INFO, SCAN).
+struct ClusterState {
+    seeds: Vec<String>,
+    connection: tokio::sync::OnceCell<redis::cluster_async::ClusterConnection>,
+    nodes: std::sync::Mutex<std::collections::HashMap<String, RedisTarget>>,
+}
+
 struct Inner {
     name: String,
-    own_lookups: OwnLookups,
+    own_lookups: Arc<OwnLookups>,
+    cluster: Option<ClusterState>,
     /// The node commands go to, and its connection; `None` until Sentinel named a master.
     current: std::sync::RwLock<Option<Current>>,
     /// Bound on a whole operation (one command or pipeline).
@@ -203,6 +251,29 @@ impl RedisTarget {
         Self::build(name, url, timeouts, Some(settings), None)
     }
 
+    /// A target on a Redis Cluster found through `seeds` (`host:port`); `url` gives password,
+    /// database and TLS. Keyed commands are routed by slot; `masters()` lists every master.
+    pub fn with_cluster(
+        name: &str,
+        url: &RedisUrl,
+        timeouts: Timeouts,
+        seeds: Vec<String>,
+    ) -> Self {
+        let mut target = Self::build(name, url, timeouts, None, None);
+        if let Some(inner) = Arc::get_mut(&mut target.inner) {
+            inner.cluster = Some(ClusterState {
+                seeds,
+                connection: tokio::sync::OnceCell::new(),
+                nodes: std::sync::Mutex::new(std::collections::HashMap::new()),
+            });
+        }
+        target
+    }
+
+    pub fn is_cluster(&self) -> bool {
+        self.inner.cluster.is_some()
+    }
+
     fn build(
         name: &str,
         url: &RedisUrl,
@@ -217,7 +288,8 @@ impl RedisTarget {
         Self {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
-                own_lookups: OwnLookups::default(),
+                own_lookups: Arc::new(OwnLookups::default()),
+                cluster: None,
                 current: std::sync::RwLock::new(current),
                 operation_timeout,
                 timeouts,
@@ -297,9 +369,21 @@ impl RedisTarget {
     /// bounded by the larger of the two timeouts (plus a little slack).
     pub async fn run<T, F, Fut>(&self, operation: F) -> Result<T, RedisFailure>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(Connection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
+        if let Some(cluster) = &self.inner.cluster {
+            let connection = self.cluster_connection(cluster).await?;
+            return match tokio::time::timeout(
+                self.inner.operation_timeout,
+                operation(Connection::Cluster(connection)),
+            )
+            .await
+            {
+                Ok(result) => result.map_err(RedisFailure::from),
+                Err(_) => Err(RedisFailure::timed_out()),
+            };
+        }
         let current = match self.current() {
             Some(current) => current,
             None => {
@@ -309,8 +393,11 @@ impl RedisTarget {
                 })?
             }
         };
-        let outcome =
-            tokio::time::timeout(self.inner.operation_timeout, operation(current.manager)).await;
+        let outcome = tokio::time::timeout(
+            self.inner.operation_timeout,
+            operation(Connection::Single(current.manager)),
+        )
+        .await;
         let failed_over = match &outcome {
             Ok(Err(error)) => suggests_failover(error),
             Ok(Ok(_)) => false,
@@ -325,6 +412,108 @@ impl RedisTarget {
         }
     }
 
+    async fn cluster_connection(
+        &self,
+        cluster: &ClusterState,
+    ) -> Result<redis::cluster_async::ClusterConnection, RedisFailure> {
+        let timeouts = self.inner.timeouts;
+        let seeds: Vec<String> = cluster
+            .seeds
+            .iter()
+            .filter_map(|seed| {
+                let (host, port) = seed.rsplit_once(':')?;
+                Some(
+                    self.inner
+                        .url
+                        .with_address(host, port.parse().ok()?)
+                        .expose()
+                        .to_owned(),
+                )
+            })
+            .collect();
+        let open = async {
+            let client = redis::cluster::ClusterClient::builder(seeds)
+                .connection_timeout(timeouts.connect)
+                .response_timeout(timeouts.response)
+                .retries(1)
+                .build()?;
+            client.get_async_connection().await
+        };
+        let connection = tokio::time::timeout(
+            self.inner.operation_timeout * 2,
+            cluster.connection.get_or_try_init(|| open),
+        )
+        .await
+        .map_err(|_| RedisFailure::timed_out())??;
+        Ok(connection.clone())
+    }
+
+    /// The targets that together hold every key: this one, or on a cluster each master that
+    /// serves slots (once each), as direct connections sharing this target's own-lookup
+    /// account. Refuses while a master fails: visiting the others would silently miss keys.
+    pub async fn masters(&self) -> Result<Vec<RedisTarget>, RedisFailure> {
+        let Some(cluster) = &self.inner.cluster else {
+            return Ok(vec![self.clone()]);
+        };
+        let nodes = self.cluster_nodes().await?;
+        let masters = crate::model::cluster::serving_masters(&nodes)
+            .map_err(|reason| RedisFailure { reason })?;
+        let Ok(mut known) = cluster.nodes.lock() else {
+            return Err(RedisFailure {
+                reason: "internal: node list lock poisoned".into(),
+            });
+        };
+        let mut targets = Vec::new();
+        for master in masters {
+            let target = match known.get(&master.address) {
+                Some(target) => target.clone(),
+                None => {
+                    let Some((host, port)) = master
+                        .address
+                        .rsplit_once(':')
+                        .and_then(|(host, port)| Some((host.to_owned(), port.parse().ok()?)))
+                    else {
+                        continue;
+                    };
+                    let url = self.inner.url.with_address(&host, port);
+                    let manager = manager_for(&url, self.inner.timeouts)?;
+                    let mut node = Self::build(
+                        &format!("{}@{}", self.inner.name, master.address),
+                        &url,
+                        self.inner.timeouts,
+                        None,
+                        Some(Current {
+                            address: master.address.clone(),
+                            manager,
+                        }),
+                    );
+                    if let Some(inner) = Arc::get_mut(&mut node.inner) {
+                        inner.own_lookups = self.inner.own_lookups.clone();
+                    }
+                    known.insert(master.address.clone(), node.clone());
+                    node
+                }
+            };
+            targets.push(target);
+        }
+        Ok(targets)
+    }
+
+    /// `CLUSTER NODES` as any node sees it.
+    pub async fn cluster_nodes(
+        &self,
+    ) -> Result<Vec<crate::model::cluster::ClusterNode>, RedisFailure> {
+        let text: String = self
+            .run(|mut connection| async move {
+                redis::cmd("CLUSTER")
+                    .arg("NODES")
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await?;
+        Ok(crate::model::cluster::parse_nodes(&text))
+    }
+
     async fn rediscover_within_bound(&self) {
         let _ = tokio::time::timeout(self.inner.operation_timeout * 2, self.rediscover()).await;
     }
@@ -336,7 +525,7 @@ impl RedisTarget {
         operation: F,
     ) -> Result<T, RedisFailure>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(Connection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         match tokio::time::timeout(limit.min(self.inner.operation_timeout), self.run(operation))

@@ -1,6 +1,7 @@
 pub mod audit_list;
 pub mod census_table;
 pub mod charts_panel;
+pub mod cluster_panel;
 pub mod config_panel;
 pub mod live_panel;
 pub mod stat_card;
@@ -10,6 +11,7 @@ pub mod topology_panel;
 pub use audit_list::AuditList;
 pub use census_table::CensusTable;
 pub use charts_panel::ChartsPanel;
+pub use cluster_panel::ClusterPanel;
 pub use config_panel::ConfigPanel;
 pub use live_panel::LivePanel;
 pub use stat_card::StatCard;

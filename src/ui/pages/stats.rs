@@ -4,7 +4,9 @@ use crate::api::get_stats;
 use crate::i18n::texts;
 use crate::model::Lang;
 use crate::ui::charts::chart_width_for;
-use crate::ui::components::{ChartsPanel, ConfigPanel, LivePanel, StatsPanel, TopologyPanel};
+use crate::ui::components::{
+    ChartsPanel, ClusterPanel, ConfigPanel, LivePanel, StatsPanel, TopologyPanel,
+};
 use crate::ui::live::use_live_data;
 use crate::ui::pages::census::CensusSection;
 use crate::ui::pages::flush::FlushSection;
@@ -129,6 +131,11 @@ pub fn StatsPage() -> impl IntoView {
                 <h2 class="section-heading">{texts.live_heading}</h2>
                 {move || snapshot.get().map(|snapshot| {
                     view! { <LivePanel snapshot server_now_ms=live.server_now_ms.get() texts /> }
+                })}
+                {move || snapshot.get().filter(|snapshot| !snapshot.cluster_nodes.is_empty()).map(|snapshot| {
+                    view! {
+                        <ClusterPanel nodes=snapshot.cluster_nodes.clone() stats=snapshot.nodes.clone() texts />
+                    }
                 })}
                 {move || snapshot.get().and_then(|snapshot| snapshot.topology.clone()).map(|topology| {
                     view! { <TopologyPanel topology texts /> }

@@ -1,0 +1,234 @@
+//! On a real local Redis Cluster: 3 masters, created with `redis-cli --cluster create`.
+
+use std::time::{Duration, Instant};
+
+use cachepanel::server::config::RedisUrl;
+use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
+
+use crate::harness::{TestApp, redis_connection, start_redis};
+
+pub struct Cluster {
+    pub nodes: Vec<RedisProcess>,
+}
+
+impl Cluster {
+    pub fn start(masters: usize) -> Self {
+        let nodes: Vec<RedisProcess> = (0..masters)
+            .map(|_| {
+                start_redis(RedisProcessOptions {
+                    extra_args: vec![
+                        "--cluster-enabled".into(),
+                        "yes".into(),
+                        "--cluster-node-timeout".into(),
+                        "2000".into(),
+                    ],
+                    ..Default::default()
+                })
+            })
+            .collect();
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port()))
+            .collect();
+        let status = std::process::Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("redis-cli");
+        assert!(status.success(), "redis-cli --cluster create failed");
+        let cluster = Self { nodes };
+        cluster.wait_until_ok();
+        cluster
+    }
+
+    fn wait_until_ok(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ok = self.nodes.iter().all(|node| {
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query(&mut redis_connection(&node.url()))
+                    .unwrap_or_default();
+                info.contains("cluster_state:ok")
+            });
+            if ok {
+                return;
+            }
+            assert!(Instant::now() < deadline, "cluster did not become ok");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn seeds(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port()))
+            .collect()
+    }
+
+    /// Writes keys through a cluster-aware client (each lands on its slot's master).
+    pub fn fill(&self, prefix: &str, count: u64) {
+        let client = redis::cluster::ClusterClient::new(
+            self.nodes.iter().map(|node| node.url()).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let mut connection = client.get_connection().unwrap();
+        for i in 0..count {
+            redis::cmd("SET")
+                .arg(format!("{prefix}{i}"))
+                .arg("v")
+                .exec(&mut connection)
+                .unwrap();
+        }
+    }
+
+    pub fn dbsizes(&self) -> Vec<u64> {
+        self.nodes
+            .iter()
+            .map(|node| {
+                redis::cmd("DBSIZE")
+                    .query(&mut redis_connection(&node.url()))
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    pub fn count_matching(&self, pattern: &str) -> u64 {
+        self.nodes
+            .iter()
+            .map(|node| {
+                let mut connection = redis_connection(&node.url());
+                let mut cursor = 0_u64;
+                let mut total = 0;
+                loop {
+                    let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(pattern)
+                        .arg("COUNT")
+                        .arg(1000)
+                        .query(&mut connection)
+                        .unwrap();
+                    total += keys.len() as u64;
+                    cursor = next;
+                    if cursor == 0 {
+                        return total;
+                    }
+                }
+            })
+            .sum()
+    }
+}
+
+pub async fn start_app_on(cluster: &Cluster) -> TestApp {
+    let seeds = cluster.seeds();
+    crate::harness::start_app_with(RedisProcessOptions::default(), move |config| {
+        config.redis_url = Some(RedisUrl::parse("redis://127.0.0.1:1/0").unwrap());
+        config.cluster_seeds = Some(seeds);
+        config.sample_interval = Duration::from_millis(250);
+        config.census.sample_every = 1;
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_census_and_flush_cover_every_master_of_a_cluster() {
+    let cluster = tokio::task::spawn_blocking(|| {
+        let cluster = Cluster::start(3);
+        cluster.fill("user:", 600);
+        cluster.fill("shift:", 90);
+        cluster.fill("pin:telegram:", 12);
+        cluster
+    })
+    .await
+    .unwrap();
+    let sizes = cluster.dbsizes();
+    assert!(
+        sizes.iter().all(|size| *size > 0),
+        "keys on every master: {sizes:?}"
+    );
+    let app = start_app_on(&cluster).await;
+
+    // Stats: per master and summed.
+    let snapshot = app
+        .snapshot_where(Duration::from_secs(10), |s| s.nodes.len() == 3)
+        .await;
+    let total: u64 = sizes.iter().sum();
+    assert_eq!(snapshot.stats.as_ref().unwrap().total_keys, total);
+    let per_node: u64 = snapshot.nodes.iter().map(|n| n.stats.total_keys).sum();
+    assert_eq!(per_node, total);
+    assert_eq!(snapshot.cluster_nodes.len(), 3);
+    assert!(
+        snapshot
+            .cluster_nodes
+            .iter()
+            .all(|n| n.is_master && n.slots > 0)
+    );
+    let (_, page) = app.get_text("/admin/cache/stats").await;
+    assert!(
+        page.contains(r#"data-testid="cluster-nodes""#),
+        "the page shows the nodes"
+    );
+
+    // Census: the sum of every master's keys, exactly.
+    let report = crate::census::run_census(&app).await;
+    assert_eq!(report.scanned_keys, total, "{:?}", report.outcome);
+    let keys = |prefix: &str| {
+        report
+            .groups
+            .iter()
+            .find(|g| g.prefix == prefix)
+            .map_or(0, |g| g.keys)
+    };
+    assert_eq!(keys("user:"), 600);
+    assert_eq!(keys("shift:"), 90);
+    assert_eq!(keys("pin:"), 12);
+
+    // Flush: the prefix goes from every master, nothing else does.
+    let preview: serde_json::Value = app
+        .http
+        .post(format!("{}/api/flush/preview", app.base_url))
+        .form(&[("prefix", "user:")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(preview["keys"], 600, "{preview}");
+    let id = preview["id"].as_str().unwrap().to_owned();
+    let response = app
+        .http
+        .post(format!("{}/api/flush/start", app.base_url))
+        .form(&[("prefix", "user:"), ("preview_id", id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let report = loop {
+        let state = app.flush.state();
+        if let (None, Some(report)) = (&state.running, &state.last) {
+            break report.clone();
+        }
+        assert!(Instant::now() < deadline, "flush did not finish");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(report.deleted_keys, 600, "{:?}", report.outcome);
+    assert_eq!(cluster.count_matching("user:*"), 0);
+    assert_eq!(cluster.count_matching("shift:*"), 90);
+    assert_eq!(cluster.count_matching("pin:*"), 12);
+    // The audit stream lives on its slot's master, written through the routed connection.
+    let (status, audit) = app.get_json("/api/audit").await;
+    assert_eq!(status, 200);
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "flush_started")
+    );
+}
