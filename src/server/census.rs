@@ -340,17 +340,26 @@ async fn read_prefix_counters(redis: &RedisTarget, now_ms: i64) -> BTreeMap<Stri
         .collect();
     // HGETALL counts as a keyspace lookup too; recorded as our own under the same gate.
     let _gate = redis.own_lookups().gate().await;
-    let hashes = redis
-        .run(|mut connection| async move {
-            let mut pipe = redis::pipe();
-            for key in &minutes {
-                pipe.cmd("HGETALL").arg(key);
-            }
-            pipe.query_async::<Vec<Vec<(String, u64)>>>(&mut connection)
-                .await
+    let commands = minutes
+        .iter()
+        .map(|key| {
+            let mut command = redis::cmd("HGETALL");
+            command.arg(key);
+            command
         })
-        .await;
-    let hashes = hashes.unwrap_or_default();
+        .collect();
+    let hashes: Vec<Vec<(String, u64)>> = redis
+        .query_each(commands)
+        .await
+        .ok()
+        .and_then(|replies| {
+            replies
+                .into_iter()
+                .map(redis::from_redis_value)
+                .collect::<Result<_, _>>()
+                .ok()
+        })
+        .unwrap_or_default();
     let found = hashes.iter().filter(|fields| !fields.is_empty()).count() as u64;
     redis
         .own_lookups()

@@ -477,21 +477,22 @@ impl PreviewCounter {
         if self.measured.is_empty() {
             return 0;
         }
-        let keys = self.measured.clone();
-        let sizes: Result<Vec<Option<u64>>, _> = redis
-            .run(|mut connection| async move {
-                let mut pipe = redis::pipe();
-                for key in &keys {
-                    pipe.cmd("MEMORY")
-                        .arg("USAGE")
-                        .arg(key)
-                        .arg("SAMPLES")
-                        .arg(0);
-                }
-                pipe.query_async(&mut connection).await
+        let commands = self
+            .measured
+            .iter()
+            .map(|key| {
+                let mut command = redis::cmd("MEMORY");
+                command.arg("USAGE").arg(key).arg("SAMPLES").arg(0);
+                command
             })
-            .await;
-        let sizes: Vec<u64> = sizes.unwrap_or_default().into_iter().flatten().collect();
+            .collect();
+        let sizes: Vec<u64> = redis
+            .query_each(commands)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|value| redis::from_redis_value::<Option<u64>>(value).ok().flatten())
+            .collect();
         if sizes.is_empty() {
             return 0;
         }

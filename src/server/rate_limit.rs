@@ -17,8 +17,8 @@ use crate::model::rate_limit::{
 use crate::server::redis::{RedisFailure, RedisTarget};
 use crate::server::sampler::now_ms;
 
-/// KEYS[1] counter, KEYS[2] rejection statistics; ARGV[1] window s, ARGV[2] limit,
-/// ARGV[3] statistics TTL s. Returns {count, ttl}.
+/// KEYS[1] counter; ARGV[1] window s. Returns {count, ttl}. One key only, so it also runs on
+/// a Redis Cluster (the rejection statistics live in another slot and are counted after).
 static DECIDE: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
@@ -27,10 +27,6 @@ static DECIDE: LazyLock<redis::Script> = LazyLock::new(|| {
         if ttl < 0 then
             redis.call('EXPIRE', KEYS[1], ARGV[1])
             ttl = tonumber(ARGV[1])
-        end
-        if count > tonumber(ARGV[2]) then
-            redis.call('INCR', KEYS[2])
-            redis.call('EXPIRE', KEYS[2], ARGV[3])
         end
         return {count, ttl}
         ",
@@ -89,10 +85,7 @@ impl Limiter {
             .run_within(DECISION_TIMEOUT, |mut connection| async move {
                 DECIDE
                     .key(&counter_key)
-                    .key(&stats_key)
                     .arg(WINDOW_SECONDS)
-                    .arg(limit)
-                    .arg(STATS_TTL_SECONDS)
                     .invoke_async(&mut connection)
                     .await
             })
@@ -101,6 +94,29 @@ impl Limiter {
             self.redis.own_lookups().record(1, 0);
         }
         drop(gate);
+        if let Ok((count, _)) = reply
+            && count > limit
+        {
+            // Statistics only: a lost increment costs a point on the 429 chart, nothing else.
+            let counted = self
+                .redis
+                .run_within(DECISION_TIMEOUT, |mut connection| async move {
+                    redis::pipe()
+                        .cmd("INCR")
+                        .arg(&stats_key)
+                        .ignore()
+                        .cmd("EXPIRE")
+                        .arg(&stats_key)
+                        .arg(STATS_TTL_SECONDS)
+                        .ignore()
+                        .exec_async(&mut connection)
+                        .await
+                })
+                .await;
+            if let Err(failure) = counted {
+                tracing::debug!(reason = %failure, "counting a rejection failed");
+            }
+        }
         match reply {
             Ok((count, ttl)) => Decision {
                 allowed: count <= limit,
@@ -201,95 +217,106 @@ pub async fn read_counters(
         .flat_map(|minute| Role::ALL.map(|role| rejection_key(role, minute)))
         .collect();
     let mut existing_stats: Vec<String> = Vec::new();
-    let mut cursor = 0_u64;
-    loop {
-        let scan_pattern = pattern.clone();
-        let (next, keys): (u64, Vec<String>) = redis
-            .run(|mut connection| async move {
-                redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&scan_pattern)
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query_async(&mut connection)
-                    .await
-            })
-            .await?;
-        let counters: Vec<(String, Subject)> = keys
-            .into_iter()
-            .filter(|key| {
-                // Statistics keys are not counters; the recent ones feed the 429 chart.
-                if key.starts_with(STATS_PREFIX) {
-                    if recent_stats.contains(key) {
-                        existing_stats.push(key.clone());
-                    }
-                    return false;
-                }
-                true
-            })
-            .filter_map(|key| Subject::from_key(&key).map(|subject| (key, subject)))
-            .collect();
-        if !counters.is_empty() {
-            let batch = counters.clone();
-            // GET, TTL and (for users) the cached user JSON, in one round trip. These are
-            // keyspace lookups in Redis' stats, so they are recorded as cachepanel's own.
-            let gate = redis.own_lookups().gate().await;
-            let replies: Vec<redis::Value> = redis
+    // Every master of a cluster (a single server is its own only master).
+    for node in redis.masters().await? {
+        let mut cursor = 0_u64;
+        loop {
+            let scan_pattern = pattern.clone();
+            let (next, keys): (u64, Vec<String>) = node
                 .run(|mut connection| async move {
-                    let mut pipe = redis::pipe();
-                    for (key, subject) in &batch {
-                        pipe.cmd("GET").arg(key).cmd("TTL").arg(key);
-                        match subject {
-                            Subject::User(id) => pipe.cmd("GET").arg(roles.key_for(id)),
-                            Subject::Ip(_) => pipe.cmd("ECHO").arg(""),
-                        };
-                    }
-                    pipe.query_async(&mut connection).await
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&scan_pattern)
+                        .arg("COUNT")
+                        .arg(1000)
+                        .query_async(&mut connection)
+                        .await
                 })
                 .await?;
-            let (hits, misses) = lookups_in(&counters, &replies);
-            redis.own_lookups().record(hits, misses);
-            drop(gate);
-            for ((key, subject), reply) in counters.into_iter().zip(replies.chunks(3)) {
-                let [count, ttl, user] = reply else { continue };
-                let Ok(count) = redis::from_redis_value_ref::<Option<String>>(count) else {
-                    continue;
-                };
-                let Some(count) = count.and_then(|c| c.parse::<u64>().ok()) else {
-                    continue;
-                };
-                let ttl = redis::from_redis_value_ref::<i64>(ttl).unwrap_or(-1);
-                let role = match &subject {
-                    Subject::Ip(_) => Role::Guest,
-                    Subject::User(_) => roles.role_in(
-                        redis::from_redis_value_ref::<Option<String>>(user)
-                            .ok()
-                            .flatten(),
-                    ),
-                };
-                let row = CounterRow::new(key.clone(), subject, role, count, ttl, limits);
-                report.counters += 1;
-                report.total_requests += count;
-                report.over_limit += u64::from(row.is_over_limit());
-                report.near_limit += u64::from(row.is_near_limit());
-                if row.ttl_seconds.is_none() && report.without_ttl.len() < 100 {
-                    report.without_ttl.push(key.clone());
+            let counters: Vec<(String, Subject)> = keys
+                .into_iter()
+                .filter(|key| {
+                    // Statistics keys are not counters; the recent ones feed the 429 chart.
+                    if key.starts_with(STATS_PREFIX) {
+                        if recent_stats.contains(key) {
+                            existing_stats.push(key.clone());
+                        }
+                        return false;
+                    }
+                    true
+                })
+                .filter_map(|key| Subject::from_key(&key).map(|subject| (key, subject)))
+                .collect();
+            if !counters.is_empty() {
+                let batch = counters.clone();
+                // GET, TTL and (for users) the cached user JSON, in one round trip. These are
+                // keyspace lookups in Redis' stats, so they are recorded as cachepanel's own.
+                let gate = redis.own_lookups().gate().await;
+                let mut commands = Vec::with_capacity(batch.len() * 3);
+                for (key, subject) in &batch {
+                    let mut get = redis::cmd("GET");
+                    get.arg(key);
+                    let mut ttl = redis::cmd("TTL");
+                    ttl.arg(key);
+                    let role = match subject {
+                        Subject::User(id) => {
+                            let mut get = redis::cmd("GET");
+                            get.arg(roles.key_for(id));
+                            get
+                        }
+                        Subject::Ip(_) => {
+                            let mut echo = redis::cmd("ECHO");
+                            echo.arg("");
+                            echo
+                        }
+                    };
+                    commands.extend([get, ttl, role]);
                 }
-                if matches!(row.subject, Subject::Ip(_))
-                    && busiest_ip.as_ref().is_none_or(|ip| ip.count < row.count)
-                {
-                    busiest_ip = Some(row.clone());
-                }
-                rows.push(row);
-                if rows.len() >= 2 * top.max(1) {
-                    sort_and_trim(&mut rows, top);
+                let replies = redis.query_each(commands).await?;
+                let (hits, misses) = lookups_in(&counters, &replies);
+                redis.own_lookups().record(hits, misses);
+                drop(gate);
+                for ((key, subject), reply) in counters.into_iter().zip(replies.chunks(3)) {
+                    let [count, ttl, user] = reply else { continue };
+                    let Ok(count) = redis::from_redis_value_ref::<Option<String>>(count) else {
+                        continue;
+                    };
+                    let Some(count) = count.and_then(|c| c.parse::<u64>().ok()) else {
+                        continue;
+                    };
+                    let ttl = redis::from_redis_value_ref::<i64>(ttl).unwrap_or(-1);
+                    let role = match &subject {
+                        Subject::Ip(_) => Role::Guest,
+                        Subject::User(_) => roles.role_in(
+                            redis::from_redis_value_ref::<Option<String>>(user)
+                                .ok()
+                                .flatten(),
+                        ),
+                    };
+                    let row = CounterRow::new(key.clone(), subject, role, count, ttl, limits);
+                    report.counters += 1;
+                    report.total_requests += count;
+                    report.over_limit += u64::from(row.is_over_limit());
+                    report.near_limit += u64::from(row.is_near_limit());
+                    if row.ttl_seconds.is_none() && report.without_ttl.len() < 100 {
+                        report.without_ttl.push(key.clone());
+                    }
+                    if matches!(row.subject, Subject::Ip(_))
+                        && busiest_ip.as_ref().is_none_or(|ip| ip.count < row.count)
+                    {
+                        busiest_ip = Some(row.clone());
+                    }
+                    rows.push(row);
+                    if rows.len() >= 2 * top.max(1) {
+                        sort_and_trim(&mut rows, top);
+                    }
                 }
             }
-        }
-        cursor = next;
-        if cursor == 0 {
-            break;
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
         }
     }
     sort_and_trim(&mut rows, top);
@@ -312,14 +339,7 @@ pub async fn rejections_last_minute(redis: &RedisTarget) -> Result<[u64; 6], Red
         .map(|role| rejection_key(*role, &minute))
         .collect();
     let gate = redis.own_lookups().gate().await;
-    let values: Vec<Option<u64>> = redis
-        .run(|mut connection| async move {
-            redis::cmd("MGET")
-                .arg(&keys)
-                .query_async(&mut connection)
-                .await
-        })
-        .await?;
+    let values = get_each(redis, &keys).await?;
     let found = values.iter().filter(|value| value.is_some()).count() as u64;
     redis
         .own_lookups()
@@ -330,6 +350,23 @@ pub async fn rejections_last_minute(redis: &RedisTarget) -> Result<[u64; 6], Red
         *slot = value.unwrap_or(0);
     }
     Ok(per_role)
+}
+
+/// `GET` of each key (they sit in different cluster slots, so no MGET).
+async fn get_each(redis: &RedisTarget, keys: &[String]) -> Result<Vec<Option<u64>>, RedisFailure> {
+    let commands = keys
+        .iter()
+        .map(|key| {
+            let mut command = redis::cmd("GET");
+            command.arg(key);
+            command
+        })
+        .collect();
+    let replies = redis.query_each(commands).await?;
+    Ok(replies
+        .into_iter()
+        .map(|value| redis::from_redis_value::<Option<u64>>(value).ok().flatten())
+        .collect())
 }
 
 /// The limiter's 429 counts of the last `REJECTION_MINUTES` minutes, per role.
@@ -360,14 +397,7 @@ async fn read_rejections(
     if !existing.is_empty() {
         let keys = existing.clone();
         let gate = redis.own_lookups().gate().await;
-        let values: Vec<Option<u64>> = redis
-            .run(|mut connection| async move {
-                redis::cmd("MGET")
-                    .arg(&keys)
-                    .query_async(&mut connection)
-                    .await
-            })
-            .await?;
+        let values = get_each(redis, &keys).await?;
         let found = values.iter().filter(|v| v.is_some()).count() as u64;
         redis
             .own_lookups()

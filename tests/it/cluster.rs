@@ -199,6 +199,10 @@ async fn stats_census_and_flush_cover_every_master_of_a_cluster() {
         .await
         .unwrap();
     assert_eq!(preview["keys"], 600, "{preview}");
+    assert!(
+        preview["estimated_bytes"].as_u64().unwrap() > 0,
+        "sizes measured on every node"
+    );
     let id = preview["id"].as_str().unwrap().to_owned();
     let response = app
         .http
@@ -231,4 +235,74 @@ async fn stats_census_and_flush_cover_every_master_of_a_cluster() {
             .iter()
             .any(|e| e["action"] == "flush_started")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limiter_and_its_counters_view_work_on_a_cluster() {
+    use cachepanel::model::rate_limit::{Role, RoleLimits, Subject};
+    use cachepanel::server::rate_limit::Limiter;
+
+    let cluster = tokio::task::spawn_blocking(|| Cluster::start(3))
+        .await
+        .unwrap();
+    let app = start_app_on(&cluster).await;
+    let redis = cachepanel::server::redis::RedisTarget::with_cluster(
+        "cache",
+        &RedisUrl::parse("redis://127.0.0.1:1/0").unwrap(),
+        cachepanel::server::redis::Timeouts {
+            connect: Duration::from_secs(1),
+            response: Duration::from_secs(1),
+        },
+        cluster.seeds(),
+    );
+    let limiter = Limiter::new(
+        redis,
+        RoleLimits {
+            manager: 5,
+            ..Default::default()
+        },
+        false,
+    );
+    let mut allowed = 0;
+    for _ in 0..12 {
+        let decision = limiter
+            .decide(&Subject::User("77".into()), Role::Manager)
+            .await;
+        assert!(!decision.degraded, "the limiter reached the cluster");
+        allowed += usize::from(decision.allowed);
+    }
+    assert_eq!(allowed, 5);
+    tokio::task::spawn_blocking({
+        let seeds: Vec<String> = cluster.nodes.iter().map(|n| n.url()).collect();
+        move || {
+            let client = redis::cluster::ClusterClient::new(seeds).unwrap();
+            let mut connection = client.get_connection().unwrap();
+            redis::cmd("SET")
+                .arg("user:77")
+                .arg(r#"{"role":"manager"}"#)
+                .exec(&mut connection)
+                .unwrap();
+        }
+    })
+    .await
+    .unwrap();
+
+    let (status, report) = app.get_json("/api/rate-limits").await;
+    assert_eq!(status, 200, "{report}");
+    let row = report["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["key"] == "rate_limit:user:77")
+        .cloned()
+        .unwrap();
+    assert_eq!(row["count"], 12);
+    assert_eq!(row["role"], "manager");
+    let rejected: u64 = report["rejections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|minute| minute["per_role"][1].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(rejected, 7, "rejections counted in their own slot");
 }

@@ -499,6 +499,39 @@ impl RedisTarget {
         Ok(targets)
     }
 
+    /// Single-key commands over keys that may live in different slots: one pipeline on a
+    /// single server; on a cluster (where a pipeline must stay in one slot) one routed request
+    /// each. Replies in order.
+    pub async fn query_each(
+        &self,
+        commands: Vec<redis::Cmd>,
+    ) -> Result<Vec<redis::Value>, RedisFailure> {
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !self.is_cluster() {
+            return self
+                .run(|mut connection| async move {
+                    let mut pipe = redis::pipe();
+                    for command in commands {
+                        pipe.add_command(command);
+                    }
+                    pipe.query_async(&mut connection).await
+                })
+                .await;
+        }
+        let mut replies = Vec::with_capacity(commands.len());
+        for command in commands {
+            replies.push(
+                self.run(
+                    |mut connection| async move { command.query_async(&mut connection).await },
+                )
+                .await?,
+            );
+        }
+        Ok(replies)
+    }
+
     /// `CLUSTER NODES` as any node sees it.
     pub async fn cluster_nodes(
         &self,
