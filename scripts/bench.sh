@@ -107,6 +107,12 @@ census=$(cargo bench -q --features ssr --bench census 2>/dev/null | sed -n '/<!-
 splice census "$census"
 echo "$census"
 
+# Scale-out: census and flush on a 3-master cluster vs one node with the same keyspace.
+cluster=$(cargo bench -q --features ssr --bench cluster 2>/dev/null | sed -n '/<!-- cluster:start -->/,/<!-- cluster:end -->/p')
+[ -n "$cluster" ] || { echo "bench: the cluster benchmark printed no section" >&2; exit 1; }
+splice cluster "$cluster"
+echo "$cluster"
+
 # Prefix flush: 1M keys, 20 % under the prefix, against SCAN+UNLINK, redis-cli | xargs, KEYS+DEL.
 flush=$(cargo bench -q --features ssr --bench flush 2>/dev/null | sed -n '/<!-- flush:start -->/,/<!-- flush:end -->/p')
 [ -n "$flush" ] || { echo "bench: the flush benchmark printed no section" >&2; exit 1; }
