@@ -1,5 +1,6 @@
-//! Command line: `cachepanel [serve]` runs the dashboard; `cachepanel demo` runs the demo
-//! workload against a Redis of your choice.
+//! Command line: `cachepanel [serve]` runs the dashboard; `cachepanel check` validates the
+//! configuration and every Redis it names; `cachepanel demo` runs the demo workload against a
+//! Redis of your choice.
 
 use clap::{Parser, Subcommand};
 
@@ -10,14 +11,37 @@ use clap::{Parser, Subcommand};
     about = "Live dashboard for a production Redis cache"
 )]
 pub struct Cli {
+    /// A TOML file of settings (`redis_url = "…"`, …: the CACHEPANEL_* names without the prefix,
+    /// in lower case). Environment variables override it.
+    #[arg(long, global = true, value_name = "FILE", env = "CACHEPANEL_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+    /// Log lines for people (`human`) or for log collectors (`json`, one object per line).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "CACHEPANEL_LOG_FORMAT",
+        default_value = "human"
+    )]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the dashboard (the default). Configured by CACHEPANEL_* environment variables.
     Serve,
+    /// Validate the configuration and reach every configured Redis: prints the effective
+    /// settings (secrets redacted) and each server's version, memory limit, eviction policy and
+    /// persistence; exits non-zero with the reason when something is wrong.
+    Check,
     /// Run the demo workload (production-shaped cache and rate-limit traffic) until Ctrl-C.
     Demo {
         /// Redis to write to; refused when it holds keys the demo did not write.

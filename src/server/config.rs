@@ -275,9 +275,220 @@ impl Config {
     }
 }
 
+/// Every setting, by its environment variable. A TOML file names them without the prefix, in
+/// lower case (`redis_url`, `rate_limits`, …).
+pub const VARIABLES: &[&str] = &[
+    "CACHEPANEL_ADDR",
+    "CACHEPANEL_ADMIN_ORIGIN",
+    "CACHEPANEL_ALLOWED_ORIGINS",
+    "CACHEPANEL_AUDIT_MAXLEN",
+    "CACHEPANEL_AUDIT_STREAM",
+    "CACHEPANEL_BASE_PATH",
+    "CACHEPANEL_CACHE_TARGETS",
+    "CACHEPANEL_CENSUS_DUTY_CYCLE",
+    "CACHEPANEL_CENSUS_EVERY_SECONDS",
+    "CACHEPANEL_CENSUS_MAX_AUTO_GROUPS",
+    "CACHEPANEL_CENSUS_SAMPLE_EVERY",
+    "CACHEPANEL_DEMO_TRAFFIC",
+    "CACHEPANEL_DEV_MODE",
+    "CACHEPANEL_EMBED",
+    "CACHEPANEL_EXPECT_AOF",
+    "CACHEPANEL_EXPECT_MAXMEMORY",
+    "CACHEPANEL_EXPECT_PASSWORD",
+    "CACHEPANEL_EXPECT_POLICY",
+    "CACHEPANEL_EXPECT_RDB",
+    "CACHEPANEL_FLUSH_DUTY_CYCLE",
+    "CACHEPANEL_FRAME_ANCESTORS",
+    "CACHEPANEL_JWT_LEEWAY_SECONDS",
+    "CACHEPANEL_JWT_SECRET",
+    "CACHEPANEL_JWT_SECRET_FILE",
+    "CACHEPANEL_LOGIN_URL",
+    "CACHEPANEL_MEMORY_CRITICAL_PERCENT",
+    "CACHEPANEL_MEMORY_WARNING_PERCENT",
+    "CACHEPANEL_METRICS_TOKEN",
+    "CACHEPANEL_PREFIX_GROUPS",
+    "CACHEPANEL_RATE_LIMITS",
+    "CACHEPANEL_RATE_LIMIT_ENABLED",
+    "CACHEPANEL_RATE_LIMIT_FAIL_OPEN",
+    "CACHEPANEL_READ_ONLY",
+    "CACHEPANEL_REDIS_CLUSTER",
+    "CACHEPANEL_REDIS_CONNECT_TIMEOUT_MS",
+    "CACHEPANEL_REDIS_RESPONSE_TIMEOUT_MS",
+    "CACHEPANEL_REDIS_SENTINELS",
+    "CACHEPANEL_REDIS_SENTINEL_MASTER",
+    "CACHEPANEL_REDIS_SENTINEL_PASSWORD",
+    "CACHEPANEL_REDIS_URL",
+    "CACHEPANEL_ROLES",
+    "CACHEPANEL_ROLE_LOOKUP",
+    "CACHEPANEL_SAMPLE_INTERVAL_MS",
+    "CACHEPANEL_SITE_ROOT",
+    "CACHEPANEL_TARGETS",
+    "CACHEPANEL_TARGET_HIT_RATE",
+    "CACHEPANEL_TARGET_NAME",
+    "CACHEPANEL_VIEW_ROLES",
+    "CACHEPANEL_LOG",
+    "CACHEPANEL_LOG_FORMAT",
+];
+
+/// Secrets among `VARIABLES`: shown as `***` by `describe`.
+const SECRET_VARIABLES: &[&str] = &[
+    "CACHEPANEL_JWT_SECRET",
+    "CACHEPANEL_METRICS_TOKEN",
+    "CACHEPANEL_REDIS_SENTINEL_PASSWORD",
+];
+
+/// Settings read from a TOML file, by environment variable name.
+#[derive(Clone, Debug, Default)]
+pub struct FileSettings(std::collections::BTreeMap<String, String>);
+
+impl FileSettings {
+    /// Reads `path`: a flat table of `setting = value` (strings, numbers, booleans, or arrays of
+    /// them, joined with commas). Unknown settings are refused, so a typo is never ignored.
+    pub fn read(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            invalid(
+                "--config",
+                format!("cannot read {}: {}", path.display(), error.kind()),
+            )
+        })?;
+        Self::parse(&text)
+            .map_err(|problem| invalid("--config", format!("{}: {problem}", path.display())))
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let table: toml::Table = text
+            .parse()
+            // TOML errors quote the offending line, which may hold a secret: position only.
+            .map_err(|error: toml::de::Error| match error.span() {
+                Some(span) => format!("not valid TOML (at byte {})", span.start),
+                None => "not valid TOML".to_owned(),
+            })?;
+        let mut settings = std::collections::BTreeMap::new();
+        for (key, value) in table {
+            let variable = format!("CACHEPANEL_{}", key.to_ascii_uppercase());
+            if !VARIABLES.contains(&variable.as_str()) {
+                return Err(format!("unknown setting '{key}'"));
+            }
+            let text = match value {
+                toml::Value::String(text) => text,
+                toml::Value::Integer(number) => number.to_string(),
+                toml::Value::Float(number) => number.to_string(),
+                toml::Value::Boolean(flag) => flag.to_string(),
+                toml::Value::Array(items) => items
+                    .iter()
+                    .map(|item| match item {
+                        toml::Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => {
+                    return Err(format!(
+                        "'{key}': expected a string, number, boolean or array"
+                    ));
+                }
+            };
+            settings.insert(variable, text);
+        }
+        Ok(Self(settings))
+    }
+
+    pub fn get(&self, variable: &str) -> Option<String> {
+        self.0.get(variable).cloned()
+    }
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The environment over an optional TOML file: a variable that is set wins.
+    pub fn from_env_and_file(file: &FileSettings) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().or_else(|| file.get(name)))
+    }
+
+    /// The effective settings, secrets redacted, for `cachepanel check`.
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        let secret = |present: bool| {
+            if present {
+                "***".to_owned()
+            } else {
+                "(unset)".to_owned()
+            }
+        };
+        let mut lines = vec![
+            (
+                "CACHEPANEL_REDIS_URL",
+                self.redis_url.as_ref().map_or_else(
+                    || "(unset: embedded demo Redis)".into(),
+                    ToString::to_string,
+                ),
+            ),
+            ("CACHEPANEL_TARGET_NAME", self.target_name.clone()),
+            (
+                "CACHEPANEL_TARGETS",
+                self.extra_targets
+                    .iter()
+                    .map(|target| format!("{}={}", target.name, target.url))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+            ),
+            ("CACHEPANEL_CACHE_TARGETS", self.cache_targets.join(",")),
+            ("CACHEPANEL_ADDR", self.addr.to_string()),
+            ("CACHEPANEL_BASE_PATH", self.base_path.clone()),
+            ("CACHEPANEL_JWT_SECRET", secret(true)),
+            ("CACHEPANEL_ROLES", self.auth.full_access_roles.join(",")),
+            ("CACHEPANEL_VIEW_ROLES", self.auth.view_only_roles.join(",")),
+            ("CACHEPANEL_LOGIN_URL", self.auth.login_url.clone()),
+            (
+                "CACHEPANEL_ALLOWED_ORIGINS",
+                self.web.allowed_origins.join(","),
+            ),
+            (
+                "CACHEPANEL_FRAME_ANCESTORS",
+                self.web.frame_ancestors.clone(),
+            ),
+            (
+                "CACHEPANEL_METRICS_TOKEN",
+                secret(self.metrics_token.is_some()),
+            ),
+            (
+                "CACHEPANEL_RATE_LIMIT_ENABLED",
+                self.rate_limit_enabled.to_string(),
+            ),
+            (
+                "CACHEPANEL_READ_ONLY",
+                (self.flush.policy == FlushPolicy::ReadOnly).to_string(),
+            ),
+            ("CACHEPANEL_DEV_MODE", self.dev_mode.to_string()),
+            (
+                "CACHEPANEL_SAMPLE_INTERVAL_MS",
+                self.sample_interval.as_millis().to_string(),
+            ),
+            (
+                "CACHEPANEL_REDIS_RESPONSE_TIMEOUT_MS",
+                self.redis_response_timeout.as_millis().to_string(),
+            ),
+        ];
+        if let Some(sentinel) = &self.sentinel {
+            lines.push(("CACHEPANEL_REDIS_SENTINELS", sentinel.sentinels.join(",")));
+            lines.push((
+                "CACHEPANEL_REDIS_SENTINEL_MASTER",
+                sentinel.master_name.clone(),
+            ));
+            lines.push((
+                "CACHEPANEL_REDIS_SENTINEL_PASSWORD",
+                secret(sentinel.password.is_some()),
+            ));
+        }
+        if let Some(seeds) = &self.cluster_seeds {
+            lines.push(("CACHEPANEL_REDIS_CLUSTER", seeds.join(",")));
+        }
+        debug_assert!(lines.iter().all(|(name, value)| {
+            !SECRET_VARIABLES.contains(name) || value == "***" || value == "(unset)"
+        }));
+        lines
     }
 
     /// Reads the configuration through `lookup` (the environment, or a map in tests).
@@ -937,6 +1148,60 @@ mod tests {
         assert!(
             config_error("CACHEPANEL_CACHE_TARGETS", "nope").contains("not a configured target")
         );
+    }
+
+    #[test]
+    fn a_toml_file_fills_in_and_the_environment_wins() {
+        let file = FileSettings::parse(
+            "redis_url = \"redis://file-host:6379/0\"\nsample_interval_ms = 500\nread_only = true\nroles = [\"superadmin\", \"owner\"]\n",
+        )
+        .unwrap();
+        let environment: HashMap<&str, &str> = [
+            ("CACHEPANEL_REDIS_URL", "redis://env-host:6379/0"),
+            ("CACHEPANEL_JWT_SECRET", TEST_SECRET),
+        ]
+        .into_iter()
+        .collect();
+        let config = Config::from_lookup(|name| {
+            environment
+                .get(name)
+                .map(|value| (*value).to_owned())
+                .or_else(|| file.get(name))
+        })
+        .unwrap();
+        assert_eq!(
+            config.redis_url.map(|url| url.to_string()).as_deref(),
+            Some("redis://env-host:6379/0"),
+            "the environment wins"
+        );
+        assert_eq!(config.sample_interval, Duration::from_millis(500));
+        assert_eq!(config.flush.policy, FlushPolicy::ReadOnly);
+        assert_eq!(config.auth.full_access_roles, ["superadmin", "owner"]);
+    }
+
+    #[test]
+    fn a_toml_file_with_an_unknown_setting_or_bad_syntax_is_refused_without_echoing_it() {
+        assert!(
+            FileSettings::parse("redis_ulr = \"x\"")
+                .unwrap_err()
+                .contains("redis_ulr")
+        );
+        let error = FileSettings::parse("jwt_secret = \"s3cr3t-value").unwrap_err();
+        assert!(!error.contains("s3cr3t"), "{error}");
+    }
+
+    #[test]
+    fn the_description_redacts_every_secret() {
+        let config = config(&[
+            ("CACHEPANEL_REDIS_URL", "redis://:hunter2pass@h:6379/0"),
+            ("CACHEPANEL_METRICS_TOKEN", "metrics-token-0123456789"),
+        ])
+        .unwrap();
+        let text = format!("{:?}", config.describe());
+        for secret in ["hunter2pass", TEST_SECRET, "metrics-token-0123456789"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.contains("redis://:***@h:6379/0"));
     }
 
     #[test]

@@ -97,6 +97,8 @@ pub struct FlushManager {
     previews: Mutex<HashMap<String, (FlushPreview, Instant)>>,
     /// Present while a flush runs; setting it cancels the run.
     running: Mutex<Option<Arc<AtomicBool>>>,
+    /// Set by a shutdown: a stopped run is recorded as interrupted, not cancelled.
+    interrupted: AtomicBool,
 }
 
 impl FlushManager {
@@ -120,6 +122,7 @@ impl FlushManager {
             state,
             previews: Mutex::new(HashMap::new()),
             running: Mutex::new(None),
+            interrupted: AtomicBool::new(false),
         })
     }
 
@@ -341,20 +344,23 @@ impl FlushManager {
                 state.running = None;
                 state.last = Some(report.clone());
             });
+            // Interrupted by a shutdown: the process has seconds left, so the audit entry is
+            // tried briefly; otherwise it is retried until Redis takes it.
+            let (action, patience) = if report.outcome == FlushOutcome::Interrupted {
+                ("flush_interrupted", Duration::from_secs(3))
+            } else {
+                ("flush_finished", Duration::from_secs(600))
+            };
+            manager
+                .audit
+                .append_with_retry(action, &actor, &report.prefix, &detail, patience)
+                .await;
+            // Idle only once the audit entry is written: shutdown waits for exactly this.
             *manager
                 .running
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
-            manager
-                .audit
-                .append_with_retry(
-                    "flush_finished",
-                    &actor,
-                    &report.prefix,
-                    &detail,
-                    Duration::from_secs(600),
-                )
-                .await;
+            manager.state.send_modify(|_| {});
         });
         Ok(self.state())
     }
@@ -384,6 +390,34 @@ impl FlushManager {
             .as_ref()
             .map(|flag| flag.store(true, Ordering::Relaxed))
             .is_some()
+    }
+
+    /// Shutdown: the running flush (if any) stops after its current batch and is recorded as
+    /// interrupted. Returns whether one was running.
+    pub fn interrupt(&self) -> bool {
+        self.interrupted.store(true, Ordering::Relaxed);
+        self.cancel()
+    }
+
+    /// Waits until no flush runs (its report and audit entry written) or `limit` passes.
+    pub async fn wait_idle(&self, limit: Duration) -> bool {
+        let mut states = self.state.subscribe();
+        let idle = async {
+            loop {
+                let running = self
+                    .running
+                    .lock()
+                    .map(|running| running.is_some())
+                    .unwrap_or(false);
+                if !running {
+                    return;
+                }
+                if states.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(limit, idle).await.is_ok()
     }
 
     async fn run(
@@ -428,6 +462,10 @@ impl FlushManager {
                 deleted,
                 cancelled: false,
             }) => (deleted, FlushOutcome::Complete),
+            Ok(ScanOutcome {
+                deleted,
+                cancelled: true,
+            }) if self.interrupted.load(Ordering::Relaxed) => (deleted, FlushOutcome::Interrupted),
             Ok(ScanOutcome {
                 deleted,
                 cancelled: true,

@@ -22,12 +22,22 @@ pub async fn events(
     request: axum::extract::Request,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, crate::error::AppError> {
     let state = super::state_for(&state, &request)?;
-    let snapshots =
-        WatchStream::new(state.sampler.subscribe()).map(|snapshot| event("snapshot", &*snapshot));
-    let census = WatchStream::new(state.census.subscribe()).map(|census| event("census", &census));
-    let flush = WatchStream::new(state.flush.subscribe()).map(|flush| event("flush", &flush));
-    Ok(Sse::new(snapshots.merge(census).merge(flush))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    let snapshots = WatchStream::new(state.sampler.subscribe())
+        .map(|snapshot| Some(event("snapshot", &*snapshot)));
+    let census =
+        WatchStream::new(state.census.subscribe()).map(|census| Some(event("census", &census)));
+    let flush = WatchStream::new(state.flush.subscribe()).map(|flush| Some(event("flush", &flush)));
+    // Open streams would hold a graceful shutdown forever; they end when it begins.
+    let stopping = WatchStream::new(state.shutdown.subscribe())
+        .filter(|stopping| *stopping)
+        .map(|_| None);
+    let events = snapshots
+        .merge(census)
+        .merge(flush)
+        .merge(stopping)
+        .take_while(Option::is_some)
+        .filter_map(|event| event);
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 fn event(name: &'static str, data: &impl serde::Serialize) -> Result<Event, Infallible> {

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod census;
+mod check;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -44,6 +45,8 @@ use state::AppState;
 
 /// Path of the dashboard page, relative to the base path.
 pub const STATS_PAGE_PATH: &str = "/admin/cache/stats";
+/// A shutdown (SIGTERM) completes within this, whatever is still running.
+const SHUTDOWN_LIMIT: std::time::Duration = std::time::Duration::from_secs(8);
 /// Server functions and API calls are bodies of a few hundred bytes; anything larger is refused.
 const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 
@@ -51,9 +54,20 @@ const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 pub async fn run() -> ExitCode {
     use clap::Parser as _;
     let cli = cli::Cli::parse();
-    init_tracing();
+    init_tracing(cli.log_format);
+    let file = match &cli.config {
+        Some(path) => match config::FileSettings::read(path) {
+            Ok(file) => file,
+            Err(error) => {
+                eprintln!("cachepanel: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => config::FileSettings::default(),
+    };
     let outcome = match cli.command.unwrap_or(cli::Command::Serve) {
-        cli::Command::Serve => serve().await,
+        cli::Command::Serve => serve(&file).await,
+        cli::Command::Check => check::run(&file).await,
         cli::Command::Demo { redis_url, force } => run_demo(&redis_url, force).await,
     };
     match outcome {
@@ -66,8 +80,8 @@ pub async fn run() -> ExitCode {
     }
 }
 
-async fn serve() -> anyhow::Result<()> {
-    let mut config = Config::from_env().context("invalid configuration")?;
+async fn serve(file: &config::FileSettings) -> anyhow::Result<()> {
+    let mut config = Config::from_env_and_file(file).context("invalid configuration")?;
 
     // Without a configured Redis, start a private one (and demo traffic) for trying it out.
     let embedded = match config.has_redis() {
@@ -122,11 +136,46 @@ async fn serve() -> anyhow::Result<()> {
     tracing::info!("listening on http://{local}{base_path}{STATS_PAGE_PATH}");
     println!("cachepanel: open http://{local}{base_path}{STATS_PAGE_PATH}");
 
+    let shutdown = state.shutdown.clone();
+    let targets = state.targets.clone();
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    let mut stopping = shutdown.subscribe();
+    let mut server = tokio::spawn(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopping.wait_for(|stopping| *stopping).await;
+            })
+            .into_future(),
+    );
+    tokio::select! {
+        result = &mut server => {
+            result.context("serving HTTP")?.context("serving HTTP")?;
+            return Ok(());
+        }
+        () = shutdown_signal() => {}
+    }
+    // Stop accepting, end the event streams, let running flushes finish their batch (recorded
+    // as interrupted), and be gone within SHUTDOWN_LIMIT whatever hangs.
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_LIMIT;
+    let _ = shutdown.send(true);
+    for target in targets.iter() {
+        if target.flush.interrupt() {
+            tracing::info!(target_name = %target.name, "interrupting the running flush");
+        }
+    }
+    for target in targets.iter() {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if !target.flush.wait_idle(left).await {
+            tracing::warn!(target_name = %target.name, "the flush did not stop in time");
+        }
+    }
+    if tokio::time::timeout_at(deadline, &mut server)
         .await
-        .context("serving HTTP")?;
+        .is_err()
+    {
+        tracing::warn!("connections still open at the shutdown deadline; closing them");
+        server.abort();
+    }
 
     if let Some(demo) = demo {
         demo.abort();
@@ -234,13 +283,35 @@ pub fn router(state: AppState) -> Router {
             config.clone(),
             web_security::security_headers,
         ))
-        .layer(TraceLayer::new_for_http());
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(log_response),
+        );
     // `/targets/{name}/…` is rewritten before routing (a Router's own layers run after it).
     let selecting = tower::Layer::layer(
         &axum::middleware::from_fn_with_state(config, select_target),
         app,
     );
     Router::new().fallback_service(selecting)
+}
+
+/// A span per request with its method and route (the matched pattern, not the raw path:
+/// bounded, and free of ids or query strings).
+fn request_span(request: &Request<Body>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(unmatched)", axum::extract::MatchedPath::as_str);
+    tracing::info_span!("request", method = %request.method(), route = %route)
+}
+
+fn log_response(response: &Response, latency: std::time::Duration, _span: &tracing::Span) {
+    tracing::info!(
+        status = response.status().as_u16(),
+        latency_ms = latency.as_secs_f64() * 1000.0,
+        "response"
+    );
 }
 
 /// The Redis target a request asked for with a `/targets/{name}` path prefix.
@@ -473,11 +544,19 @@ async fn healthz(State(redis): State<RedisTarget>) -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok", "redis": redis_status }))
 }
 
-fn init_tracing() {
+fn init_tracing(format: cli::LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("CACHEPANEL_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        cli::LogFormat::Human => builder.try_init(),
+        cli::LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 async fn shutdown_signal() {

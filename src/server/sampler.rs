@@ -226,7 +226,7 @@ async fn follow_sentinel(
 
 /// `CONFIG GET` for what INFO lacks. Each field fails alone (renamed CONFIG, ACL) and is then
 /// unavailable. `requirepass` is reduced to a boolean here; its value is never kept.
-async fn read_config(redis: &RedisTarget) -> ConfigAnswers {
+pub async fn read_config(redis: &RedisTarget) -> ConfigAnswers {
     let get = |name: &'static str| {
         redis.run(move |mut connection| async move {
             redis::cmd("CONFIG")

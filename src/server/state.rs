@@ -41,6 +41,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub leptos_options: LeptosOptions,
     pub targets: Arc<Vec<TargetState>>,
+    /// Becomes `true` when the process shuts down: event streams end, flushes stop.
+    pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// The background tasks of a state (sampler, census schedule); aborted when dropped.
@@ -138,6 +140,7 @@ impl AppState {
             flush,
             limiter,
             targets: Arc::new(targets),
+            shutdown: Arc::new(tokio::sync::watch::Sender::new(false)),
         };
         Ok((state, BackgroundTasks(tasks)))
     }

@@ -11,6 +11,7 @@ mod flush;
 mod harness;
 mod live;
 mod metrics;
+mod operations;
 mod rate_limit;
 mod security;
 mod sentinel;

@@ -1,0 +1,318 @@
+//! The operator's side of the binary: `cachepanel check`, a TOML file under the environment,
+//! JSON logs, and a graceful SIGTERM during a flush.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cachepanel::server::redis::process::RedisProcessOptions;
+
+use crate::harness::{TEST_JWT_SECRET, fill_keys, redis_connection, start_redis, token_for};
+
+fn cachepanel() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cachepanel"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CACHEPANEL_JWT_SECRET", TEST_JWT_SECRET)
+        .stdin(Stdio::null());
+    command
+}
+
+fn output_of(command: &mut Command) -> (bool, String) {
+    let output = command.output().unwrap();
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+#[test]
+fn check_reports_a_good_redis_with_its_version_and_policy() {
+    let redis = start_redis(RedisProcessOptions {
+        maxmemory: Some("64mb".into()),
+        maxmemory_policy: Some("allkeys-lru".into()),
+        ..Default::default()
+    });
+    let (ok, said) = output_of(
+        cachepanel()
+            .arg("check")
+            .env("CACHEPANEL_REDIS_URL", redis.url()),
+    );
+    assert!(ok, "{said}");
+    assert!(said.contains("version 7."), "{said}");
+    assert!(said.contains("policy allkeys-lru"), "{said}");
+    assert!(said.contains("maxmemory 64.0"), "{said}");
+    assert!(
+        said.contains("persistence: RDB save off, AOF off"),
+        "{said}"
+    );
+    assert!(said.contains("differs from the expected profile"), "{said}");
+    assert!(said.contains("CACHEPANEL_JWT_SECRET = ***"), "{said}");
+    assert!(!said.contains(TEST_JWT_SECRET));
+}
+
+#[test]
+fn check_names_a_wrong_password_without_printing_it() {
+    let redis = start_redis(RedisProcessOptions {
+        password: Some("right-password-123".into()),
+        ..Default::default()
+    });
+    let url = format!("redis://:wrong-password-456@127.0.0.1:{}/0", redis.port());
+    let (ok, said) = output_of(cachepanel().arg("check").env("CACHEPANEL_REDIS_URL", &url));
+    assert!(!ok, "{said}");
+    assert!(said.contains("authentication failed"), "{said}");
+    assert!(!said.contains("wrong-password-456") && !said.contains("right-password-123"));
+}
+
+#[test]
+fn check_reports_an_unreachable_port_within_the_timeout() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let started = Instant::now();
+    let (ok, said) = output_of(
+        cachepanel()
+            .arg("check")
+            .env(
+                "CACHEPANEL_REDIS_URL",
+                format!("redis://127.0.0.1:{port}/0"),
+            )
+            .env("CACHEPANEL_REDIS_CONNECT_TIMEOUT_MS", "500"),
+    );
+    assert!(!ok, "{said}");
+    assert!(said.contains("connection refused"), "{said}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // And a configuration error is named before any connection is tried.
+    let (ok, said) = output_of(
+        cachepanel()
+            .arg("check")
+            .env("CACHEPANEL_REDIS_URL", "http://x"),
+    );
+    assert!(!ok && said.contains("CACHEPANEL_REDIS_URL"), "{said}");
+}
+
+#[test]
+fn a_toml_file_is_read_and_the_environment_overrides_it() {
+    let good = start_redis(RedisProcessOptions::default());
+    let path = std::env::temp_dir().join(format!("cachepanel-{}.toml", std::process::id()));
+    std::fs::write(
+        &path,
+        "redis_url = \"redis://127.0.0.1:1/0\"\ntarget_name = \"from-file\"\n",
+    )
+    .unwrap();
+    // File alone: its (unreachable) Redis and its target name.
+    let (ok, said) = output_of(cachepanel().args(["--config"]).arg(&path).arg("check"));
+    assert!(!ok && said.contains("target 'from-file'"), "{said}");
+    // The environment's Redis wins; the file's other setting stays.
+    let (ok, said) = output_of(
+        cachepanel()
+            .args(["--config"])
+            .arg(&path)
+            .arg("check")
+            .env("CACHEPANEL_REDIS_URL", good.url()),
+    );
+    assert!(ok, "{said}");
+    assert!(said.contains("target 'from-file'"), "{said}");
+    std::fs::write(&path, "redis_ulr = \"x\"\n").unwrap();
+    let (ok, said) = output_of(cachepanel().args(["--config"]).arg(&path).arg("check"));
+    assert!(
+        !ok && said.contains("unknown setting 'redis_ulr'"),
+        "{said}"
+    );
+    let _ = std::fs::remove_file(path);
+}
+
+/// The binary serving on a free port; stdout and stderr collected in files.
+struct Served {
+    child: std::process::Child,
+    origin: String,
+    log: std::path::PathBuf,
+}
+
+fn serve(redis_url: &str, extra: &[(&str, &str)], args: &[&str]) -> Served {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = std::env::temp_dir().join(format!("cachepanel-log-{}-{port}", std::process::id()));
+    let file = std::fs::File::create(&log).unwrap();
+    let mut command = cachepanel();
+    command
+        .args(args)
+        .env("CACHEPANEL_REDIS_URL", redis_url)
+        .env("CACHEPANEL_ADDR", format!("127.0.0.1:{port}"))
+        .env("CACHEPANEL_CENSUS_EVERY_SECONDS", "0")
+        .env("CACHEPANEL_RATE_LIMIT_ENABLED", "false")
+        .stdout(file.try_clone().unwrap())
+        .stderr(file);
+    for (name, value) in extra {
+        command.env(name, value);
+    }
+    let child = command.spawn().unwrap();
+    let origin = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Served { child, origin, log }
+}
+
+fn terminate(child: &mut std::process::Child) -> Duration {
+    let started = Instant::now();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = started + Duration::from_secs(15);
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            return started.elapsed();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running 15 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn json_log_lines_parse_carry_request_fields_and_no_secret() {
+    let redis = start_redis(RedisProcessOptions {
+        password: Some("json-log-redis-pass".into()),
+        ..Default::default()
+    });
+    let mut served = serve(&redis.url(), &[], &["--log-format", "json"]);
+    let token = token_for("superadmin", 1);
+    let client = reqwest::Client::new();
+    let response = client
+        .get(format!("{}/api/stats", served.origin))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let _ = client
+        .get(format!("{}/api/stats", served.origin))
+        .bearer_auth("forged.token.value")
+        .send()
+        .await;
+    terminate(&mut served.child);
+    let log = std::fs::read_to_string(&served.log).unwrap();
+    let _ = std::fs::remove_file(&served.log);
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|line| !line.starts_with("cachepanel: open"))
+        .collect();
+    assert!(lines.len() > 3, "{log}");
+    let mut statuses = Vec::new();
+    for line in &lines {
+        let entry: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if entry["fields"]["message"] == "response" && entry["span"]["route"] == "/api/{*server_fn}"
+        {
+            assert_eq!(entry["span"]["method"], "GET");
+            assert!(entry["fields"]["latency_ms"].as_f64().is_some());
+            statuses.push(entry["fields"]["status"].as_u64().unwrap_or(0));
+        }
+    }
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [200, 401],
+        "request lines with route, status and latency: {log}"
+    );
+    for secret in [
+        "json-log-redis-pass",
+        TEST_JWT_SECRET,
+        token.as_str(),
+        "forged.token.value",
+    ] {
+        assert!(!log.contains(secret), "{secret} in the log");
+    }
+}
+
+#[tokio::test]
+async fn sigterm_during_a_flush_exits_in_time_and_audits_it_as_interrupted() {
+    let redis = start_redis(RedisProcessOptions::default());
+    fill_keys(&redis.url(), "user:", 200_000);
+    // A slow flush (small duty cycle), so it is surely running when the signal comes.
+    let mut served = serve(
+        &redis.url(),
+        &[("CACHEPANEL_FLUSH_DUTY_CYCLE", "0.05")],
+        &[],
+    );
+    let client = reqwest::Client::new();
+    let token = token_for("superadmin", 4);
+    let preview: serde_json::Value = client
+        .post(format!("{}/api/flush/preview", served.origin))
+        .bearer_auth(&token)
+        .form(&[("prefix", "user:")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = preview["id"].as_str().unwrap().to_owned();
+    let started = client
+        .post(format!("{}/api/flush/start", served.origin))
+        .bearer_auth(&token)
+        .form(&[("prefix", "user:"), ("preview_id", id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status().as_u16(), 200);
+    // An open event stream must not hold the shutdown up.
+    let events = client
+        .get(format!("{}/api/live/events", served.origin))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status().as_u16(), 200);
+    let mut connection = redis_connection(&redis.url());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: u64 = redis::cmd("DBSIZE").query(&mut connection).unwrap();
+        if left < 200_000 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the flush did not start deleting"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let took = terminate(&mut served.child);
+    drop(events);
+    assert!(took < Duration::from_secs(10), "exited after {took:?}");
+    let left: u64 = redis::cmd("DBSIZE").query(&mut connection).unwrap();
+    assert!(left > 0, "the flush was interrupted, not finished");
+    let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg("cachepanel:audit")
+        .arg("-")
+        .arg("+")
+        .query(&mut connection)
+        .unwrap();
+    let interrupted = entries.iter().find(|(_, fields)| {
+        fields
+            .iter()
+            .any(|(name, value)| name == "action" && value == "flush_interrupted")
+    });
+    let (_, fields) =
+        interrupted.unwrap_or_else(|| panic!("no flush_interrupted entry: {entries:?}"));
+    assert!(
+        fields
+            .iter()
+            .any(|(name, value)| name == "actor" && value.contains("#4"))
+    );
+    let _ = std::fs::remove_file(&served.log);
+}
