@@ -13,7 +13,7 @@ RUN cargo leptos build --release \
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /app cachepanel
 WORKDIR /app
@@ -23,6 +23,9 @@ ENV CACHEPANEL_ADDR=0.0.0.0:3000 \
     CACHEPANEL_SITE_ROOT=/app/site
 USER cachepanel
 EXPOSE 3000
+# /healthz answers 200 while the process serves (Redis reachability is in the body).
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+  CMD curl -fsS http://127.0.0.1:3000/healthz >/dev/null || exit 1
 # CACHEPANEL_REDIS_URL must be set (the image has no redis-server for the embedded demo mode),
 # and CACHEPANEL_JWT_SECRET (or CACHEPANEL_JWT_SECRET_FILE): the admin's SECRET_KEY.
 ENTRYPOINT ["/app/cachepanel"]

@@ -12,6 +12,7 @@ mod harness;
 mod live;
 mod metrics;
 mod operations;
+mod packaging;
 mod rate_limit;
 mod security;
 mod sentinel;

@@ -1,0 +1,96 @@
+//! What can be checked of the deployment files without a Docker engine: the compose example
+//! parses, has the expected services wired like production, and the image builds with the same
+//! command `make` runs.
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[test]
+fn the_compose_example_runs_cachepanel_next_to_a_production_like_redis() {
+    let compose: serde_yaml::Value =
+        serde_yaml::from_str(&read("docker-compose.example.yml")).unwrap();
+    let services = &compose["services"];
+    let redis_command: Vec<String> = services["redis"]["command"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|arg| arg.as_str().unwrap().to_owned())
+        .collect();
+    let flag = |name: &str| {
+        redis_command
+            .iter()
+            .position(|arg| arg == name)
+            .and_then(|index| redis_command.get(index + 1))
+            .cloned()
+    };
+    assert_eq!(flag("--maxmemory").as_deref(), Some("512mb"));
+    assert_eq!(flag("--maxmemory-policy").as_deref(), Some("allkeys-lru"));
+    assert_eq!(flag("--appendonly").as_deref(), Some("yes"));
+    assert!(flag("--save").is_some_and(|rules| !rules.is_empty()));
+    assert!(
+        flag("--requirepass").is_some_and(|password| password.starts_with("${REDIS_PASSWORD")),
+        "the password comes from .env, never from the file"
+    );
+    assert!(services["redis"]["healthcheck"]["test"].is_sequence());
+
+    let cachepanel = &services["cachepanel"];
+    assert_eq!(cachepanel["build"], ".");
+    assert_eq!(
+        cachepanel["depends_on"]["redis"]["condition"],
+        "service_healthy"
+    );
+    let environment = &cachepanel["environment"];
+    assert!(
+        environment["CACHEPANEL_REDIS_URL"]
+            .as_str()
+            .unwrap()
+            .contains("@redis:6379")
+    );
+    assert!(
+        environment["CACHEPANEL_JWT_SECRET"]
+            .as_str()
+            .unwrap()
+            .starts_with("${CACHEPANEL_JWT_SECRET")
+    );
+    let healthcheck: Vec<&str> = cachepanel["healthcheck"]["test"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|arg| arg.as_str())
+        .collect();
+    assert!(healthcheck.iter().any(|arg| arg.ends_with("/healthz")));
+    // Every CACHEPANEL_ variable the example sets is a real setting.
+    for (name, _) in environment.as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        assert!(
+            cachepanel::server::config::VARIABLES.contains(&name),
+            "{name} is not a cachepanel setting"
+        );
+    }
+}
+
+#[test]
+fn the_image_builds_with_the_makefiles_command_runs_as_non_root_and_checks_health() {
+    let dockerfile = read("Dockerfile");
+    let makefile = read("Makefile");
+    let build = "cargo leptos build --release";
+    assert!(makefile.contains(build) && dockerfile.contains(build));
+    assert!(dockerfile.contains("USER cachepanel"));
+    assert!(dockerfile.contains("HEALTHCHECK") && dockerfile.contains("/healthz"));
+    // The toolchain versions match the project's own bootstrap.
+    let bootstrap = read("scripts/bootstrap.sh");
+    assert!(dockerfile.contains("cargo-leptos --version 0.3.11"));
+    assert!(bootstrap.contains("0.3.11"));
+}
+
+#[test]
+fn every_setting_is_documented_in_the_readme_reference_table() {
+    let readme = read("README.md");
+    for name in cachepanel::server::config::VARIABLES {
+        assert!(
+            readme.contains(&format!("| `{name}` |")),
+            "{name} is missing from the README's configuration table"
+        );
+    }
+}
