@@ -12,7 +12,7 @@ export PATH := $(HOME)/.cargo/bin:/usr/local/bin:$(PATH)
 SERVER_BIN := $(CARGO_TARGET_DIR)/release/cachepanel
 SITE_ROOT := $(CURDIR)/target/site
 
-.PHONY: run test bootstrap build lint test-rust test-e2e bench fmt clean-site
+.PHONY: run test bootstrap build lint test-rust test-e2e bench screenshots fmt clean-site
 
 ## make run: bootstrap if needed, build (release), start on CACHEPANEL_ADDR (default 127.0.0.1:3000)
 ## Dev mode unless told otherwise: without CACHEPANEL_JWT_SECRET it signs its own tokens and
@@ -40,6 +40,10 @@ test-rust:
 
 test-e2e:
 	CACHEPANEL_BIN=$(SERVER_BIN) CACHEPANEL_SITE_ROOT=$(SITE_ROOT) node --test --test-concurrency=1 end2end/tests/
+
+## make screenshots: the README's pictures, from a demo run of the release build
+screenshots: build
+	CACHEPANEL_BIN=$(SERVER_BIN) CACHEPANEL_SITE_ROOT=$(SITE_ROOT) node end2end/screenshots.mjs
 
 fmt:
 	cargo fmt

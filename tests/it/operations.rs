@@ -293,6 +293,7 @@ async fn sigterm_during_a_flush_exits_in_time_and_audits_it_as_interrupted() {
 
     let took = terminate(&mut served.child);
     drop(events);
+    eprintln!("exited {took:?} after SIGTERM");
     assert!(took < Duration::from_secs(10), "exited after {took:?}");
     let left: u64 = redis::cmd("DBSIZE").query(&mut connection).unwrap();
     assert!(left > 0, "the flush was interrupted, not finished");

@@ -1,0 +1,45 @@
+// `make screenshots`: the README's pictures of the dashboard, taken from a real run (demo
+// traffic against a private redis-server, the release server, headless Chromium), in Russian
+// and English, full page and embed mode. Writes docs/screenshots/*.png.
+import { mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { App, RedisServer, launchBrowser, signedInPage } from './support/harness.mjs';
+
+const out = new URL('../docs/screenshots/', import.meta.url).pathname;
+mkdirSync(out, { recursive: true });
+
+const redis = await RedisServer.start();
+const demo = spawn(process.env.CACHEPANEL_BIN, ['demo', '--redis-url', redis.url], { stdio: 'ignore' });
+const app = await App.start({
+  redisUrl: redis.url,
+  env: { CACHEPANEL_CENSUS_EVERY_SECONDS: '15', CACHEPANEL_SAMPLE_INTERVAL_MS: '1000' },
+});
+const browser = await launchBrowser();
+try {
+  // Let the demo build a keyspace, the census run on it, and the charts gather history.
+  await sleep(35_000);
+  const shots = [
+    ['dashboard-ru.png', '?lang=ru', { width: 1280, height: 1500 }],
+    ['dashboard-en.png', '?lang=en', { width: 1280, height: 1500 }],
+    ['embed-ru.png', '?lang=ru&embed=1', { width: 1000, height: 1100 }],
+    ['embed-en.png', '?lang=en&embed=1', { width: 1000, height: 1100 }],
+  ];
+  for (const [name, query, viewport] of shots) {
+    // User 9001: the demo's users 1-3 are over their rate limits on purpose.
+    const page = await signedInPage(browser, app, { userId: 9001, viewport });
+    await page.goto(`${app.origin}/admin/cache/stats${query}`);
+    await page.waitForSelector('[data-testid="stats-page"][data-hydrated="true"]', { timeout: 15000 });
+    await page.waitForSelector('[data-testid="census-table"]', { timeout: 30000 });
+    await sleep(2500); // a few live samples redraw the charts
+    // The top of the page (live figures, charts, census); the full page is several screens.
+    await page.screenshot({ path: `${out}${name}` });
+    await page.context().close();
+    console.log(`screenshots: wrote docs/screenshots/${name}`);
+  }
+} finally {
+  await browser.close();
+  demo.kill('SIGTERM');
+  await app.close();
+  await redis.close();
+}
