@@ -58,15 +58,14 @@ async fn load(nodes: &[&RedisProcess], owner: impl Fn(u16) -> usize) {
             .arg("EX")
             .arg(900)
             .ignore();
-        if i % 10_000 == 9_999 {
+        if i % 10_000 == 9_999 || i == KEYS - 1 {
             for (pipe, connection) in pipes.iter_mut().zip(connections.iter_mut()) {
-                pipe.exec_async(connection).await.unwrap();
+                if pipe.cmd_iter().next().is_some() {
+                    pipe.exec_async(connection).await.unwrap();
+                }
                 *pipe = redis::pipe();
             }
         }
-    }
-    for (pipe, connection) in pipes.iter_mut().zip(connections.iter_mut()) {
-        pipe.exec_async(connection).await.unwrap();
     }
 }
 
