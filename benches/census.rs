@@ -10,7 +10,7 @@
     reason = "a benchmark stops on any setup failure"
 )]
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
 use common::{connection, probed, start_server, status_kib};
@@ -96,38 +96,6 @@ async fn keys_star(redis: &RedisProcess) -> (f64, u64) {
     (started.elapsed().as_secs_f64(), keys.len() as u64)
 }
 
-async fn census_via_server(http: &reqwest::Client, origin: &str) -> (f64, u64) {
-    let response = http
-        .post(format!("{origin}/api/census/start"))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "census start: {}",
-        response.status()
-    );
-    loop {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let state: serde_json::Value = http
-            .get(format!("{origin}/api/census"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if state["running"].is_null() && !state["last"].is_null() {
-            let last = &state["last"];
-            assert_eq!(last["outcome"]["state"], "complete");
-            return (
-                last["duration_ms"].as_f64().unwrap() / 1000.0,
-                last["scanned_keys"].as_u64().unwrap(),
-            );
-        }
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let redis = RedisProcess::start(RedisProcessOptions::default()).unwrap();
@@ -141,7 +109,7 @@ async fn main() {
         let rss_before = status_kib(server.child.id(), "VmRSS:");
         let ((raw_s, raw_keys), raw_p99, raw_max) = probed(&redis, raw_scan(&redis)).await;
         let ((census_s, census_keys), census_p99, census_max) =
-            probed(&redis, census_via_server(&http, &server.origin)).await;
+            probed(&redis, common::census_via_api(&http, &server.origin)).await;
         let peak = status_kib(server.child.id(), "VmHWM:");
         assert_eq!(raw_keys, size);
         assert_eq!(census_keys, size);

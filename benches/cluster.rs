@@ -69,31 +69,6 @@ async fn load(nodes: &[&RedisProcess], owner: impl Fn(u16) -> usize) {
     }
 }
 
-async fn census(http: &reqwest::Client, origin: &str) -> f64 {
-    let response = http
-        .post(format!("{origin}/api/census/start"))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success());
-    loop {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let state: serde_json::Value = http
-            .get(format!("{origin}/api/census"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if state["running"].is_null() && !state["last"].is_null() {
-            assert_eq!(state["last"]["outcome"]["state"], "complete", "{state}");
-            assert_eq!(state["last"]["scanned_keys"], KEYS);
-            return state["last"]["duration_ms"].as_f64().unwrap() / 1000.0;
-        }
-    }
-}
-
 /// Preview (untimed), then the flush of `user:`; returns (seconds, deleted).
 async fn flush(http: &reqwest::Client, origin: &str) -> (f64, u64) {
     let preview: serde_json::Value = http
@@ -162,7 +137,8 @@ async fn main() {
     let single = RedisProcess::start(RedisProcessOptions::default()).unwrap();
     load(&[&single], |_| 0).await;
     let server = start_server(&single, &[]).await;
-    let single_census = census(&http, &server.origin).await;
+    let (single_census, scanned) = common::census_via_api(&http, &server.origin).await;
+    assert_eq!(scanned, KEYS);
     let (single_flush, single_deleted) = flush(&http, &server.origin).await;
     drop(server);
 
@@ -181,7 +157,8 @@ async fn main() {
         .map(|n| format!("127.0.0.1:{}", n.port()))
         .collect();
     let server = start_server(&nodes[0], &[("CACHEPANEL_REDIS_CLUSTER", &seeds.join(","))]).await;
-    let cluster_census = census(&http, &server.origin).await;
+    let (cluster_census, scanned) = common::census_via_api(&http, &server.origin).await;
+    assert_eq!(scanned, KEYS);
     let (cluster_flush, cluster_deleted) = flush(&http, &server.origin).await;
     assert_eq!(single_deleted, cluster_deleted);
 

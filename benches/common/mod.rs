@@ -168,3 +168,36 @@ pub fn command_calls(redis: &RedisProcess) -> std::collections::HashMap<String, 
         })
         .collect()
 }
+
+/// Starts a census through the API and waits for it: (seconds, keys scanned).
+pub async fn census_via_api(http: &reqwest::Client, origin: &str) -> (f64, u64) {
+    let response = http
+        .post(format!("{origin}/api/census/start"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "census start: {}",
+        response.status()
+    );
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let state: serde_json::Value = http
+            .get(format!("{origin}/api/census"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if state["running"].is_null() && !state["last"].is_null() {
+            let last = &state["last"];
+            assert_eq!(last["outcome"]["state"], "complete");
+            return (
+                last["duration_ms"].as_f64().unwrap() / 1000.0,
+                last["scanned_keys"].as_u64().unwrap(),
+            );
+        }
+    }
+}
