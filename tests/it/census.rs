@@ -390,16 +390,7 @@ async fn census_lookups_do_not_count_as_cache_traffic_in_the_windowed_hit_rate()
     let after = app.next_snapshot(Duration::from_secs(3)).await;
 
     // Redis counted thousands of hits (TYPE, PTTL, OBJECT per key) ...
-    let mut connection = crate::harness::redis_connection(&app.redis.url());
-    let raw: String = redis::cmd("INFO")
-        .arg("stats")
-        .query(&mut connection)
-        .unwrap();
-    let raw_hits: u64 = raw
-        .lines()
-        .find_map(|line| line.strip_prefix("keyspace_hits:"))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap();
+    let raw_hits = crate::harness::raw_keyspace_hits(&app.redis.url());
     assert!(raw_hits - before >= 2 * 2077, "{before} -> {raw_hits}");
     // ... the lifetime figures shown leave them out ...
     let lifetime = after.stats.clone().expect("stats").keyspace_hits;

@@ -54,15 +54,7 @@ async fn the_demo_writes_production_shaped_traffic() {
     workload.abort();
 
     let mut connection = redis_connection(&redis.url());
-    let info: String = redis::cmd("INFO")
-        .arg("stats")
-        .query(&mut connection)
-        .unwrap();
-    let hits: u64 = info
-        .lines()
-        .find_map(|line| line.strip_prefix("keyspace_hits:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap();
+    let hits = crate::harness::raw_keyspace_hits(&redis.url());
     assert!(hits > 0, "cache-aside reads hit after the first misses");
     let ttl: i64 = redis::cmd("TTL")
         .arg("rate_limit:user:1")

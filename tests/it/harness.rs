@@ -207,3 +207,15 @@ pub fn fill_keys(url: &str, prefix: &str, count: u64) {
     }
     pipe.exec(&mut connection).unwrap();
 }
+
+/// Redis' own `keyspace_hits` (everything counted, cachepanel's lookups included).
+pub fn raw_keyspace_hits(url: &str) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query(&mut redis_connection(url))
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("keyspace_hits:"))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap()
+}

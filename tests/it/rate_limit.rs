@@ -412,15 +412,7 @@ async fn the_limiters_own_lookups_never_show_as_cache_traffic() {
     assert_eq!(status, 200);
     assert_eq!(stats["stats"]["keyspace_hits"], 3, "{stats}");
     assert_eq!(stats["stats"]["keyspace_misses"], 1);
-    let raw: String = redis::cmd("INFO")
-        .arg("stats")
-        .query(&mut connection)
-        .unwrap();
-    let raw_hits: u64 = raw
-        .lines()
-        .find_map(|line| line.strip_prefix("keyspace_hits:"))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap();
+    let raw_hits = crate::harness::raw_keyspace_hits(&app.redis.url());
     assert!(
         raw_hits > 3,
         "Redis itself counted the limiter's reads: {raw_hits}"
