@@ -113,6 +113,12 @@ cluster=$(cargo bench -q --features ssr --bench cluster 2>/dev/null | sed -n '/<
 splice cluster "$cluster"
 echo "$cluster"
 
+# i18n: leptos_i18n's WASM cost against plain-struct texts, on one tiny page.
+i18n=$(scripts/i18n-probe.sh | sed -n '/<!-- i18n:start -->/,/<!-- i18n:end -->/p')
+[ -n "$i18n" ] || { echo "bench: the i18n probe printed no section" >&2; exit 1; }
+splice i18n "$i18n"
+echo "$i18n"
+
 # Prefix flush: 1M keys, 20 % under the prefix, against SCAN+UNLINK, redis-cli | xargs, KEYS+DEL.
 flush=$(cargo bench -q --features ssr --bench flush 2>/dev/null | sed -n '/<!-- flush:start -->/,/<!-- flush:end -->/p')
 [ -n "$flush" ] || { echo "bench: the flush benchmark printed no section" >&2; exit 1; }
