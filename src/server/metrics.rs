@@ -102,6 +102,71 @@ fn number(value: f64) -> String {
     }
 }
 
+/// On a cluster: each master's own figures, and every node's role, slots and state.
+fn write_nodes(out: &mut Exposition, target: &str, snapshot: &LiveSnapshot) {
+    for node in &snapshot.nodes {
+        let labels = [("target", target), ("node", node.address.as_str())];
+        let figures: [(&'static str, &'static str, &'static str, f64); 4] = [
+            (
+                "cachepanel_node_keys",
+                "gauge",
+                "Keys on one cluster master (DBSIZE).",
+                node.stats.total_keys as f64,
+            ),
+            (
+                "cachepanel_node_memory_used_bytes",
+                "gauge",
+                "used_memory of one cluster master.",
+                node.stats.used_memory_bytes as f64,
+            ),
+            (
+                "cachepanel_node_keyspace_hits_total",
+                "counter",
+                "Keyspace hits of one cluster master since it started.",
+                node.stats.keyspace_hits as f64,
+            ),
+            (
+                "cachepanel_node_keyspace_misses_total",
+                "counter",
+                "Keyspace misses of one cluster master since it started.",
+                node.stats.keyspace_misses as f64,
+            ),
+        ];
+        for (name, kind, help, value) in figures {
+            out.family(name, kind, help);
+            out.sample(name, &labels, value);
+        }
+    }
+    for node in &snapshot.cluster_nodes {
+        let role = if node.is_master { "master" } else { "replica" };
+        let labels = [
+            ("target", target),
+            ("node", node.address.as_str()),
+            ("role", role),
+        ];
+        out.family(
+            "cachepanel_cluster_node_failing",
+            "gauge",
+            "1 while the cluster flags a node fail, fail?, noaddr or handshake, or it is disconnected.",
+        );
+        out.sample(
+            "cachepanel_cluster_node_failing",
+            &labels,
+            if node.is_failing() { 1.0 } else { 0.0 },
+        );
+        out.family(
+            "cachepanel_cluster_node_slots",
+            "gauge",
+            "Hash slots a cluster node serves.",
+        );
+        out.sample(
+            "cachepanel_cluster_node_slots",
+            &labels,
+            f64::from(node.slots),
+        );
+    }
+}
+
 /// The exposition of one target's sampler snapshot.
 fn write_redis(out: &mut Exposition, target: &str, snapshot: &LiveSnapshot) {
     let labels = [("target", target)];
@@ -230,7 +295,9 @@ async fn exposition(state: &AppState) -> String {
 
 fn write_target(out: &mut Exposition, state: &TargetState) {
     let target = state.name.clone();
-    write_redis(out, &target, &state.sampler.latest());
+    let snapshot = state.sampler.latest();
+    write_redis(out, &target, &snapshot);
+    write_nodes(out, &target, &snapshot);
 
     let census = state.census.state();
     out.family(

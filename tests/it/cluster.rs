@@ -172,6 +172,17 @@ async fn stats_census_and_flush_cover_every_master_of_a_cluster() {
         page.contains(r#"data-testid="cluster-nodes""#),
         "the page shows the nodes"
     );
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert_eq!(
+        metrics.matches("cachepanel_node_keys{").count(),
+        3,
+        "{metrics}"
+    );
+    assert_eq!(
+        metrics.matches("cachepanel_cluster_node_failing{").count(),
+        3
+    );
+    assert!(metrics.contains(&format!(r#"cachepanel_keys{{target="cache"}} {total}"#)));
 
     // Census: the sum of every master's keys, exactly.
     let report = crate::census::run_census(&app).await;

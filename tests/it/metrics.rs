@@ -8,7 +8,7 @@ use cachepanel::server::redis::process::RedisProcessOptions;
 use crate::harness::{fill_keys, redis_connection, start_app_with};
 
 /// Runs `promtool check metrics` (Debian's prometheus package) on an exposition.
-fn promtool_check(exposition: &str) -> (bool, String) {
+pub fn promtool_check(exposition: &str) -> (bool, String) {
     use std::io::Write as _;
     let mut child = std::process::Command::new("promtool")
         .args(["check", "metrics"])
