@@ -173,6 +173,8 @@ async fn stats_census_and_flush_cover_every_master_of_a_cluster() {
         "the page shows the nodes"
     );
     let metrics = app.get("/metrics").await.text().await.unwrap();
+    let (valid, said) = crate::metrics::promtool_check(&metrics);
+    assert!(valid, "promtool: {said}");
     assert_eq!(
         metrics.matches("cachepanel_node_keys{").count(),
         3,
