@@ -28,3 +28,28 @@ impl AuditRefresh {
         self.0.get()
     }
 }
+
+/// On a cluster, which master a census or flush is walking: " · node 10.0.0.2:6379 (2/3)".
+pub fn node_progress(
+    node: Option<&str>,
+    done: u32,
+    total: u32,
+    texts: &'static crate::i18n::Texts,
+) -> Option<String> {
+    node.map(|node| format!(" · {} {node} ({}/{total})", texts.node_label, done + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_names_the_node_only_on_a_cluster() {
+        let texts = crate::i18n::texts(crate::model::Lang::En);
+        assert_eq!(node_progress(None, 0, 1, texts), None);
+        assert_eq!(
+            node_progress(Some("10.0.0.2:6379"), 1, 3, texts).as_deref(),
+            Some(" · node 10.0.0.2:6379 (2/3)")
+        );
+    }
+}

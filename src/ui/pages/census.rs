@@ -33,6 +33,7 @@ pub fn CensusSection(
                     <progress max="100" value=percent></progress>
                     {format!(" {}: {} / {}", texts.census_running, progress.scanned_keys, progress.dbsize_at_start)}
                     {eta}
+                    {crate::ui::node_progress(progress.node.as_deref(), progress.nodes_done, progress.nodes_total, texts)}
                 </div>
             }
         })

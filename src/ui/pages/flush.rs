@@ -62,6 +62,7 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
         flush.get().and_then(|f| f.previewing).map(|p| view! {
             <p class="census-progress" data-testid="flush-counting">
                 {format!("{} {}: {} {} / {} · {} {}", texts.flush_counting, p.prefix, texts.flush_scanned, p.scanned_keys, p.dbsize_at_start, texts.flush_matched, p.matched_keys)}
+                {crate::ui::node_progress(p.node.as_deref(), p.nodes_done, p.nodes_total, texts)}
             </p>
         })
     };
@@ -69,6 +70,7 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
         flush.get().and_then(|f| f.running).map(|p| view! {
             <p class="census-progress" data-testid="flush-progress">
                 {format!("{} {}: {} {} · {} {}", texts.flush_running, p.prefix, texts.flush_deleted, p.deleted_keys, texts.flush_scanned, p.scanned_keys)}
+                {crate::ui::node_progress(p.node.as_deref(), p.nodes_done, p.nodes_total, texts)}
                 " "
                 <ActionForm action=cancel>
                     <button type="submit" data-testid="flush-cancel">{texts.census_cancel}</button>
