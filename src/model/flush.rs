@@ -166,6 +166,8 @@ pub enum FlushPolicy {
     Enabled,
     /// `CACHEPANEL_READ_ONLY`: nobody flushes, whatever their role.
     ReadOnly,
+    /// A watched Redis that is not a cache (not in `CACHEPANEL_CACHE_TARGETS`).
+    NotACache,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -55,6 +55,8 @@ impl Default for FlushSettings {
 pub enum FlushError {
     #[error("flushing is disabled: this deployment is read-only")]
     ReadOnly,
+    #[error("flushing is disabled: this Redis is not a cache (CACHEPANEL_CACHE_TARGETS)")]
+    NotACache,
     #[error("invalid prefix: {0}")]
     InvalidPrefix(String),
     #[error("{0}")]
@@ -75,7 +77,7 @@ impl From<FlushError> for AppError {
     fn from(error: FlushError) -> Self {
         let message = error.to_string();
         match error {
-            FlushError::ReadOnly => AppError::Disabled { message },
+            FlushError::ReadOnly | FlushError::NotACache => AppError::Disabled { message },
             FlushError::InvalidPrefix(_)
             | FlushError::Refused(_)
             | FlushError::UnknownPreview
@@ -142,6 +144,7 @@ impl FlushManager {
         match self.settings.policy {
             FlushPolicy::Enabled => Ok(()),
             FlushPolicy::ReadOnly => Err(FlushError::ReadOnly),
+            FlushPolicy::NotACache => Err(FlushError::NotACache),
         }
     }
 

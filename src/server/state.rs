@@ -101,7 +101,7 @@ impl AppState {
             let mut flush_settings = config.flush.clone();
             if !config.is_cache_target(redis.name()) {
                 // Only caches may be flushed; a Celery or bot-state Redis is for watching.
-                flush_settings.policy = crate::model::flush::FlushPolicy::ReadOnly;
+                flush_settings.policy = crate::model::flush::FlushPolicy::NotACache;
             }
             let flush = FlushManager::new(
                 redis.clone(),

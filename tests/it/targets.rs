@@ -77,6 +77,11 @@ async fn each_target_is_watched_on_its_own_and_only_caches_flush() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 403);
+    let refusal: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        refusal["message"].as_str().unwrap().contains("not a cache"),
+        "{refusal}"
+    );
     let (_, bot) = app.get_json("/targets/bot-fsm/api/stats").await;
     assert_eq!(bot["stats"]["total_keys"], 7);
     let response = app

@@ -96,6 +96,7 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
     let controls = move || {
         match policy() {
         FlushPolicy::ReadOnly => view! { <p class="meta" data-testid="flush-disabled">{texts.flush_disabled_read_only}</p> }.into_any(),
+        FlushPolicy::NotACache => view! { <p class="meta" data-testid="flush-disabled">{texts.flush_disabled_not_cache}</p> }.into_any(),
         FlushPolicy::Enabled if !can_act => view! { <p class="meta" data-testid="flush-disabled">{texts.view_only_notice}</p> }.into_any(),
         FlushPolicy::Enabled => view! {
             <ActionForm action=preview>
