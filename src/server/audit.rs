@@ -85,11 +85,11 @@ impl AuditLog {
             match self.append(action, actor, prefix, detail).await {
                 Ok(()) => return,
                 Err(failure) if tokio::time::Instant::now() < deadline => {
-                    tracing::warn!(reason = %failure, action, "audit write failed; retrying");
+                    tracing::warn!(target_name = self.redis.name(), reason = %failure, action, "audit write failed; retrying");
                     tokio::time::sleep(Duration::from_secs(2)).await;
                 }
                 Err(failure) => {
-                    tracing::error!(reason = %failure, action, prefix, detail, "audit write gave up; the log line above is the record");
+                    tracing::error!(target_name = self.redis.name(), reason = %failure, action, prefix, detail, "audit write gave up; the log line above is the record");
                     return;
                 }
             }

@@ -127,7 +127,7 @@ impl Limiter {
                 degraded: false,
             },
             Err(failure) => {
-                tracing::warn!(reason = %failure, fail_open = self.fail_open, "rate limiter could not reach Redis");
+                tracing::warn!(target_name = self.redis.name(), reason = %failure, fail_open = self.fail_open, "rate limiter could not reach Redis");
                 Decision {
                     allowed: self.fail_open,
                     limit,
