@@ -84,28 +84,27 @@ async fn serve(file: &config::FileSettings) -> anyhow::Result<()> {
     let mut config = Config::from_env_and_file(file).context("invalid configuration")?;
 
     // Without a configured Redis, start a private one (and demo traffic) for trying it out.
-    let embedded = match config.has_redis() {
-        true => None,
-        false => {
-            let process = tokio::task::spawn_blocking(|| {
-                RedisProcess::start(RedisProcessOptions {
-                    maxmemory: Some("64mb".into()),
-                    maxmemory_policy: Some("allkeys-lru".into()),
-                    ..Default::default()
-                })
+    let embedded = if config.has_redis() {
+        None
+    } else {
+        let process = tokio::task::spawn_blocking(|| {
+            RedisProcess::start(RedisProcessOptions {
+                maxmemory: Some("64mb".into()),
+                maxmemory_policy: Some("allkeys-lru".into()),
+                ..Default::default()
             })
-            .await
-            .context("starting the embedded redis-server")?
-            .context("starting the embedded redis-server")?;
-            let url = config::RedisUrl::parse(&process.url())
-                .map_err(|e| anyhow::anyhow!("embedded Redis URL: {e}"))?;
-            tracing::info!(
-                port = process.port(),
-                "no CACHEPANEL_REDIS_URL: started an embedded redis-server"
-            );
-            config.redis_url = Some(url);
-            Some(process)
-        }
+        })
+        .await
+        .context("starting the embedded redis-server")?
+        .context("starting the embedded redis-server")?;
+        let url = config::RedisUrl::parse(&process.url())
+            .map_err(|e| anyhow::anyhow!("embedded Redis URL: {e}"))?;
+        tracing::info!(
+            port = process.port(),
+            "no CACHEPANEL_REDIS_URL: started an embedded redis-server"
+        );
+        config.redis_url = Some(url);
+        Some(process)
     };
     let redis_url = config.data_node_url().context("no Redis URL")?;
     match &config.sentinel {
