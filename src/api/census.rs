@@ -14,7 +14,7 @@ pub async fn get_census() -> Result<CensusState, AppError> {
 /// `POST /api/census/start`: starts a census now; 409 while one is running.
 #[server(prefix = "/api", endpoint = "census/start")]
 pub async fn start_census() -> Result<CensusState, AppError> {
-    let state = crate::server::state::app_state()?;
+    let (state, _caller) = crate::server::state::app_state_to_act()?;
     state.census.start().map_err(|error| AppError::Conflict {
         message: error.to_string(),
     })?;
@@ -24,6 +24,6 @@ pub async fn start_census() -> Result<CensusState, AppError> {
 /// `POST /api/census/cancel`: stops the running census after its current page.
 #[server(prefix = "/api", endpoint = "census/cancel")]
 pub async fn cancel_census() -> Result<bool, AppError> {
-    let state = crate::server::state::app_state()?;
+    let (state, _caller) = crate::server::state::app_state_to_act()?;
     Ok(state.census.cancel())
 }

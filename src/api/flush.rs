@@ -14,8 +14,8 @@ pub async fn get_flush() -> Result<FlushState, AppError> {
 /// `POST /api/flush/preview` (`prefix`): step one, the exact count under a literal prefix.
 #[server(prefix = "/api", endpoint = "flush/preview")]
 pub async fn preview_flush(prefix: String) -> Result<FlushPreview, AppError> {
-    let state = crate::server::state::app_state()?;
-    let actor = crate::server::auth::caller()?.actor();
+    let (state, caller) = crate::server::state::app_state_to_act()?;
+    let actor = caller.actor();
     state
         .flush
         .preview(&prefix, &actor)
@@ -26,8 +26,8 @@ pub async fn preview_flush(prefix: String) -> Result<FlushPreview, AppError> {
 /// `POST /api/flush/start` (`prefix` typed again, `preview_id`): step two, starts the flush.
 #[server(prefix = "/api", endpoint = "flush/start")]
 pub async fn flush_prefix(prefix: String, preview_id: String) -> Result<FlushState, AppError> {
-    let state = crate::server::state::app_state()?;
-    let actor = crate::server::auth::caller()?.actor();
+    let (state, caller) = crate::server::state::app_state_to_act()?;
+    let actor = caller.actor();
     state
         .flush
         .flush(&prefix, &preview_id, &actor)
@@ -38,7 +38,7 @@ pub async fn flush_prefix(prefix: String, preview_id: String) -> Result<FlushSta
 /// `POST /api/flush/cancel`: stops the running flush within one batch.
 #[server(prefix = "/api", endpoint = "flush/cancel")]
 pub async fn cancel_flush() -> Result<bool, AppError> {
-    let state = crate::server::state::app_state()?;
+    let (state, _caller) = crate::server::state::app_state_to_act()?;
     Ok(state.flush.cancel())
 }
 

@@ -28,12 +28,12 @@ pub async fn get_rate_limits() -> Result<CountersReport, AppError> {
 /// `POST /api/rate-limits/reset` (`key`): deletes one counter; same rules and audit as flush.
 #[server(prefix = "/api", endpoint = "rate-limits/reset")]
 pub async fn reset_rate_limit(key: String) -> Result<bool, AppError> {
-    let state = crate::server::state::app_state()?;
+    let (state, caller) = crate::server::state::app_state_to_act()?;
     let flush = state
         .primary()
         .map_or(&state.flush, |primary| &primary.flush);
     flush
-        .reset_rate_limit(&key, &crate::server::auth::caller()?.actor())
+        .reset_rate_limit(&key, &caller.actor())
         .await
         .map_err(AppError::from)
 }

@@ -173,8 +173,23 @@ impl AppState {
 }
 
 /// The state inside a server function (provided as context by both the page renderer and the
-/// API handler).
+/// API handler), for a signed-in caller. The authentication middleware already refused anyone
+/// else; this keeps a server function safe wherever it is mounted.
 pub fn app_state() -> Result<AppState, AppError> {
+    crate::server::auth::caller()?;
+    state_from_context()
+}
+
+/// `app_state` for a server function that changes something: only roles with full access.
+pub fn app_state_to_act() -> Result<(AppState, crate::server::auth::Caller), AppError> {
+    let caller = crate::server::auth::caller()?;
+    if caller.access != crate::server::auth::Access::Full {
+        return Err(AppError::Forbidden);
+    }
+    Ok((state_from_context()?, caller))
+}
+
+fn state_from_context() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| {
         tracing::error!("AppState missing from the server function context");
         AppError::Internal {
