@@ -36,11 +36,15 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the dashboard (the default). Configured by CACHEPANEL_* environment variables.
+    /// Serve the dashboard (the default).
+    ///
+    /// Configured by CACHEPANEL_* environment variables and, optionally, a --config file.
     Serve,
-    /// Validate the configuration and reach every configured Redis: prints the effective
-    /// settings (secrets redacted) and each server's version, memory limit, eviction policy and
-    /// persistence; exits non-zero with the reason when something is wrong.
+    /// Validate the configuration and reach every configured Redis.
+    ///
+    /// Prints the effective settings (secrets redacted) and each server's version, memory
+    /// limit, eviction policy and persistence; exits non-zero with the reason when something
+    /// is wrong.
     Check,
     /// Run the demo workload (production-shaped cache and rate-limit traffic) until Ctrl-C.
     Demo {
