@@ -67,12 +67,13 @@ async fn exactly_the_limit_passes_out_of_100_concurrent_requests() {
 async fn exactly_the_limit_passes_when_100_requests_straddle_a_window_boundary() {
     let redis = start_redis(RedisProcessOptions::default());
     let mut connection = redis_connection(&redis.url());
-    // The current window is used up and ends in 40 ms; requests arrive over ~100 ms.
+    // The current window is used up and ends in 300 ms; requests arrive over ~600 ms, so the
+    // boundary falls mid-stream even on a slow, busy machine.
     redis::cmd("SET")
         .arg("rate_limit:user:42")
         .arg(5)
         .arg("PX")
-        .arg(40)
+        .arg(300)
         .exec(&mut connection)
         .unwrap();
     let limiter = limiter(
@@ -87,7 +88,7 @@ async fn exactly_the_limit_passes_when_100_requests_straddle_a_window_boundary()
         let limiter = limiter.clone();
         let subject = subject.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(i)).await;
+            tokio::time::sleep(Duration::from_millis(6 * i)).await;
             limiter.decide(&subject, Role::Employee).await
         })
     }))

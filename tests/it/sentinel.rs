@@ -143,9 +143,12 @@ async fn cachepanel_follows_a_sentinel_failover_and_shows_the_topology() {
     let snapshot = app
         .snapshot_where(Duration::from_secs(10), |s| {
             matches!(s.status, LiveStatus::Up)
-                && s.topology
-                    .as_ref()
-                    .is_some_and(|t| t.replicas.len() == 1 && t.replicas[0].lag_seconds.is_some())
+                && s.topology.as_ref().is_some_and(|t| {
+                    t.replicas.len() == 1
+                        && t.replicas[0].lag_seconds.is_some()
+                        // Sentinels flag each other "disconnected" for a moment at start.
+                        && t.sentinels.iter().all(|s| s.healthy)
+                })
         })
         .await;
     let seen = snapshot.topology.clone().unwrap();
