@@ -9,9 +9,7 @@
     reason = "a benchmark stops on any setup failure"
 )]
 
-use std::time::Duration;
-
-use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
+use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions, start_cluster};
 use common::{connection, start_server};
 
 mod common;
@@ -69,68 +67,6 @@ async fn load(nodes: &[&RedisProcess], owner: impl Fn(u16) -> usize) {
     }
 }
 
-/// Preview (untimed), then the flush of `user:`; returns (seconds, deleted).
-async fn flush(http: &reqwest::Client, origin: &str) -> (f64, u64) {
-    let preview: serde_json::Value = http
-        .post(format!("{origin}/api/flush/preview"))
-        .form(&[("prefix", PREFIX)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = preview["id"].as_str().unwrap().to_owned();
-    let response = http
-        .post(format!("{origin}/api/flush/start"))
-        .form(&[("prefix", PREFIX), ("preview_id", id.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success());
-    loop {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let state: serde_json::Value = http
-            .get(format!("{origin}/api/flush"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if state["running"].is_null() && !state["last"].is_null() {
-            let last = &state["last"];
-            assert_eq!(last["outcome"]["state"], "complete", "{state}");
-            return (
-                last["duration_ms"].as_f64().unwrap() / 1000.0,
-                last["deleted_keys"].as_u64().unwrap(),
-            );
-        }
-    }
-}
-
-fn start_cluster() -> Vec<RedisProcess> {
-    let nodes: Vec<RedisProcess> = (0..3)
-        .map(|_| {
-            RedisProcess::start(RedisProcessOptions {
-                extra_args: vec!["--cluster-enabled".into(), "yes".into()],
-                ..Default::default()
-            })
-            .unwrap()
-        })
-        .collect();
-    let status = std::process::Command::new("redis-cli")
-        .args(["--cluster", "create"])
-        .args(nodes.iter().map(|n| format!("127.0.0.1:{}", n.port())))
-        .args(["--cluster-replicas", "0", "--cluster-yes"])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    std::thread::sleep(Duration::from_secs(2));
-    nodes
-}
-
 #[tokio::main]
 async fn main() {
     let http = common::client();
@@ -139,10 +75,12 @@ async fn main() {
     let server = start_server(&single, &[]).await;
     let (single_census, scanned) = common::census_via_api(&http, &server.origin).await;
     assert_eq!(scanned, KEYS);
-    let (single_flush, single_deleted) = flush(&http, &server.origin).await;
+    let id = common::preview_via_api(&http, &server.origin, PREFIX).await;
+    let (single_flush, single_deleted) =
+        common::flush_via_api(&http, &server.origin, PREFIX, &id).await;
     drop(server);
 
-    let nodes = start_cluster();
+    let nodes = start_cluster(3).unwrap();
     // `redis-cli --cluster create` splits the slots evenly, in node order.
     let ranges: Vec<(u16, u16)> = vec![(0, 5460), (5461, 10922), (10923, 16383)];
     let owner = |slot: u16| {
@@ -159,7 +97,9 @@ async fn main() {
     let server = start_server(&nodes[0], &[("CACHEPANEL_REDIS_CLUSTER", &seeds.join(","))]).await;
     let (cluster_census, scanned) = common::census_via_api(&http, &server.origin).await;
     assert_eq!(scanned, KEYS);
-    let (cluster_flush, cluster_deleted) = flush(&http, &server.origin).await;
+    let id = common::preview_via_api(&http, &server.origin, PREFIX).await;
+    let (cluster_flush, cluster_deleted) =
+        common::flush_via_api(&http, &server.origin, PREFIX, &id).await;
     assert_eq!(single_deleted, cluster_deleted);
 
     let rate = |keys: u64, seconds: f64| keys as f64 / seconds;

@@ -10,7 +10,7 @@
     reason = "a benchmark stops on any setup failure"
 )]
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
 use common::{connection, probed, start_server};
@@ -127,47 +127,13 @@ async fn keys_and_del(redis: &RedisProcess) -> (f64, f64) {
 async fn cachepanel_flush(redis: &RedisProcess) -> (f64, u64, f64, f64) {
     let server = start_server(redis, &[]).await;
     let http = common::client();
-    let preview: serde_json::Value = http
-        .post(format!("{}/api/flush/preview", server.origin))
-        .form(&[("prefix", PREFIX)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = preview["id"].as_str().unwrap().to_owned();
-    let (report, p99, max) = probed(redis, async {
-        let response = http
-            .post(format!("{}/api/flush/start", server.origin))
-            .form(&[("prefix", PREFIX), ("preview_id", id.as_str())])
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success());
-        loop {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            let state: serde_json::Value = http
-                .get(format!("{}/api/flush", server.origin))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if state["running"].is_null() && !state["last"].is_null() {
-                return state["last"].clone();
-            }
-        }
-    })
-    .await;
-    assert_eq!(report["outcome"]["state"], "complete");
-    (
-        report["duration_ms"].as_f64().unwrap() / 1000.0,
-        report["deleted_keys"].as_u64().unwrap(),
-        p99,
-        max,
+    let id = common::preview_via_api(&http, &server.origin, PREFIX).await;
+    let ((seconds, deleted), p99, max) = probed(
+        redis,
+        common::flush_via_api(&http, &server.origin, PREFIX, &id),
     )
+    .await;
+    (seconds, deleted, p99, max)
 }
 
 #[tokio::main]

@@ -201,3 +201,56 @@ pub async fn census_via_api(http: &reqwest::Client, origin: &str) -> (f64, u64) 
         }
     }
 }
+
+/// Previews `prefix` through the API (untimed) and returns the preview id.
+pub async fn preview_via_api(http: &reqwest::Client, origin: &str, prefix: &str) -> String {
+    let preview: serde_json::Value = http
+        .post(format!("{origin}/api/flush/preview"))
+        .form(&[("prefix", prefix)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    preview["id"].as_str().unwrap().to_owned()
+}
+
+/// Starts the previewed flush and waits for it: (seconds, keys deleted).
+pub async fn flush_via_api(
+    http: &reqwest::Client,
+    origin: &str,
+    prefix: &str,
+    id: &str,
+) -> (f64, u64) {
+    let response = http
+        .post(format!("{origin}/api/flush/start"))
+        .form(&[("prefix", prefix), ("preview_id", id)])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "flush start: {}",
+        response.status()
+    );
+    loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let state: serde_json::Value = http
+            .get(format!("{origin}/api/flush"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if state["running"].is_null() && !state["last"].is_null() {
+            let last = &state["last"];
+            assert_eq!(last["outcome"]["state"], "complete", "{state}");
+            return (
+                last["duration_ms"].as_f64().unwrap() / 1000.0,
+                last["deleted_keys"].as_u64().unwrap(),
+            );
+        }
+    }
+}

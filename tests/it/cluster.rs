@@ -3,9 +3,9 @@
 use std::time::{Duration, Instant};
 
 use cachepanel::server::config::RedisUrl;
-use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
+use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions, start_cluster};
 
-use crate::harness::{TestApp, redis_connection, start_redis};
+use crate::harness::{TestApp, redis_connection};
 
 pub struct Cluster {
     pub nodes: Vec<RedisProcess>,
@@ -13,52 +13,8 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start(masters: usize) -> Self {
-        let nodes: Vec<RedisProcess> = (0..masters)
-            .map(|_| {
-                start_redis(RedisProcessOptions {
-                    extra_args: vec![
-                        "--cluster-enabled".into(),
-                        "yes".into(),
-                        "--cluster-node-timeout".into(),
-                        "2000".into(),
-                    ],
-                    ..Default::default()
-                })
-            })
-            .collect();
-        let addresses: Vec<String> = nodes
-            .iter()
-            .map(|node| format!("127.0.0.1:{}", node.port()))
-            .collect();
-        let status = std::process::Command::new("redis-cli")
-            .args(["--cluster", "create"])
-            .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .expect("redis-cli");
-        assert!(status.success(), "redis-cli --cluster create failed");
-        let cluster = Self { nodes };
-        cluster.wait_until_ok();
-        cluster
-    }
-
-    fn wait_until_ok(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let ok = self.nodes.iter().all(|node| {
-                let info: String = redis::cmd("CLUSTER")
-                    .arg("INFO")
-                    .query(&mut redis_connection(&node.url()))
-                    .unwrap_or_default();
-                info.contains("cluster_state:ok")
-            });
-            if ok {
-                return;
-            }
-            assert!(Instant::now() < deadline, "cluster did not become ok");
-            std::thread::sleep(Duration::from_millis(100));
+        Self {
+            nodes: start_cluster(masters).expect("starting a local Redis Cluster"),
         }
     }
 

@@ -158,62 +158,28 @@ async fn metrics_need_their_token_when_one_is_configured_or_else_a_session() {
         config.metrics_token = Some(Secret::new(token));
     })
     .await;
-    let client = reqwest::Client::new();
-    let get = |app: &crate::harness::TestApp, bearer: Option<&str>| {
-        let request = client.get(format!("{}/metrics", app.base_url));
-        match bearer {
-            Some(bearer) => request.bearer_auth(bearer),
-            None => request,
-        }
-        .send()
-    };
-    assert_eq!(get(&with_token, None).await.unwrap().status().as_u16(), 401);
-    assert_eq!(
-        get(&with_token, Some("metrics-token-0123456780"))
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        401
-    );
     let session = crate::harness::token_for("superadmin", 1);
+    let owner = crate::harness::token_for("owner", 2);
+    assert_eq!(metrics_status(&with_token, None).await, 401);
     assert_eq!(
-        get(&with_token, Some(&session))
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
+        metrics_status(&with_token, Some("metrics-token-0123456780")).await,
         401
     );
-    assert_eq!(
-        get(&with_token, Some(token))
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(metrics_status(&with_token, Some(&session)).await, 401);
+    assert_eq!(metrics_status(&with_token, Some(token)).await, 200);
 
     let with_session = start_app_with(RedisProcessOptions::default(), |_| {}).await;
-    assert_eq!(
-        get(&with_session, None).await.unwrap().status().as_u16(),
-        401
-    );
-    let owner = crate::harness::token_for("owner", 2);
-    assert_eq!(
-        get(&with_session, Some(&owner))
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        401
-    );
-    assert_eq!(
-        get(&with_session, Some(&session))
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(metrics_status(&with_session, None).await, 401);
+    assert_eq!(metrics_status(&with_session, Some(&owner)).await, 401);
+    assert_eq!(metrics_status(&with_session, Some(&session)).await, 200);
+}
+
+/// The status of `GET /metrics` with this bearer token (or none).
+async fn metrics_status(app: &crate::harness::TestApp, bearer: Option<&str>) -> u16 {
+    let request = reqwest::Client::new().get(format!("{}/metrics", app.base_url));
+    let request = match bearer {
+        Some(bearer) => request.bearer_auth(bearer),
+        None => request,
+    };
+    request.send().await.unwrap().status().as_u16()
 }
