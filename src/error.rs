@@ -25,6 +25,9 @@ pub enum AppError {
     Disabled { message: String },
     #[error("Redis unavailable: {reason}")]
     RedisUnavailable { reason: String },
+    /// The request body is larger than the server takes.
+    #[error("request body too large (at most {limit_bytes} bytes)")]
+    PayloadTooLarge { limit_bytes: u64 },
     #[error("too many requests; retry after {retry_after_seconds} s")]
     RateLimited { retry_after_seconds: u64 },
     #[error("internal error (reference {reference})")]
@@ -42,6 +45,7 @@ impl AppError {
             Self::Conflict { .. } => 409,
             Self::Disabled { .. } => 403,
             Self::RedisUnavailable { .. } => 503,
+            Self::PayloadTooLarge { .. } => 413,
             Self::RateLimited { .. } => 429,
             Self::Internal { .. } => 500,
         }

@@ -5,24 +5,32 @@ use crate::error::AppError;
 use crate::model::rate_limit::CountersReport;
 
 /// `GET /api/rate-limits`: active counters (top 50 by count), over / near the limit, counters
-/// without TTL, a dominant IP, and 429s per minute per role.
+/// without TTL, a dominant IP, and 429s per minute per role, as the shared reader last walked
+/// them (`age_ms` says how long ago). Reads memory only: no Redis command.
 #[server(prefix = "/api", endpoint = "rate-limits", input = GetUrl)]
 pub async fn get_rate_limits() -> Result<CountersReport, AppError> {
     let state = crate::server::state::app_state()?;
-    // Counters live on the first target, whichever target the page shows.
-    let redis = state
-        .primary()
-        .map_or(&state.redis, |primary| &primary.redis);
-    crate::server::rate_limit::read_counters(
-        redis,
-        state.limiter.limits(),
-        &state.config.role_lookup,
-        50,
-    )
-    .await
-    .map_err(|failure| AppError::RedisUnavailable {
-        reason: failure.reason,
-    })
+    state
+        .counters
+        .current()
+        .await
+        .map_err(|failure| AppError::RedisUnavailable {
+            reason: failure.reason,
+        })
+}
+
+/// `POST /api/rate-limits/refresh`: asks the shared reader for a fresh walk and answers with
+/// it. Calls while a walk runs, or within 2 s after one, share that walk.
+#[server(prefix = "/api", endpoint = "rate-limits/refresh")]
+pub async fn refresh_rate_limits() -> Result<CountersReport, AppError> {
+    let state = crate::server::state::app_state()?;
+    state
+        .counters
+        .refresh()
+        .await
+        .map_err(|failure| AppError::RedisUnavailable {
+            reason: failure.reason,
+        })
 }
 
 /// `POST /api/rate-limits/reset` (`key`): deletes one counter; same rules and audit as flush.

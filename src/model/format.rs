@@ -100,8 +100,40 @@ fn group_digits(digits: &str, separator: char) -> String {
     out
 }
 
+/// A Redis key as text: UTF-8 keys as they are; any other byte as `\xNN` (and then `true`:
+/// the shown name is not the key itself, so nothing may be done to it by that name).
+pub fn display_key(key: &[u8]) -> (String, bool) {
+    if let Ok(text) = std::str::from_utf8(key) {
+        return (text.to_owned(), false);
+    }
+    let mut shown = String::with_capacity(key.len() + 8);
+    for chunk in key.utf8_chunks() {
+        shown.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            shown.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    (shown, true)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn keys_that_are_not_utf8_are_shown_escaped_and_flagged() {
+        assert_eq!(
+            super::display_key(b"rate_limit:user:7"),
+            ("rate_limit:user:7".into(), false)
+        );
+        assert_eq!(
+            super::display_key(b"rate_limit:ip:\xff\xfe1"),
+            ("rate_limit:ip:\\xff\\xfe1".into(), true)
+        );
+        assert_eq!(
+            super::display_key("ключ:\u{e9}".as_bytes()),
+            ("ключ:\u{e9}".into(), false)
+        );
+    }
+
     use super::*;
 
     #[test]

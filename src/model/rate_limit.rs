@@ -129,6 +129,9 @@ pub struct CounterRow {
     pub ttl_seconds: Option<u64>,
     pub limit: Option<u64>,
     pub percent_of_limit: Option<f64>,
+    /// The key is not UTF-8: `key` shows it with `\xNN` escapes and cannot be reset by name.
+    #[serde(default)]
+    pub key_escaped: bool,
 }
 
 impl CounterRow {
@@ -151,6 +154,7 @@ impl CounterRow {
             percent_of_limit: limit
                 .filter(|l| *l > 0)
                 .map(|l| count as f64 * 100.0 / l as f64),
+            key_escaped: false,
         }
     }
 
@@ -163,18 +167,38 @@ impl CounterRow {
     }
 }
 
-/// The counters view: totals, the top consumers, and warnings.
+/// The counters view: totals, the top consumers, and warnings. Read by one shared background
+/// walk per interval; pages and the API are served the latest one, with its age.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CountersReport {
+    /// When the walk behind this view started (server clock).
     pub read_at_ms: i64,
+    /// How old the view was when it was served (server clock, so no client skew).
+    #[serde(default)]
+    pub age_ms: u64,
+    /// How long the walk took.
+    #[serde(default)]
+    pub walk_ms: u64,
+    /// The reader walks this often (`CACHEPANEL_RATE_LIMIT_SCAN_SECONDS`).
+    #[serde(default)]
+    pub every_seconds: u64,
+    /// The latest walk failed: why. The figures are those of the last walk that succeeded.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// The walk stopped at its key cap: the figures cover part of the counters.
+    #[serde(default)]
+    pub capped: bool,
     pub counters: u64,
     pub total_requests: u64,
     /// Highest counts first, at most the configured number.
     pub top: Vec<CounterRow>,
     pub over_limit: u64,
     pub near_limit: u64,
-    /// Counters without a TTL: their owners stay locked out until someone resets them.
+    /// Counters without a TTL: their owners stay locked out until someone resets them (the
+    /// first 100 by name; `without_ttl_total` counts them all).
     pub without_ttl: Vec<String>,
+    #[serde(default)]
+    pub without_ttl_total: u64,
     /// An `ip:` counter with most of all requests: likely every user behind one proxy IP.
     pub dominant_ip: Option<CounterRow>,
     /// 429s per minute (oldest first) per role, from the limiter's statistics keys.

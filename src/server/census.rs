@@ -22,16 +22,13 @@ use crate::model::census::{
     GroupReport, Hotness, HotnessKind, KeySample, MemoryEstimate, PREFIX_HITS_KEY,
     PREFIX_HITS_MINUTES, PrefixGroup, TtlStats, add_prefix_counters, ttl_bucket,
 };
-use crate::server::redis::pacing::Pacer;
+use crate::server::redis::scan::{WalkEnd, WalkOptions, Walker};
 use crate::server::redis::{OwnLookups, RedisFailure, RedisTarget};
 use crate::server::sampler::now_ms;
 
 /// TTLs kept per group for the median (a uniform reservoir sample).
 const TTL_RESERVOIR: usize = 1024;
 const SAMPLE_NAMES_PER_GROUP: usize = 10;
-const MIN_COUNT: u64 = 100;
-/// Larger pages gain little throughput and make other clients wait longer behind each SCAN.
-const MAX_COUNT: u64 = 2000;
 /// `OBJECT FREQ` (logarithmic LFU counter) from which a key counts as frequently used.
 const LFU_FREQUENT: u64 = 10;
 
@@ -41,7 +38,7 @@ pub struct CensusSettings {
     pub max_auto_groups: usize,
     /// Inspect 1 key in this many (1 = every key: the "full TTL" mode).
     pub sample_every: u64,
-    /// Starting `SCAN … COUNT`; adapted between 100 and 5000.
+    /// Starting `SCAN … COUNT`; adapted between 100 and 2000.
     pub scan_count: u64,
     /// Round trip a `SCAN` page should stay under; `COUNT` adapts to it.
     pub target_round_trip: Duration,
@@ -121,7 +118,7 @@ impl CensusManager {
         };
         let manager = self.clone();
         tokio::spawn(async move {
-            let report = run_census(&manager, &flag).await;
+            let report = run_census(&manager, flag).await;
             manager.state.send_modify(|state| {
                 state.running = None;
                 state.last = Some(report);
@@ -163,7 +160,7 @@ impl CensusManager {
 
 async fn run_census(
     manager: &CensusManager,
-    cancelled: &std::sync::atomic::AtomicBool,
+    cancelled: Arc<std::sync::atomic::AtomicBool>,
 ) -> CensusReport {
     let settings = &manager.settings;
     let started = Instant::now();
@@ -171,9 +168,16 @@ async fn run_census(
     let mut census = Aggregate::new(settings);
     let mut outcome = CensusOutcome::Complete;
 
-    // Every master once (a single server is its own only master).
-    let nodes = match manager.redis.masters().await {
-        Ok(nodes) => nodes,
+    // Every master once (a single server is its own only master), through the one walker.
+    let options = WalkOptions {
+        adapt_to: Some(settings.target_round_trip),
+        duty_cycle: settings.duty_cycle,
+        cancel: Some(cancelled),
+        lookups: true,
+        ..WalkOptions::new(None, settings.scan_count)
+    };
+    let mut walker = match Walker::start(&manager.redis, options).await {
+        Ok(walker) => walker,
         Err(failure) => {
             return census.finish(
                 started_at_ms,
@@ -187,7 +191,7 @@ async fn run_census(
     };
     let mut dbsize = 0;
     let mut hotness_kind = HotnessKind::Lru;
-    for (index, node) in nodes.iter().enumerate() {
+    for (index, node) in walker.nodes().iter().enumerate() {
         match preamble(node).await {
             Ok((keys, kind)) => {
                 dbsize += keys;
@@ -208,8 +212,7 @@ async fn run_census(
         }
     }
     census.hotness_kind = hotness_kind;
-    let nodes_total = u32::try_from(nodes.len()).unwrap_or(u32::MAX);
-    let cluster = manager.redis.is_cluster();
+    let nodes_total = walker.nodes_total();
     manager.state.send_modify(|state| {
         state.running = Some(CensusProgress {
             started_at_ms,
@@ -222,72 +225,46 @@ async fn run_census(
         });
     });
 
-    let mut count = settings.scan_count.clamp(MIN_COUNT, MAX_COUNT);
-    let mut pacer = Pacer::new(settings.duty_cycle);
-    'nodes: for (done, node) in nodes.iter().enumerate() {
-        let node_name = cluster.then(|| node.address().unwrap_or_default());
-        manager.state.send_modify(|state| {
-            if let Some(progress) = state.running.as_mut() {
-                progress.node = node_name.clone();
-                progress.nodes_done = u32::try_from(done).unwrap_or(u32::MAX);
-            }
-        });
-        let mut cursor: u64 = 0;
-        let mut pending: Vec<Vec<u8>> = Vec::new();
-        loop {
-            if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
-                outcome = CensusOutcome::Cancelled;
-                break 'nodes;
-            }
-            let inspect = std::mem::take(&mut pending);
-            let gate = manager.redis.own_lookups().gate().await;
-            let round_trip = Instant::now();
-            let page = scan_page(node, cursor, count, &inspect, hotness_kind).await;
-            let elapsed = round_trip.elapsed();
-            let (next_cursor, keys, inspections) = match page {
-                Ok(page) => page,
-                Err(failure) => {
-                    outcome = CensusOutcome::Failed {
-                        reason: match &node_name {
-                            Some(name) => format!("{name}: {}", failure.reason),
-                            None => failure.reason,
-                        },
-                    };
-                    break 'nodes;
-                }
-            };
-            census.record_inspections(&inspect, inspections, manager.redis.own_lookups());
-            drop(gate);
-            for key in keys {
-                if census.count_key(&key) {
-                    pending.push(key);
-                }
-            }
-            cursor = next_cursor;
-
-            count = adapt_count(count, elapsed, settings.target_round_trip);
-            let scanned = census.scanned;
-            let speed = scanned as f64 / started.elapsed().as_secs_f64().max(0.001);
-            manager.state.send_modify(|state| {
-                if let Some(progress) = state.running.as_mut() {
-                    progress.scanned_keys = scanned;
-                    progress.eta_seconds = (speed > 0.0)
-                        .then(|| (dbsize.saturating_sub(scanned) as f64 / speed) as u64);
-                }
-            });
-            if cursor == 0 {
-                // The last page's samples still need their inspection round trip.
-                if !pending.is_empty() {
-                    let last = std::mem::take(&mut pending);
-                    let _gate = manager.redis.own_lookups().gate().await;
-                    if let Ok(inspections) = inspect_only(node, &last, hotness_kind).await {
-                        census.record_inspections(&last, inspections, manager.redis.own_lookups());
-                    }
-                }
+    // Keys picked for inspection on the previous page; their commands ride with the next SCAN.
+    let mut inspect: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let follow_ups = inspection_commands(&inspect, hotness_kind);
+        let page = match walker.next(follow_ups).await {
+            Ok(page) => page,
+            Err(failure) => {
+                outcome = CensusOutcome::Failed {
+                    reason: failure.reason,
+                };
                 break;
             }
-            pacer.after(elapsed).await;
+        };
+        let inspected = std::mem::take(&mut inspect);
+        census.record_inspections(&inspected, page.replies, manager.redis.own_lookups());
+        match page.end {
+            Some(WalkEnd::Cancelled) => {
+                outcome = CensusOutcome::Cancelled;
+                break;
+            }
+            Some(WalkEnd::Complete | WalkEnd::Capped) => break,
+            None => {}
         }
+        for key in page.keys {
+            if census.count_key(&key) {
+                inspect.push(key);
+            }
+        }
+        let scanned = census.scanned;
+        let speed = scanned as f64 / started.elapsed().as_secs_f64().max(0.001);
+        let (node_name, nodes_done) = (walker.node_name(), walker.nodes_done());
+        manager.state.send_modify(|state| {
+            if let Some(progress) = state.running.as_mut() {
+                progress.scanned_keys = scanned;
+                progress.node = node_name;
+                progress.nodes_done = nodes_done;
+                progress.eta_seconds =
+                    (speed > 0.0).then(|| (dbsize.saturating_sub(scanned) as f64 / speed) as u64);
+            }
+        });
     }
     let app_lookups = read_prefix_counters(&manager.redis, started_at_ms).await;
     let mut report = census.finish(started_at_ms, started, dbsize, outcome);
@@ -371,72 +348,27 @@ async fn read_prefix_counters(redis: &RedisTarget, now_ms: i64) -> BTreeMap<Stri
     totals
 }
 
-/// Smaller pages when Redis answers slowly, larger when it is quick.
-fn adapt_count(count: u64, round_trip: Duration, target: Duration) -> u64 {
-    let next = if round_trip > target {
-        count * 3 / 4
-    } else {
-        count + count / 4
-    };
-    next.clamp(MIN_COUNT, MAX_COUNT)
-}
-
 type Inspections = Vec<RedisResult<Value>>;
 
-fn push_inspections(pipe: &mut redis::Pipeline, keys: &[Vec<u8>], hotness: HotnessKind) {
+/// TYPE, PTTL, MEMORY USAGE and OBJECT IDLETIME (or FREQ) of each key, in that order.
+fn inspection_commands(keys: &[Vec<u8>], hotness: HotnessKind) -> Vec<redis::Cmd> {
+    let object = match hotness {
+        HotnessKind::Lru => "IDLETIME",
+        HotnessKind::Lfu => "FREQ",
+    };
+    let mut commands = Vec::with_capacity(keys.len() * 4);
     for key in keys {
-        pipe.cmd("TYPE").arg(key);
-        pipe.cmd("PTTL").arg(key);
-        pipe.cmd("MEMORY")
-            .arg("USAGE")
-            .arg(key)
-            .arg("SAMPLES")
-            .arg(0);
-        let object = match hotness {
-            HotnessKind::Lru => "IDLETIME",
-            HotnessKind::Lfu => "FREQ",
-        };
-        pipe.cmd("OBJECT").arg(object).arg(key);
+        let mut redis_type = redis::cmd("TYPE");
+        redis_type.arg(key);
+        let mut pttl = redis::cmd("PTTL");
+        pttl.arg(key);
+        let mut memory = redis::cmd("MEMORY");
+        memory.arg("USAGE").arg(key).arg("SAMPLES").arg(0);
+        let mut idle = redis::cmd("OBJECT");
+        idle.arg(object).arg(key);
+        commands.extend([redis_type, pttl, memory, idle]);
     }
-}
-
-/// One round trip: inspections of `inspect`, then `SCAN cursor COUNT count`.
-async fn scan_page(
-    redis: &RedisTarget,
-    cursor: u64,
-    count: u64,
-    inspect: &[Vec<u8>],
-    hotness: HotnessKind,
-) -> Result<(u64, Vec<Vec<u8>>, Inspections), RedisFailure> {
-    let mut pipe = redis::pipe();
-    pipe.ignore_errors();
-    push_inspections(&mut pipe, inspect, hotness);
-    pipe.cmd("SCAN").arg(cursor).arg("COUNT").arg(count);
-    let mut replies: Inspections = redis
-        .run(|mut connection| async move { pipe.query_async(&mut connection).await })
-        .await?;
-    let scan = replies.pop().ok_or_else(|| RedisFailure {
-        reason: "empty SCAN reply".into(),
-    })?;
-    let (next, keys): (u64, Vec<Vec<u8>>) = scan.map_err(RedisFailure::from).and_then(|value| {
-        redis::from_redis_value(value).map_err(|e| RedisFailure {
-            reason: format!("unexpected SCAN reply ({e})"),
-        })
-    })?;
-    Ok((next, keys, replies))
-}
-
-async fn inspect_only(
-    redis: &RedisTarget,
-    keys: &[Vec<u8>],
-    hotness: HotnessKind,
-) -> Result<Inspections, RedisFailure> {
-    let mut pipe = redis::pipe();
-    pipe.ignore_errors();
-    push_inspections(&mut pipe, keys, hotness);
-    redis
-        .run(|mut connection| async move { pipe.query_async(&mut connection).await })
-        .await
+    commands
 }
 
 /// Running totals of one group; all of its parts are bounded.
@@ -680,19 +612,6 @@ fn memory_estimate(keys: u64, sampled: u64, sum: f64, sum_sq: f64) -> MemoryEsti
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn count_adapts_to_the_round_trip_within_bounds() {
-        let target = Duration::from_millis(2);
-        assert_eq!(adapt_count(1000, Duration::from_millis(5), target), 750);
-        assert_eq!(adapt_count(1800, Duration::ZERO, target), MAX_COUNT);
-        assert_eq!(adapt_count(1000, Duration::from_micros(500), target), 1250);
-        assert_eq!(
-            adapt_count(MIN_COUNT, Duration::from_secs(1), target),
-            MIN_COUNT
-        );
-        assert_eq!(adapt_count(MAX_COUNT, Duration::ZERO, target), MAX_COUNT);
-    }
 
     #[test]
     fn a_full_sample_has_no_memory_margin() {

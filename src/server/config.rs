@@ -192,6 +192,8 @@ pub struct Config {
     pub rate_limit_enabled: bool,
     /// Where the counters view finds a user's role.
     pub role_lookup: RoleLookup,
+    /// How often the shared counters reader walks `rate_limit:*` (pages only read memory).
+    pub rate_limit_scan_every: Duration,
     pub auth: AuthSettings,
     pub web: WebSettings,
     /// Local trials: a missing JWT secret is replaced by a throwaway one with a built-in login;
@@ -310,6 +312,7 @@ pub const VARIABLES: &[&str] = &[
     "CACHEPANEL_RATE_LIMITS",
     "CACHEPANEL_RATE_LIMIT_ENABLED",
     "CACHEPANEL_RATE_LIMIT_FAIL_OPEN",
+    "CACHEPANEL_RATE_LIMIT_SCAN_SECONDS",
     "CACHEPANEL_READ_ONLY",
     "CACHEPANEL_REDIS_CLUSTER",
     "CACHEPANEL_REDIS_CONNECT_TIMEOUT_MS",
@@ -456,6 +459,10 @@ impl Config {
             (
                 "CACHEPANEL_RATE_LIMIT_ENABLED",
                 self.rate_limit_enabled.to_string(),
+            ),
+            (
+                "CACHEPANEL_RATE_LIMIT_SCAN_SECONDS",
+                self.rate_limit_scan_every.as_secs().to_string(),
             ),
             (
                 "CACHEPANEL_READ_ONLY",
@@ -656,6 +663,8 @@ impl Config {
         };
         let rate_limit_fail_open = flag("CACHEPANEL_RATE_LIMIT_FAIL_OPEN", true)?;
         let rate_limit_enabled = flag("CACHEPANEL_RATE_LIMIT_ENABLED", true)?;
+        let rate_limit_scan_every =
+            Duration::from_secs(whole("CACHEPANEL_RATE_LIMIT_SCAN_SECONDS", 15, 1..=3_600)?);
         let role_lookup = match value("CACHEPANEL_ROLE_LOOKUP") {
             None => RoleLookup::default(),
             Some(text) => {
@@ -787,6 +796,7 @@ impl Config {
             rate_limits,
             rate_limit_fail_open,
             rate_limit_enabled,
+            rate_limit_scan_every,
             role_lookup,
             auth,
             web,

@@ -23,7 +23,7 @@ use crate::model::flush::{
     Refusal, check_flushable,
 };
 use crate::server::audit::AuditLog;
-use crate::server::redis::pacing::Pacer;
+use crate::server::redis::scan::{WalkEnd, WalkOptions, Walker};
 use crate::server::redis::{RedisFailure, RedisTarget};
 use crate::server::sampler::now_ms;
 
@@ -428,7 +428,7 @@ impl FlushManager {
         prefix: KeyPrefix,
         preview_id: String,
         started_at_ms: i64,
-        cancel: &AtomicBool,
+        cancel: &Arc<AtomicBool>,
     ) -> FlushReport {
         let started = Instant::now();
         let (mut scanned, mut matched) = (0_u64, 0_u64);
@@ -436,7 +436,7 @@ impl FlushManager {
         let result = scan_prefix(
             &self.redis,
             &prefix,
-            Some((cancel, self.settings.duty_cycle)),
+            Some((cancel.clone(), self.settings.duty_cycle)),
             |keys, deleted, visited| {
                 scanned = visited;
                 matched += keys.len() as u64;
@@ -547,175 +547,94 @@ struct ScanOutcome {
     cancelled: bool,
 }
 
-/// Walks the keys under `prefix`: each SCAN page's keys, re-checked byte-wise, go to
-/// `on_keys` (with the count deleted so far and the keys visited, ≈ pages × COUNT), which
-/// returns the keys to UNLINK (preview: none). UNLINK of one page travels in
-/// the same round trip as the next SCAN. With `control` = (cancel flag, duty cycle) the walk
-/// is a flush: cancellable between pages and paced. On failure, the keys deleted so far.
+/// Walks the keys under `prefix` through the one walker: each SCAN page's keys, re-checked
+/// byte-wise, go to `on_keys` (with the count deleted so far and the keys visited, ≈ pages ×
+/// COUNT), which returns the keys to UNLINK (preview: none). UNLINK of one page travels in the
+/// same round trip as the next SCAN, on the node that returned the keys. With `control` =
+/// (cancel flag, duty cycle) the walk is a flush: cancellable between pages and paced. On
+/// failure, the keys deleted so far.
 async fn scan_prefix(
     redis: &RedisTarget,
     prefix: &KeyPrefix,
-    control: Option<(&AtomicBool, f64)>,
+    control: Option<(Arc<AtomicBool>, f64)>,
     mut on_keys: impl FnMut(Vec<Vec<u8>>, u64, u64) -> Vec<Vec<u8>>,
     mut on_node: impl FnMut(Option<String>, u32, u32),
 ) -> Result<ScanOutcome, (u64, RedisFailure)> {
-    // Every master exactly once; keys SCAN found on a node are unlinked on that node.
-    let nodes = redis.masters().await.map_err(|failure| (0, failure))?;
-    let total = u32::try_from(nodes.len()).unwrap_or(u32::MAX);
-    let mut deleted = 0_u64;
-    let mut visited = 0_u64;
-    for (done, node) in nodes.iter().enumerate() {
-        let name = redis
-            .is_cluster()
-            .then(|| node.address().unwrap_or_default());
-        on_node(name.clone(), u32::try_from(done).unwrap_or(u32::MAX), total);
-        let (base_deleted, base_visited) = (deleted, visited);
-        let per_key = redis.is_cluster();
-        let outcome = scan_node(
-            node,
-            prefix,
-            control,
-            per_key,
-            |keys, node_deleted, node_visited| {
-                visited = base_visited + node_visited;
-                on_keys(keys, base_deleted + node_deleted, visited)
-            },
-        )
-        .await;
-        match outcome {
-            Ok(ScanOutcome {
-                deleted: node_deleted,
-                cancelled,
-            }) => {
-                deleted += node_deleted;
-                if cancelled {
-                    return Ok(ScanOutcome {
-                        deleted,
-                        cancelled: true,
-                    });
-                }
-            }
-            Err((node_deleted, failure)) => {
-                let failure = match name {
-                    Some(name) => RedisFailure {
-                        reason: format!("{name}: {}", failure.reason),
-                    },
-                    None => failure,
-                };
-                return Err((deleted + node_deleted, failure));
-            }
-        }
+    let mut options = WalkOptions::new(Some(prefix.scan_pattern()), SCAN_COUNT);
+    if let Some((cancel, duty_cycle)) = control {
+        options.cancel = Some(cancel);
+        options.duty_cycle = duty_cycle;
     }
-    on_node(None, total, total);
-    Ok(ScanOutcome {
-        deleted,
-        cancelled: false,
-    })
-}
-
-/// `scan_prefix` on one server.
-async fn scan_node(
-    redis: &RedisTarget,
-    prefix: &KeyPrefix,
-    control: Option<(&AtomicBool, f64)>,
+    let mut walker = Walker::start(redis, options)
+        .await
+        .map_err(|failure| (0, failure))?;
     // A cluster refuses a multi-key UNLINK across slots (CROSSSLOT), even on one node: there
     // each key gets its own UNLINK, still in one pipeline.
-    per_key: bool,
-    mut on_keys: impl FnMut(Vec<Vec<u8>>, u64, u64) -> Vec<Vec<u8>>,
-) -> Result<ScanOutcome, (u64, RedisFailure)> {
-    let pattern = prefix.scan_pattern();
-    let mut cursor = 0_u64;
-    let mut to_unlink: Vec<Vec<u8>> = Vec::new();
+    let per_key = walker.is_cluster();
+    let total = walker.nodes_total();
     let mut deleted = 0_u64;
-    let mut pacer = control.map(|(_, duty)| Pacer::new(duty));
-    let mut pages = 0_u64;
+    let mut to_unlink: Vec<Vec<u8>> = Vec::new();
+    let mut announced: Option<(Option<String>, u32)> = None;
     loop {
-        let cancelled = control.is_some_and(|(flag, _)| flag.load(Ordering::Relaxed));
-        let unlink = std::mem::take(&mut to_unlink);
-        let busy = Instant::now();
-        let scan_next = !cancelled;
-        let reply = redis
-            .run(|mut connection| {
-                let pattern = pattern.clone();
-                async move {
-                    let mut pipe = redis::pipe();
-                    if per_key {
-                        for key in &unlink {
-                            pipe.cmd("UNLINK").arg(key);
-                        }
-                    } else if !unlink.is_empty() {
-                        pipe.cmd("UNLINK").arg(&unlink);
-                    }
-                    if scan_next {
-                        pipe.cmd("SCAN")
-                            .arg(cursor)
-                            .arg("MATCH")
-                            .arg(&pattern)
-                            .arg("COUNT")
-                            .arg(SCAN_COUNT);
-                    }
-                    if unlink.is_empty() && !scan_next {
-                        return Ok((0, None));
-                    }
-                    let mut replies: Vec<redis::Value> = pipe.query_async(&mut connection).await?;
-                    let page = if scan_next { replies.pop() } else { None };
-                    let mut removed = 0;
-                    for value in replies {
-                        removed += redis::from_redis_value::<u64>(value)?;
-                    }
-                    let page = match page {
-                        Some(value) => Some(redis::from_redis_value::<(u64, Vec<Vec<u8>>)>(value)?),
-                        None => None,
-                    };
-                    Ok::<_, redis::RedisError>((removed, page))
-                }
-            })
-            .await;
-        let elapsed = busy.elapsed();
-        let (removed, page) = reply.map_err(|failure| (deleted, failure))?;
-        deleted += removed;
-        let Some((next, keys)) = page else {
-            return Ok(ScanOutcome {
-                deleted,
-                cancelled: true,
-            });
-        };
+        let page = walker
+            .next(unlink_commands(&to_unlink, per_key))
+            .await
+            .map_err(|failure| (deleted, failure))?;
+        for reply in page.replies {
+            let value = reply.map_err(|error| (deleted, RedisFailure::from(error)))?;
+            let removed = redis::from_redis_value::<u64>(value).map_err(|_| {
+                let reason = "unexpected UNLINK reply".to_owned();
+                (deleted, RedisFailure { reason })
+            })?;
+            deleted += removed;
+        }
+        match page.end {
+            Some(WalkEnd::Cancelled) => {
+                return Ok(ScanOutcome {
+                    deleted,
+                    cancelled: true,
+                });
+            }
+            Some(WalkEnd::Complete | WalkEnd::Capped) => {
+                on_node(None, total, total);
+                return Ok(ScanOutcome {
+                    deleted,
+                    cancelled: false,
+                });
+            }
+            None => {}
+        }
+        let node = (walker.node_name(), walker.nodes_done());
+        if announced.as_ref() != Some(&node) {
+            on_node(node.0.clone(), node.1, total);
+            announced = Some(node);
+        }
         // MATCH is only a filter on Redis' side; the byte-wise check is what guarantees that
         // nothing outside the prefix is ever handed on.
-        let under_prefix: Vec<Vec<u8>> = keys
+        let under_prefix: Vec<Vec<u8>> = page
+            .keys
             .into_iter()
             .filter(|key| key.starts_with(prefix.as_bytes()))
             .collect();
-        pages += 1;
-        to_unlink = on_keys(under_prefix, deleted, pages * SCAN_COUNT);
-        cursor = next;
-        if cursor == 0 {
-            if !to_unlink.is_empty() {
-                let last = std::mem::take(&mut to_unlink);
-                let removed: u64 = redis
-                    .run(|mut connection| async move {
-                        let mut pipe = redis::pipe();
-                        if per_key {
-                            for key in &last {
-                                pipe.cmd("UNLINK").arg(key);
-                            }
-                        } else {
-                            pipe.cmd("UNLINK").arg(&last);
-                        }
-                        let replies: Vec<u64> = pipe.query_async(&mut connection).await?;
-                        Ok(replies.iter().sum())
-                    })
-                    .await
-                    .map_err(|failure| (deleted, failure))?;
-                deleted += removed;
-            }
-            return Ok(ScanOutcome {
-                deleted,
-                cancelled: false,
-            });
-        }
-        if let Some(pacer) = pacer.as_mut() {
-            pacer.after(elapsed).await;
-        }
+        to_unlink = on_keys(under_prefix, deleted, walker.examined());
     }
+}
+
+fn unlink_commands(keys: &[Vec<u8>], per_key: bool) -> Vec<redis::Cmd> {
+    if keys.is_empty() {
+        return Vec::new();
+    }
+    if per_key {
+        return keys
+            .iter()
+            .map(|key| {
+                let mut unlink = redis::cmd("UNLINK");
+                unlink.arg(key);
+                unlink
+            })
+            .collect();
+    }
+    let mut unlink = redis::cmd("UNLINK");
+    unlink.arg(keys);
+    vec![unlink]
 }

@@ -1,12 +1,15 @@
-//! `GET /api/live/events`: server-sent events fed from the sampler's and the census' watch
-//! channels, so a thousand open tabs cost no Redis command. Browsers reconnect by themselves
-//! (EventSource).
+//! `GET /api/live/events`: server-sent events fed from the sampler's, the census', the flush's
+//! and the counters reader's watch channels, so a thousand open tabs cost no Redis command.
+//! Each channel reaches a stream at most `EVENTS_PER_SECOND` times a second (a burst of
+//! progress is sent as its latest state, and the final state always arrives). Browsers
+//! reconnect by themselves (EventSource).
 
 use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use tokio::sync::watch;
 use tokio_stream::wrappers::WatchStream;
 use tokio_stream::{Stream, StreamExt as _};
 
@@ -14,19 +17,36 @@ use crate::server::state::AppState;
 
 /// Browsers wait this long before reconnecting after the stream breaks.
 const RECONNECT_AFTER: Duration = Duration::from_secs(2);
+/// Progress events per second per stream and channel, at most.
+pub const EVENTS_PER_SECOND: u32 = 4;
 
-/// `snapshot` events from the sampler, `census` and `flush` events (progress and results);
-/// each stream starts with the current value.
+/// `snapshot` events from the sampler, `census` and `flush` events (progress and results),
+/// `rate_limits` events (each walk of the counters reader); each stream starts with the
+/// current value of each.
 pub async fn events(
     State(state): State<AppState>,
     request: axum::extract::Request,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, crate::error::AppError> {
     let state = super::state_for(&state, &request)?;
-    let snapshots = WatchStream::new(state.sampler.subscribe())
+    let gap = Duration::from_secs(1) / EVENTS_PER_SECOND;
+    let snapshots = throttled(state.sampler.subscribe(), gap)
         .map(|snapshot| Some(event("snapshot", &*snapshot)));
     let census =
-        WatchStream::new(state.census.subscribe()).map(|census| Some(event("census", &census)));
-    let flush = WatchStream::new(state.flush.subscribe()).map(|flush| Some(event("flush", &flush)));
+        throttled(state.census.subscribe(), gap).map(|census| Some(event("census", &census)));
+    let flush = throttled(state.flush.subscribe(), gap).map(|flush| Some(event("flush", &flush)));
+    let counters = state.counters.clone();
+    let every = state.config.rate_limit_scan_every;
+    let rate_limits = throttled(counters.subscribe(), gap)
+        .filter(|published| published.walks > 0)
+        .filter_map(move |published| {
+            let report = crate::server::rate_limit::counters::served(
+                &published,
+                every,
+                crate::server::sampler::now_ms(),
+            )
+            .ok()?;
+            Some(Some(event("rate_limits", &report)))
+        });
     // Open streams would hold a graceful shutdown forever; they end when it begins.
     let stopping = WatchStream::new(state.shutdown.subscribe())
         .filter(|stopping| *stopping)
@@ -34,10 +54,27 @@ pub async fn events(
     let events = snapshots
         .merge(census)
         .merge(flush)
+        .merge(rate_limits)
         .merge(stopping)
         .take_while(Option::is_some)
         .filter_map(|event| event);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// The channel's current value, then its latest value at most once per `gap`: changes that
+/// come faster are coalesced (latest wins), and the last change is always sent.
+pub fn throttled<T: Clone + Send + Sync + 'static>(
+    receiver: watch::Receiver<T>,
+    gap: Duration,
+) -> impl Stream<Item = T> + Send + 'static {
+    futures_util::stream::unfold((receiver, true), move |(mut receiver, first)| async move {
+        if !first {
+            tokio::time::sleep(gap).await;
+            receiver.changed().await.ok()?;
+        }
+        let value = receiver.borrow_and_update().clone();
+        Some((value, (receiver, false)))
+    })
 }
 
 fn event(name: &'static str, data: &impl serde::Serialize) -> Result<Event, Infallible> {
@@ -45,4 +82,39 @@ fn event(name: &'static str, data: &impl serde::Serialize) -> Result<Event, Infa
     Ok(event
         .json_data(data)
         .unwrap_or_else(|_| Event::default().comment("unserializable")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_of_changes_is_sent_at_most_once_per_gap_and_ends_with_the_last() {
+        let (sender, receiver) = watch::channel(0_u32);
+        let stream = throttled(receiver, Duration::from_millis(250));
+        tokio::pin!(stream);
+        assert_eq!(stream.next().await, Some(0));
+        let started = tokio::time::Instant::now();
+        let producer = tokio::spawn(async move {
+            // 100 changes a second for one second.
+            for value in 1..=100 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                sender.send_replace(value);
+            }
+            sender
+        });
+        let mut seen = Vec::new();
+        while seen.last() != Some(&100) {
+            seen.push(stream.next().await.unwrap());
+        }
+        let elapsed = started.elapsed();
+        assert!(seen.len() <= 5, "{seen:?} in {elapsed:?}");
+        assert_eq!(seen.last(), Some(&100));
+        drop(producer.await.unwrap());
+        assert_eq!(
+            stream.next().await,
+            None,
+            "the stream ends with its channel"
+        );
+    }
 }

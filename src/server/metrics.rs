@@ -282,13 +282,13 @@ fn write_redis(out: &mut Exposition, target: &str, snapshot: &LiveSnapshot) {
     }
 }
 
-async fn exposition(state: &AppState) -> String {
+fn exposition(state: &AppState) -> String {
     let mut out = Exposition::new();
     for target in state.targets.iter() {
         write_target(&mut out, target);
     }
     if let Some(primary) = state.primary() {
-        write_rejections(&mut out, primary).await;
+        write_rate_limits(&mut out, state, primary);
     }
     out.render()
 }
@@ -397,23 +397,57 @@ fn write_target(out: &mut Exposition, state: &TargetState) {
     }
 }
 
-/// 429s per role, from the first target (where the production app keeps its counters).
-async fn write_rejections(out: &mut Exposition, state: &TargetState) {
-    let target = state.name.clone();
-    if let Ok(per_role) = crate::server::rate_limit::rejections_last_minute(&state.redis).await {
-        out.family(
+/// The rate-limit counters of the first target (where the production app keeps them), as the
+/// shared reader last walked them: no Redis command per scrape.
+fn write_rate_limits(out: &mut Exposition, state: &AppState, target: &TargetState) {
+    let Ok(report) = state.counters.latest() else {
+        return;
+    };
+    let target = target.name.clone();
+    out.family(
+        "cachepanel_rate_limit_rejections_last_minute",
+        "gauge",
+        "Requests answered 429 per role in the last complete minute (rate_limit:stats:rejected:*).",
+    );
+    let per_role = crate::server::rate_limit::counters::rejections_last_minute(&report);
+    for (role, count) in Role::ALL.iter().zip(per_role) {
+        out.sample(
             "cachepanel_rate_limit_rejections_last_minute",
-            "gauge",
-            "Requests answered 429 per role in the last complete minute (rate_limit:stats:rejected:*).",
+            &[("target", &target), ("role", role.name())],
+            count as f64,
         );
-        for (role, count) in Role::ALL.iter().zip(per_role) {
-            out.sample(
-                "cachepanel_rate_limit_rejections_last_minute",
-                &[("target", &target), ("role", role.name())],
-                count as f64,
-            );
-        }
     }
+    let gauges = [
+        (
+            "cachepanel_rate_limit_counters",
+            "Live rate-limit counters (rate_limit:user:*, rate_limit:ip:*).",
+            report.counters,
+        ),
+        (
+            "cachepanel_rate_limit_counters_over_limit",
+            "Counters above their role's limit.",
+            report.over_limit,
+        ),
+        (
+            "cachepanel_rate_limit_counters_without_ttl",
+            "Counters without a TTL (stuck lockouts).",
+            report.without_ttl_total,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        out.family(name, "gauge", help);
+        out.sample(name, &[("target", &target)], value as f64);
+    }
+    out.family(
+        "cachepanel_rate_limit_view_age_seconds",
+        "gauge",
+        "Age of the counters view (read by one background walk per interval).",
+    );
+    out.sample(
+        "cachepanel_rate_limit_view_age_seconds",
+        &[("target", &target)],
+        report.age_ms as f64 / 1000.0,
+    );
 }
 
 /// `GET /metrics`: with `CACHEPANEL_METRICS_TOKEN` set, that bearer token; otherwise the same
@@ -436,7 +470,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        exposition(&state).await,
+        exposition(&state),
     )
         .into_response()
 }

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+mod body;
 pub mod census;
 mod check;
 pub mod cli;
@@ -31,7 +32,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
@@ -47,8 +47,6 @@ use state::AppState;
 pub const STATS_PAGE_PATH: &str = "/admin/cache/stats";
 /// A shutdown (SIGTERM) completes within this, whatever is still running.
 const SHUTDOWN_LIMIT: std::time::Duration = std::time::Duration::from_secs(8);
-/// Server functions and API calls are bodies of a few hundred bytes; anything larger is refused.
-const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 
 /// Entry point of the `cachepanel` binary.
 pub async fn run() -> ExitCode {
@@ -277,7 +275,7 @@ pub fn router(state: AppState) -> Router {
     };
     let app = routes
         .fallback_service(ServeDir::new(site_root))
-        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY_BYTES))
+        .layer(axum::middleware::from_fn(body::bounded_body))
         .layer(axum::middleware::from_fn_with_state(
             config.clone(),
             web_security::security_headers,
@@ -405,7 +403,7 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_REQUEST_BODY_BYTES)
+    let bytes = axum::body::to_bytes(body, body::MAX_REQUEST_BODY_BYTES)
         .await
         .unwrap_or_default();
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {

@@ -14,6 +14,7 @@ use crate::server::config::Config;
 use crate::server::config::RedisUrl;
 use crate::server::flush::FlushManager;
 use crate::server::rate_limit::Limiter;
+use crate::server::rate_limit::counters::CountersReader;
 use crate::server::redis::{RedisFailure, RedisTarget, Timeouts};
 use crate::server::sampler::{self, SamplerHandle, SamplerSettings};
 
@@ -38,6 +39,8 @@ pub struct AppState {
     pub census: Arc<CensusManager>,
     pub flush: Arc<FlushManager>,
     pub limiter: Limiter,
+    /// The shared reader of the rate-limit counters (on the first target).
+    pub counters: Arc<CountersReader>,
     pub auth: Arc<Authenticator>,
     pub leptos_options: LeptosOptions,
     pub targets: Arc<Vec<TargetState>>,
@@ -45,7 +48,8 @@ pub struct AppState {
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
-/// The background tasks of a state (sampler, census schedule); aborted when dropped.
+/// The background tasks of a state (samplers, census schedules, the counters reader); aborted
+/// when dropped.
 pub struct BackgroundTasks(Vec<tokio::task::JoinHandle<()>>);
 
 impl Drop for BackgroundTasks {
@@ -129,6 +133,13 @@ impl AppState {
             config.rate_limits.clone(),
             config.rate_limit_fail_open,
         );
+        let counters = CountersReader::new(
+            redis.clone(),
+            config.rate_limits.clone(),
+            config.role_lookup.clone(),
+            config.rate_limit_scan_every,
+        );
+        tasks.push(tokio::spawn(counters.clone().run()));
         let auth = Arc::new(Authenticator::new(&config.auth));
         let state = Self {
             auth,
@@ -139,6 +150,7 @@ impl AppState {
             census,
             flush,
             limiter,
+            counters,
             targets: Arc::new(targets),
             shutdown: Arc::new(tokio::sync::watch::Sender::new(false)),
         };

@@ -67,7 +67,14 @@ pub struct QuietReading {
 }
 
 pub async fn read_info_quiet(redis: &RedisTarget) -> Result<QuietReading, RedisFailure> {
-    let gate = redis.own_lookups().exclusive().await;
+    // Lookups in flight hold the gate for at most one (bounded) round trip; one that takes
+    // longer means Redis is stalled, and waiting for it must not make this call hang too.
+    let gate = tokio::time::timeout(
+        redis.operation_timeout() / 2,
+        redis.own_lookups().exclusive(),
+    )
+    .await
+    .map_err(|_| RedisFailure::timed_out())?;
     let reading = read_info_nodes(redis).await;
     let own_totals = redis.own_lookups().totals();
     let (info, total_keys, nodes) = reading?;

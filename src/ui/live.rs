@@ -9,6 +9,7 @@ use crate::model::PageConfig;
 use crate::model::census::CensusState;
 use crate::model::flush::FlushState;
 use crate::model::live::{HistoryRange, LiveSnapshot, Point};
+use crate::model::rate_limit::CountersReport;
 
 #[derive(Clone, Copy)]
 pub struct LiveData {
@@ -23,6 +24,9 @@ pub struct LiveData {
     pub census: Signal<Option<CensusState>>,
     /// Flush policy, progress and last result.
     pub flush: Signal<Option<FlushState>>,
+    /// The rate-limit counters as the server's reader last walked them (pushed only; the
+    /// section renders its server-side view until the first push).
+    pub rate_limits: Signal<Option<CountersReport>>,
 }
 
 pub fn use_live_data(page: &PageConfig) -> LiveData {
@@ -34,6 +38,7 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
     let pushed_census = RwSignal::new(None::<CensusState>);
     let initial_flush = Resource::new(|| (), |_| get_flush());
     let pushed_flush = RwSignal::new(None::<FlushState>);
+    let pushed_rate_limits = RwSignal::new(None::<CountersReport>);
     let appended = RwSignal::new(Vec::<Point>::new());
     let streaming = RwSignal::new(false);
     let client_now = RwSignal::new(chrono::Utc::now().timestamp_millis());
@@ -66,7 +71,17 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
         };
         let on_census = move |census: CensusState| pushed_census.set(Some(census));
         let on_flush = move |flush: FlushState| pushed_flush.set(Some(flush));
-        subscribe(&url, streaming, on_snapshot, on_census, on_flush);
+        let on_rate_limits = move |report: CountersReport| pushed_rate_limits.set(Some(report));
+        subscribe(
+            &url,
+            streaming,
+            Listeners {
+                on_snapshot,
+                on_census,
+                on_flush,
+                on_rate_limits,
+            },
+        );
     });
 
     let snapshot =
@@ -100,18 +115,34 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
         streaming: streaming.into(),
         census,
         flush,
+        rate_limits: pushed_rate_limits.into(),
     }
 }
 
-/// Opens the event stream and hands each `snapshot` and `census` event to its callback
-/// (browser only).
+/// What each event of the stream is handed to.
+#[cfg_attr(
+    not(feature = "hydrate"),
+    expect(dead_code, reason = "only the browser build opens the stream")
+)]
+struct Listeners<S, C, F, R> {
+    on_snapshot: S,
+    on_census: C,
+    on_flush: F,
+    on_rate_limits: R,
+}
+
+/// Opens the event stream and hands each `snapshot`, `census`, `flush` and `rate_limits` event
+/// to its callback (browser only).
 #[cfg(feature = "hydrate")]
 fn subscribe(
     url: &str,
     streaming: RwSignal<bool>,
-    on_snapshot: impl Fn(LiveSnapshot) + 'static,
-    on_census: impl Fn(CensusState) + 'static,
-    on_flush: impl Fn(FlushState) + 'static,
+    listeners: Listeners<
+        impl Fn(LiveSnapshot) + 'static,
+        impl Fn(CensusState) + 'static,
+        impl Fn(FlushState) + 'static,
+        impl Fn(CountersReport) + 'static,
+    >,
 ) {
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
@@ -135,28 +166,30 @@ fn subscribe(
     let Ok(source) = web_sys::EventSource::new(url) else {
         return;
     };
-    let snapshots = listener(streaming, on_snapshot);
-    let census = listener(streaming, on_census);
-    let flush = listener(streaming, on_flush);
+    let snapshots = listener(streaming, listeners.on_snapshot);
+    let census = listener(streaming, listeners.on_census);
+    let flush = listener(streaming, listeners.on_flush);
+    let rate_limits = listener(streaming, listeners.on_rate_limits);
     let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |_| streaming.set(false));
     let _ = source.add_event_listener_with_callback("snapshot", snapshots.as_ref().unchecked_ref());
     let _ = source.add_event_listener_with_callback("census", census.as_ref().unchecked_ref());
     let _ = source.add_event_listener_with_callback("flush", flush.as_ref().unchecked_ref());
+    let _ = source
+        .add_event_listener_with_callback("rate_limits", rate_limits.as_ref().unchecked_ref());
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     // The stream lives as long as the page: the callbacks and the source are never freed.
     snapshots.forget();
     census.forget();
     flush.forget();
+    rate_limits.forget();
     on_error.forget();
     std::mem::forget(source);
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn subscribe(
+fn subscribe<S, C, F, R>(
     _url: &str,
     _streaming: RwSignal<bool>,
-    _on_snapshot: impl Fn(LiveSnapshot) + 'static,
-    _on_census: impl Fn(CensusState) + 'static,
-    _on_flush: impl Fn(FlushState) + 'static,
+    _listeners: Listeners<S, C, F, R>,
 ) {
 }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use cachepanel::model::census::{CensusOutcome, CensusReport, GroupKey, GroupReport};
 use cachepanel::server::redis::process::RedisProcessOptions;
 
@@ -474,4 +476,79 @@ async fn under_an_lfu_policy_hotness_comes_from_object_freq() {
     );
     assert_eq!(hotness.sampled_keys, 20);
     assert_eq!(hotness.frequently_used, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_census_of_a_million_keys_reaches_each_stream_at_most_four_times_a_second() {
+    let app = start_app_with(
+        RedisProcessOptions {
+            debug_command: true,
+            ..Default::default()
+        },
+        |_| {},
+    )
+    .await;
+    let mut connection = redis_connection(&app.redis.url());
+    redis::cmd("DEBUG")
+        .arg("POPULATE")
+        .arg(1_000_000)
+        .arg("object:")
+        .exec(&mut connection)
+        .unwrap();
+    // Longer than the client's default 10 s: a debug build walks a million keys slowly.
+    let mut stream = app
+        .http
+        .get(format!("{}/api/live/events", app.base_url))
+        .timeout(Duration::from_secs(180))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    let started = Instant::now();
+    app.census.start().unwrap();
+
+    // Every census event, with when it arrived, until the final one (no census running).
+    let mut arrivals: Vec<(Duration, serde_json::Value)> = Vec::new();
+    let mut buffer = String::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    'stream: while Instant::now() < deadline {
+        let chunk = tokio::time::timeout(Duration::from_secs(20), stream.chunk())
+            .await
+            .expect("events keep coming")
+            .unwrap()
+            .expect("stream open");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            if !event.contains("event: census") {
+                continue;
+            }
+            let data = event
+                .lines()
+                .find_map(|line| line.strip_prefix("data: "))
+                .expect("a data line");
+            let state: serde_json::Value = serde_json::from_str(data).unwrap();
+            let finished = state["running"].is_null() && !state["last"].is_null();
+            arrivals.push((started.elapsed(), state));
+            if finished {
+                break 'stream;
+            }
+        }
+    }
+    let (elapsed, last) = arrivals.last().cloned().expect("census events");
+    assert!(last["running"].is_null(), "the final state arrived");
+    assert_eq!(last["last"]["outcome"]["state"], "complete", "{last}");
+    assert_eq!(last["last"]["scanned_keys"], 1_000_000);
+    // The first event is the state at subscription; then at most one per 250 ms.
+    let allowed = 1 + (elapsed.as_secs_f64() * 4.0).ceil() as usize + 1;
+    assert!(
+        arrivals.len() <= allowed,
+        "{} census events in {elapsed:?} (at most {allowed})",
+        arrivals.len()
+    );
+    assert!(
+        arrivals.len() >= 3 || elapsed < Duration::from_millis(750),
+        "progress is still shown while it runs: {} events in {elapsed:?}",
+        arrivals.len()
+    );
 }

@@ -256,7 +256,7 @@ async fn the_rate_limiter_and_its_counters_view_work_on_a_cluster() {
     .await
     .unwrap();
 
-    let (status, report) = app.get_json("/api/rate-limits").await;
+    let (status, report) = app.fresh_rate_limits().await;
     assert_eq!(status, 200, "{report}");
     let row = report["top"]
         .as_array()

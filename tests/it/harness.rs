@@ -17,6 +17,7 @@ pub struct TestApp {
     pub live: SamplerHandle,
     pub census: std::sync::Arc<cachepanel::server::census::CensusManager>,
     pub flush: std::sync::Arc<cachepanel::server::flush::FlushManager>,
+    pub counters: std::sync::Arc<cachepanel::server::rate_limit::counters::CountersReader>,
 }
 
 impl Drop for TestApp {
@@ -92,6 +93,7 @@ pub async fn start_app_with(
     let live = state.sampler.clone();
     let census = state.census.clone();
     let flush = state.flush.clone();
+    let counters = state.counters.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binding");
@@ -124,6 +126,7 @@ pub async fn start_app_with(
         live,
         census,
         flush,
+        counters,
     }
 }
 
@@ -140,6 +143,39 @@ impl TestApp {
         let response = self.get(path).await;
         let status = response.status().as_u16();
         (status, response.text().await.unwrap_or_default())
+    }
+
+    /// `POST {path}` with an empty form body, as JSON.
+    pub async fn post_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .form(&[("", ""); 0])
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("POST {path}: {error}"));
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// The counters view of a walk that started after this call (a refresh within the
+    /// reader's cool-down shares the previous walk, so it asks again until one is newer).
+    pub async fn fresh_rate_limits(&self) -> (u16, serde_json::Value) {
+        let asked_at_ms = chrono::Utc::now().timestamp_millis();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (status, report) = self.post_json("/api/rate-limits/refresh").await;
+            let fresh = report["read_at_ms"]
+                .as_i64()
+                .is_some_and(|at| at >= asked_at_ms);
+            if status != 200 || fresh || tokio::time::Instant::now() > deadline {
+                return (status, report);
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
@@ -206,6 +242,20 @@ pub fn fill_keys(url: &str, prefix: &str, count: u64) {
             .ignore();
     }
     pipe.exec(&mut connection).unwrap();
+}
+
+/// Calls of `command` (lower case) so far, from Redis' `INFO commandstats`.
+pub fn command_calls(url: &str, command: &str) -> u64 {
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut redis_connection(url))
+        .unwrap();
+    stats
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|calls| calls.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Redis' own `keyspace_hits` (everything counted, cachepanel's lookups included).

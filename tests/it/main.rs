@@ -4,6 +4,7 @@
 // A failed setup step should stop the test with its message; that is what tests are for.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod bodies;
 mod census;
 mod cluster;
 mod demo;
@@ -18,3 +19,4 @@ mod security;
 mod sentinel;
 mod skeleton;
 mod targets;
+mod viewers;

@@ -68,6 +68,8 @@ async fn metrics_are_valid_prometheus_text_with_the_dashboards_figures() {
         .exec(&mut connection)
         .unwrap();
     crate::census::run_census(&app).await;
+    let (status, _) = app.fresh_rate_limits().await;
+    assert_eq!(status, 200);
     app.snapshot_where(Duration::from_secs(5), |s| s.stats.is_some())
         .await;
 

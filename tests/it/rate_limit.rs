@@ -147,7 +147,7 @@ async fn the_counters_view_finds_roles_through_a_configured_lookup() {
         .exec(&mut connection)
         .unwrap();
 
-    let (status, report) = app.get_json("/api/rate-limits").await;
+    let (status, report) = app.fresh_rate_limits().await;
 
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["top"][0]["key"], "rate_limit:user:8");
@@ -232,7 +232,7 @@ async fn the_counters_view_reads_production_counters_with_roles_and_warnings() {
         .exec(&mut connection)
         .unwrap();
 
-    let (status, report) = app.get_json("/api/rate-limits").await;
+    let (status, report) = app.fresh_rate_limits().await;
 
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["counters"], 5, "statistics keys are not counters");

@@ -14,6 +14,7 @@ use crate::server::config::RedisUrl;
 
 pub mod pacing;
 pub mod process;
+pub mod scan;
 pub mod sentinel;
 
 /// A Redis failure reduced to what may be shown and logged: never the URL, never a password.
@@ -24,7 +25,7 @@ pub struct RedisFailure {
 }
 
 impl RedisFailure {
-    fn timed_out() -> Self {
+    pub fn timed_out() -> Self {
         Self {
             reason: "timed out".into(),
         }
@@ -363,6 +364,11 @@ impl RedisTarget {
 
     pub fn own_lookups(&self) -> &OwnLookups {
         &self.inner.own_lookups
+    }
+
+    /// The bound on one operation (a command or a pipeline), slack included.
+    pub fn operation_timeout(&self) -> Duration {
+        self.inner.operation_timeout
     }
 
     /// Runs one operation (a command or a pipeline) on a clone of the shared connection,

@@ -1,32 +1,56 @@
 use leptos::prelude::*;
 
 use crate::api::get_rate_limits;
-use crate::api::rate_limit::ResetRateLimit;
+use crate::api::rate_limit::{RefreshRateLimits, ResetRateLimit};
 use crate::i18n::Texts;
-use crate::model::rate_limit::{CounterRow, Role};
+use crate::model::rate_limit::{CounterRow, CountersReport, Role};
 use crate::ui::AuditRefresh;
 use crate::ui::charts;
 
 /// Rate-limit counters: who is over or near the limit, stuck counters, a dominant IP, 429s
-/// per minute per role, and an audited reset per counter. Read on load and on request (each
-/// read is a SCAN, so it is not repeated per sample for every open page).
+/// per minute per role, and an audited reset per counter. The server's reader walks the
+/// counters on a schedule; the page shows its latest view (pushed over the event stream) with
+/// its age, and "refresh" asks the reader for a walk that concurrent viewers share.
 #[component]
-pub fn RateLimitSection(width: Signal<f32>, texts: &'static Texts) -> impl IntoView {
-    let refreshes = RwSignal::new(0_u32);
+pub fn RateLimitSection(
+    /// Views pushed by the event stream.
+    pushed: Signal<Option<CountersReport>>,
+    /// The server's clock as the browser estimates it (for the view's age).
+    server_now_ms: Signal<i64>,
+    width: Signal<f32>,
+    texts: &'static Texts,
+) -> impl IntoView {
     let reset = ServerAction::<ResetRateLimit>::new();
-    let report = Resource::new(
-        move || (refreshes.get(), reset.version().get()),
-        |_| get_rate_limits(),
-    );
-    if let Some(refresh) = use_context::<AuditRefresh>() {
+    let refresh = ServerAction::<RefreshRateLimits>::new();
+    let initial = Resource::new(|| (), |_| get_rate_limits());
+    if let Some(audit) = use_context::<AuditRefresh>() {
         Effect::new(move |previous: Option<usize>| {
             let version = reset.version().get();
             if previous.is_some_and(|previous| previous != version) {
-                refresh.bump();
+                audit.bump();
+                // The reset counter leaves the view with the next walk; ask for it now.
+                refresh.dispatch(RefreshRateLimits {});
             }
             version
         });
     }
+    // The newest view wins, wherever it came from (first paint, a push, a refresh).
+    let report = Signal::derive(move || {
+        let candidates = [initial.get(), refresh.value().get(), pushed.get().map(Ok)];
+        let mut newest: Option<Result<CountersReport, crate::error::AppError>> = None;
+        for candidate in candidates.into_iter().flatten() {
+            let newer = match (&newest, &candidate) {
+                (None, _) => true,
+                (Some(Err(_)), _) => true,
+                (Some(Ok(old)), Ok(new)) => new.read_at_ms >= old.read_at_ms,
+                (Some(Ok(_)), Err(_)) => false,
+            };
+            if newer {
+                newest = Some(candidate);
+            }
+        }
+        newest
+    });
     let body = move || {
         report.get().map(|result| match result {
             Err(error) => view! { <p class="banner banner-critical">{error.to_string()}</p> }.into_any(),
@@ -38,7 +62,26 @@ pub fn RateLimitSection(width: Signal<f32>, texts: &'static Texts) -> impl IntoV
                     .map(|(i, role)| (role.name().to_owned(), report.rejections.iter().map(|m| m.per_role[i] as f64).collect()))
                     .collect();
                 let chart = move || charts::multi_line_chart(labels.clone(), series.clone(), texts.chart_rejections, width.get());
+                let read_at_ms = report.read_at_ms;
+                let served_age_ms = report.age_ms;
+                // Before the browser knows the server's clock, the age the server stated.
+                let age_seconds = move || {
+                    let now = server_now_ms.get();
+                    let age = if now > 0 { (now - read_at_ms).max(0) as u64 } else { served_age_ms };
+                    age / 1000
+                };
+                let every = report.every_seconds;
                 view! {
+                    <p class="muted" data-testid="limits-age">
+                        {move || format!("{} {} {}", texts.limits_read_ago.0, age_seconds(), texts.limits_read_ago.1)}
+                        {(every > 0).then(|| format!(" · {} {every} {}", texts.limits_read_every.0, texts.limits_read_every.1))}
+                    </p>
+                    {report.last_error.clone().map(|reason| view! {
+                        <p class="banner banner-warning" data-testid="limits-stale">{texts.limits_stale} " (" {reason} ")"</p>
+                    })}
+                    {report.capped.then(|| view! {
+                        <p class="banner banner-warning" data-testid="limits-partial">{texts.limits_partial}</p>
+                    })}
                     <p data-testid="limits-summary">
                         {format!("{}: {} · {} {} · ", texts.limits_counters, report.counters, report.total_requests, texts.limits_requests)}
                         <span class="badge badge-critical" data-testid="limits-over">{format!("{} {}", report.over_limit, texts.limits_over)}</span>
@@ -64,12 +107,18 @@ pub fn RateLimitSection(width: Signal<f32>, texts: &'static Texts) -> impl IntoV
             }
         })
     };
+    let refreshing = refresh.pending();
     view! {
         <section class="panel" data-testid="rate-limits">
             <div class="panel-header">
                 <h2>{texts.limits_heading}</h2>
-                <button type="button" data-testid="limits-refresh" on:click=move |_| refreshes.update(|n| *n += 1)>
-                    {texts.limits_refresh}
+                <button
+                    type="button"
+                    data-testid="limits-refresh"
+                    disabled=move || refreshing.get()
+                    on:click=move |_| { refresh.dispatch(RefreshRateLimits {}); }
+                >
+                    {move || if refreshing.get() { texts.limits_refreshing } else { texts.limits_refresh }}
                 </button>
             </div>
             <Transition fallback=|| ()>{body}</Transition>
@@ -91,7 +140,8 @@ fn counter_row(
         ""
     };
     let (key, shown_key, reset_key) = (row.key.clone(), row.key.clone(), row.key.clone());
-    let can_act = crate::ui::use_page_config().can_act;
+    let can_act = crate::ui::use_page_config().can_act && !row.key_escaped;
+    let title = row.key_escaped.then_some(texts.limits_not_text);
     view! {
         <tr class=class data-testid="limits-row" data-key=key>
             <td><code>{shown_key}</code></td>
@@ -102,7 +152,7 @@ fn counter_row(
             <td>
                 <ActionForm action=reset>
                     <input type="hidden" name="key" value=reset_key />
-                    <button type="submit" data-testid="limits-reset" disabled=!can_act>{texts.limits_reset}</button>
+                    <button type="submit" data-testid="limits-reset" disabled=!can_act title=title>{texts.limits_reset}</button>
                 </ActionForm>
             </td>
         </tr>

@@ -150,7 +150,7 @@ pub fn StatsPage() -> impl IntoView {
                 />
                 <CensusSection census width=chart_width.into() lang=page.lang texts />
                 <FlushSection flush=live.flush texts />
-                <RateLimitSection width=chart_width.into() texts />
+                <RateLimitSection pushed=live.rate_limits server_now_ms=live.server_now_ms width=chart_width.into() texts />
                 <h2 class="section-heading">{texts.lifetime_heading}</h2>
                 {move || {
                     stats.get().map(|result| match result {

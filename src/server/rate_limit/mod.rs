@@ -3,16 +3,15 @@
 //! `Limiter::decide` is one atomic round trip (a Lua script held in a static): INCR, set the
 //! 60 s expiry when the counter has none (so no crash can leave a counter without TTL, unlike
 //! INCR followed by a separate EXPIRE), count a rejection per role per minute, and return the
-//! count and TTL. On Redis errors it fails open by default. `read_counters` walks
-//! `rate_limit:*` with SCAN (never KEYS) and looks up each user's role in the cached
-//! `user:{id}` JSON.
+//! count and TTL. On Redis errors it fails open by default. The counters view is read by one
+//! shared background walk (`counters`), never by a request.
+
+pub mod counters;
 
 use std::sync::LazyLock;
 
-use crate::model::flush::glob_escape;
 use crate::model::rate_limit::{
-    CounterRow, CountersReport, DOMINANT_IP_SHARE, KEY_PREFIX, REJECTION_MINUTES, RejectionMinute,
-    Role, RoleLimits, STATS_PREFIX, Subject, WINDOW_SECONDS,
+    REJECTION_MINUTES, Role, RoleLimits, STATS_PREFIX, Subject, WINDOW_SECONDS,
 };
 use crate::server::redis::{RedisFailure, RedisTarget};
 use crate::server::sampler::now_ms;
@@ -194,183 +193,8 @@ fn insert_header(response: &mut axum::response::Response, name: &'static str, va
     }
 }
 
-/// Reads every counter (SCAN `rate_limit:*`, statistics excluded) with its TTL and its
-/// owner's role, keeping the `top` largest. Memory is bounded by `top`.
-pub async fn read_counters(
-    redis: &RedisTarget,
-    limits: &RoleLimits,
-    roles: &RoleLookup,
-    top: usize,
-) -> Result<CountersReport, RedisFailure> {
-    let mut pattern = glob_escape(KEY_PREFIX.as_bytes());
-    pattern.push(b'*');
-    let mut report = CountersReport {
-        read_at_ms: now_ms(),
-        ..Default::default()
-    };
-    // The largest counters, trimmed to `top` whenever it doubles: memory stays bounded.
-    let mut rows: Vec<CounterRow> = Vec::new();
-    let mut busiest_ip: Option<CounterRow> = None;
-    let minutes = recent_minutes();
-    let recent_stats: std::collections::HashSet<String> = minutes
-        .iter()
-        .flat_map(|minute| Role::ALL.map(|role| rejection_key(role, minute)))
-        .collect();
-    let mut existing_stats: Vec<String> = Vec::new();
-    // Every master of a cluster (a single server is its own only master).
-    for node in redis.masters().await? {
-        let mut cursor = 0_u64;
-        loop {
-            let scan_pattern = pattern.clone();
-            let (next, keys): (u64, Vec<String>) = node
-                .run(|mut connection| async move {
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(&scan_pattern)
-                        .arg("COUNT")
-                        .arg(1000)
-                        .query_async(&mut connection)
-                        .await
-                })
-                .await?;
-            let counters: Vec<(String, Subject)> = keys
-                .into_iter()
-                .filter(|key| {
-                    // Statistics keys are not counters; the recent ones feed the 429 chart.
-                    if key.starts_with(STATS_PREFIX) {
-                        if recent_stats.contains(key) {
-                            existing_stats.push(key.clone());
-                        }
-                        return false;
-                    }
-                    true
-                })
-                .filter_map(|key| Subject::from_key(&key).map(|subject| (key, subject)))
-                .collect();
-            if !counters.is_empty() {
-                let batch = counters.clone();
-                // GET, TTL and (for users) the cached user JSON, in one round trip. These are
-                // keyspace lookups in Redis' stats, so they are recorded as cachepanel's own.
-                let gate = redis.own_lookups().gate().await;
-                let mut commands = Vec::with_capacity(batch.len() * 3);
-                for (key, subject) in &batch {
-                    let mut get = redis::cmd("GET");
-                    get.arg(key);
-                    let mut ttl = redis::cmd("TTL");
-                    ttl.arg(key);
-                    let role = match subject {
-                        Subject::User(id) => {
-                            let mut get = redis::cmd("GET");
-                            get.arg(roles.key_for(id));
-                            get
-                        }
-                        Subject::Ip(_) => {
-                            let mut echo = redis::cmd("ECHO");
-                            echo.arg("");
-                            echo
-                        }
-                    };
-                    commands.extend([get, ttl, role]);
-                }
-                let replies = redis.query_each(commands).await?;
-                let (hits, misses) = lookups_in(&counters, &replies);
-                redis.own_lookups().record(hits, misses);
-                drop(gate);
-                for ((key, subject), reply) in counters.into_iter().zip(replies.chunks(3)) {
-                    let [count, ttl, user] = reply else { continue };
-                    let Ok(count) = redis::from_redis_value_ref::<Option<String>>(count) else {
-                        continue;
-                    };
-                    let Some(count) = count.and_then(|c| c.parse::<u64>().ok()) else {
-                        continue;
-                    };
-                    let ttl = redis::from_redis_value_ref::<i64>(ttl).unwrap_or(-1);
-                    let role = match &subject {
-                        Subject::Ip(_) => Role::Guest,
-                        Subject::User(_) => roles.role_in(
-                            redis::from_redis_value_ref::<Option<String>>(user)
-                                .ok()
-                                .flatten(),
-                        ),
-                    };
-                    let row = CounterRow::new(key.clone(), subject, role, count, ttl, limits);
-                    report.counters += 1;
-                    report.total_requests += count;
-                    report.over_limit += u64::from(row.is_over_limit());
-                    report.near_limit += u64::from(row.is_near_limit());
-                    if row.ttl_seconds.is_none() && report.without_ttl.len() < 100 {
-                        report.without_ttl.push(key.clone());
-                    }
-                    if matches!(row.subject, Subject::Ip(_))
-                        && busiest_ip.as_ref().is_none_or(|ip| ip.count < row.count)
-                    {
-                        busiest_ip = Some(row.clone());
-                    }
-                    rows.push(row);
-                    if rows.len() >= 2 * top.max(1) {
-                        sort_and_trim(&mut rows, top);
-                    }
-                }
-            }
-            cursor = next;
-            if cursor == 0 {
-                break;
-            }
-        }
-    }
-    sort_and_trim(&mut rows, top);
-    report.top = rows;
-    report.rejections = read_rejections(redis, &minutes, existing_stats).await?;
-    report.dominant_ip = busiest_ip.filter(|row| {
-        report.total_requests > 0
-            && row.count as f64 >= DOMINANT_IP_SHARE * report.total_requests as f64
-            && report.counters > 1
-    });
-    Ok(report)
-}
-
-/// 429s per role (in `Role::ALL` order) in the last complete minute, for `/metrics`. Missing
-/// keys are misses in Redis' statistics, so the read is recorded as cachepanel's own.
-pub async fn rejections_last_minute(redis: &RedisTarget) -> Result<[u64; 6], RedisFailure> {
-    let minute = chrono::DateTime::from_timestamp_millis(now_ms() - 60_000).unwrap_or_default();
-    let keys: Vec<String> = Role::ALL
-        .iter()
-        .map(|role| rejection_key(*role, &minute))
-        .collect();
-    let gate = redis.own_lookups().gate().await;
-    let values = get_each(redis, &keys).await?;
-    let found = values.iter().filter(|value| value.is_some()).count() as u64;
-    redis
-        .own_lookups()
-        .record(found, values.len() as u64 - found);
-    drop(gate);
-    let mut per_role = [0_u64; 6];
-    for (slot, value) in per_role.iter_mut().zip(values) {
-        *slot = value.unwrap_or(0);
-    }
-    Ok(per_role)
-}
-
-/// `GET` of each key (they sit in different cluster slots, so no MGET).
-async fn get_each(redis: &RedisTarget, keys: &[String]) -> Result<Vec<Option<u64>>, RedisFailure> {
-    let commands = keys
-        .iter()
-        .map(|key| {
-            let mut command = redis::cmd("GET");
-            command.arg(key);
-            command
-        })
-        .collect();
-    let replies = redis.query_each(commands).await?;
-    Ok(replies
-        .into_iter()
-        .map(|value| redis::from_redis_value::<Option<u64>>(value).ok().flatten())
-        .collect())
-}
-
 /// The limiter's 429 counts of the last `REJECTION_MINUTES` minutes, per role.
-fn recent_minutes() -> Vec<chrono::DateTime<chrono::Utc>> {
+pub(crate) fn recent_minutes() -> Vec<chrono::DateTime<chrono::Utc>> {
     let now = now_ms();
     (0..REJECTION_MINUTES)
         .rev()
@@ -378,74 +202,12 @@ fn recent_minutes() -> Vec<chrono::DateTime<chrono::Utc>> {
         .collect()
 }
 
-fn rejection_key(role: Role, minute: &chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn rejection_key(role: Role, minute: &chrono::DateTime<chrono::Utc>) -> String {
     format!(
         "{STATS_PREFIX}rejected:{}:{}",
         role.name(),
         minute.format("%Y%m%d%H%M")
     )
-}
-
-/// 429s per minute per role for `minutes`. Only keys SCAN found are read: a GET of a missing
-/// key would count as a miss in Redis' own statistics.
-async fn read_rejections(
-    redis: &RedisTarget,
-    minutes: &[chrono::DateTime<chrono::Utc>],
-    existing: Vec<String>,
-) -> Result<Vec<RejectionMinute>, RedisFailure> {
-    let mut counts: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
-    if !existing.is_empty() {
-        let keys = existing.clone();
-        let gate = redis.own_lookups().gate().await;
-        let values = get_each(redis, &keys).await?;
-        let found = values.iter().filter(|v| v.is_some()).count() as u64;
-        redis
-            .own_lookups()
-            .record(found, values.len() as u64 - found);
-        drop(gate);
-        counts = existing
-            .into_iter()
-            .zip(values)
-            .filter_map(|(key, value)| Some((key, value?)))
-            .collect();
-    }
-    Ok(minutes
-        .iter()
-        .map(|minute| {
-            let mut per_role = [0; 6];
-            for (slot, role) in per_role.iter_mut().zip(Role::ALL) {
-                *slot = counts
-                    .get(&rejection_key(role, minute))
-                    .copied()
-                    .unwrap_or(0);
-            }
-            RejectionMinute {
-                minute: minute.format("%H:%M").to_string(),
-                per_role,
-            }
-        })
-        .collect())
-}
-
-/// Hits and misses the GET / TTL / GET user replies of a page counted in Redis' stats.
-fn lookups_in(counters: &[(String, Subject)], replies: &[redis::Value]) -> (u64, u64) {
-    let (mut hits, mut misses) = (0, 0);
-    for ((_, subject), reply) in counters.iter().zip(replies.chunks(3)) {
-        let [count, ttl, user] = reply else { continue };
-        let mut tally = |found: bool| if found { hits += 1 } else { misses += 1 };
-        tally(!matches!(count, redis::Value::Nil));
-        tally(redis::from_redis_value_ref::<i64>(ttl).is_ok_and(|t| t != -2));
-        if matches!(subject, Subject::User(_)) {
-            tally(!matches!(user, redis::Value::Nil));
-        }
-    }
-    (hits, misses)
-}
-
-/// Highest counts first (ties by key), at most `top`.
-fn sort_and_trim(rows: &mut Vec<CounterRow>, top: usize) {
-    rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
-    rows.truncate(top);
 }
 
 /// Where a user's role is found: the JSON `field` (a dotted path) of the value stored at
