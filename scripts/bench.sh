@@ -101,6 +101,12 @@ live=$(cargo bench -q --features ssr --bench live 2>/dev/null | sed -n '/<!-- li
 splice live "$live"
 echo "$live"
 
+# Viewers: 1 and 20 people watching with 1M keys, against a SCAN rate_limit:* per view.
+viewers=$(cargo bench -q --features ssr --bench viewers 2>/dev/null | sed -n '/<!-- viewers:start -->/,/<!-- viewers:end -->/p')
+[ -n "$viewers" ] || { echo "bench: the viewers benchmark printed no section" >&2; exit 1; }
+splice viewers "$viewers"
+echo "$viewers"
+
 # Key census: 250k and 1M keys, against a raw SCAN loop and KEYS *.
 census=$(cargo bench -q --features ssr --bench census 2>/dev/null | sed -n '/<!-- census:start -->/,/<!-- census:end -->/p')
 [ -n "$census" ] || { echo "bench: the census benchmark printed no section" >&2; exit 1; }
