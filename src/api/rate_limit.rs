@@ -40,8 +40,10 @@ pub async fn reset_rate_limit(key: String) -> Result<bool, AppError> {
     let flush = state
         .primary()
         .map_or(&state.flush, |primary| &primary.flush);
-    flush
+    let removed = flush
         .reset_rate_limit(&key, &caller.actor())
         .await
-        .map_err(AppError::from)
+        .map_err(AppError::from)?;
+    state.counters.forget(&key);
+    Ok(removed)
 }

@@ -94,3 +94,23 @@ fn every_setting_is_documented_in_the_readme_reference_table() {
         );
     }
 }
+
+#[test]
+fn the_integration_guide_shows_the_limiters_script_as_it_runs() {
+    let source = read("src/server/rate_limit/mod.rs");
+    let script = source
+        .split("r\"")
+        .nth(1)
+        .and_then(|rest| rest.split("\",").next())
+        .expect("the DECIDE script in the limiter");
+    let guide = read("docs/integration.md");
+    let lines: Vec<&str> = script
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert!(lines.len() >= 6, "{script}");
+    for line in lines {
+        assert!(guide.contains(line), "docs/integration.md lacks `{line}`");
+    }
+}

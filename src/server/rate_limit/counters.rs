@@ -161,6 +161,22 @@ impl CountersReader {
         self.latest()
     }
 
+    /// Takes a counter that was just reset out of the published view, so every viewer sees it
+    /// gone now rather than after the next walk.
+    pub fn forget(&self, key: &str) {
+        self.published.send_if_modified(|published| {
+            let Some(report) = published.report.as_mut() else {
+                return false;
+            };
+            let mut changed = (**report).clone();
+            if !forget_in(&mut changed, key) {
+                return false;
+            }
+            *report = Arc::new(changed);
+            true
+        });
+    }
+
     /// The published view with its age: the last good walk, marked with the latest failure.
     pub fn latest(&self) -> Result<CountersReport, RedisFailure> {
         let published = self.published.borrow().clone();
@@ -206,6 +222,34 @@ pub fn served(
             Ok(report)
         }
     }
+}
+
+/// `report` without the counter `key`; false when it did not list it.
+fn forget_in(report: &mut CountersReport, key: &str) -> bool {
+    let stuck_before = report.without_ttl.len();
+    report.without_ttl.retain(|stuck| stuck != key);
+    let was_stuck = report.without_ttl.len() < stuck_before;
+    report.without_ttl_total -= u64::from(was_stuck).min(report.without_ttl_total);
+    if report
+        .dominant_ip
+        .as_ref()
+        .is_some_and(|row| row.key == key)
+    {
+        report.dominant_ip = None;
+    }
+    let Some(index) = report.top.iter().position(|row| row.key == key) else {
+        return was_stuck;
+    };
+    let row = report.top.remove(index);
+    report.counters = report.counters.saturating_sub(1);
+    report.total_requests = report.total_requests.saturating_sub(row.count);
+    report.over_limit = report
+        .over_limit
+        .saturating_sub(u64::from(row.is_over_limit()));
+    report.near_limit = report
+        .near_limit
+        .saturating_sub(u64::from(row.is_near_limit()));
+    true
 }
 
 /// A key of a page the walk handed out, and what its follow-up commands ask.
@@ -533,6 +577,37 @@ mod tests {
                 .reason,
             "connection refused"
         );
+    }
+
+    #[test]
+    fn a_reset_counter_leaves_the_view_with_its_totals() {
+        let limits = RoleLimits::default();
+        let row = |key: &str, count| {
+            CounterRow::new(
+                key.into(),
+                Subject::from_key(key).unwrap(),
+                Role::Manager,
+                count,
+                -1,
+                &limits,
+            )
+        };
+        let mut report = CountersReport {
+            counters: 2,
+            total_requests: 165,
+            over_limit: 1,
+            top: vec![row("rate_limit:user:1", 160), row("rate_limit:user:2", 5)],
+            without_ttl: vec!["rate_limit:user:1".into(), "rate_limit:user:2".into()],
+            without_ttl_total: 2,
+            ..Default::default()
+        };
+        assert!(forget_in(&mut report, "rate_limit:user:1"));
+        assert_eq!(report.counters, 1);
+        assert_eq!(report.total_requests, 5);
+        assert_eq!(report.over_limit, 0);
+        assert_eq!(report.without_ttl, vec!["rate_limit:user:2".to_owned()]);
+        assert_eq!(report.without_ttl_total, 1);
+        assert!(!forget_in(&mut report, "rate_limit:user:9"));
     }
 
     #[test]
