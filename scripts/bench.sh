@@ -67,7 +67,7 @@ $cold_row
 | server binary (release, not stripped) | $(size "$BIN") B | \`stat -c %s \$CARGO_TARGET_DIR/release/cachepanel\` |
 | server RSS after start | $rss_start KiB | \`VmRSS\` of /proc/PID/status once /healthz answers |
 | server RSS after 500 page renders | $rss_after KiB | same, after the loop below |
-| SSR page latency p50 / p99 (ms) | $page_ms | 500 sequential \`curl\` GETs of /admin/cache/stats (INFO+DBSIZE each) |
+| SSR page latency p50 / p99 (ms) | $page_ms | 500 sequential \`curl\` GETs of /admin/cache/stats (figures from the shared readers, no Redis command per view) |
 <!-- skeleton:end -->
 MD
 )

@@ -1,5 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { App, RedisServer, launchBrowser, watchErrors, signedInPage } from '../support/harness.mjs';
 import { StatsPage } from '../support/stats-page.mjs';
 
@@ -49,4 +51,27 @@ test('the counters table shows role and share of the limit, and reset removes a 
   assert.match(await page.textContent('[data-testid="audit-entry"][data-action="reset_rate_limit"]'), /superadmin #900/);
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test('the counters view says how old it is, and refresh brings a new counter in (ru and en)', async () => {
+  const shots = process.env.CACHEPANEL_E2E_SHOTS || `${tmpdir()}/cachepanel-e2e`;
+  mkdirSync(shots, { recursive: true });
+  for (const [lang, age] of [['ru', /Прочитаны \d+ с назад · обновляются каждые 15 с/], ['en', /Read \d+ s ago · refreshed every 15 s/]]) {
+    const page = await signedInPage(browser, app, { userId: 901, viewport: { width: 1280, height: 900 } });
+    const errors = watchErrors(page);
+    const stats = new StatsPage(page, app.origin);
+    await stats.open(`?lang=${lang}`);
+    await stats.waitHydrated();
+    assert.match(await page.textContent('[data-testid="limits-age"]'), age);
+    const key = `rate_limit:user:${lang === 'ru' ? 71 : 72}`;
+    redis.cli('SET', key, '42', 'EX', '60');
+    // A walk shared within its 2 s cool-down would not see the new key yet.
+    await new Promise((resolve) => setTimeout(resolve, 2200));
+    await page.click('[data-testid="limits-refresh"]');
+    await page.waitForSelector(`[data-testid="limits-row"][data-key="${key}"]`, { timeout: 10000 });
+    const section = await page.$('[data-testid="rate-limits"]');
+    await section.screenshot({ path: `${shots}/rate-limits-${lang}.png` });
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
 });

@@ -4,10 +4,11 @@ use leptos::server_fn::codec::GetUrl;
 use crate::error::AppError;
 use crate::model::StatsReport;
 
-/// `GET /api/stats`: hits, misses, memory and key count of the configured Redis, or why they
-/// cannot be read right now.
+/// `GET /api/stats`: hits, misses, memory and key count of the configured Redis as the sampler
+/// last read them (`read_at`), or why they cannot be read right now. No Redis command.
 #[server(prefix = "/api", endpoint = "stats", input = GetUrl)]
 pub async fn get_stats() -> Result<StatsReport, AppError> {
     let state = crate::server::state::app_state()?;
-    Ok(crate::server::stats::stats_report(&state.redis).await)
+    let bound = state.redis.operation_timeout() * 2;
+    Ok(crate::server::stats::latest_report(&state.sampler, bound).await)
 }

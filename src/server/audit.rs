@@ -1,6 +1,8 @@
 //! The audit trail: a capped Redis stream (`XADD … MAXLEN ~`) mirrored to the structured log.
 //! Flushes refuse to start when their "started" entry cannot be written; a "finished" entry
 //! that fails (Redis went away mid-flush) is retried in the background until it lands.
+//! Pages read the newest entries through a short-lived shared copy: however many people open
+//! the page, Redis is asked at most once per `RECENT_FOR` (and again right after an append).
 
 use std::time::Duration;
 
@@ -24,15 +26,55 @@ impl Default for AuditSettings {
     }
 }
 
+/// How long a read of the newest entries serves every page.
+const RECENT_FOR: Duration = Duration::from_secs(3);
+
+/// The newest entries as last read: when, after how many appends, how many were asked for,
+/// and what came back.
+type RecentCopy = Option<(tokio::time::Instant, u64, usize, Vec<AuditEntry>)>;
+
 #[derive(Clone)]
 pub struct AuditLog {
     redis: RedisTarget,
     settings: AuditSettings,
+    /// Held across a read, so concurrent pages wait for one read instead of each sending one.
+    recent: std::sync::Arc<tokio::sync::Mutex<RecentCopy>>,
+    /// Appends so far: a copy made before the latest append is not served.
+    appends: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl AuditLog {
     pub fn new(redis: RedisTarget, settings: AuditSettings) -> Self {
-        Self { redis, settings }
+        Self {
+            redis,
+            settings,
+            recent: std::sync::Arc::new(tokio::sync::Mutex::new(None)),
+            appends: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
+        }
+    }
+
+    /// The newest `count` entries, newest first, from the shared copy when it is fresh.
+    pub async fn recent(&self, count: usize) -> Result<Vec<AuditEntry>, RedisFailure> {
+        let mut copy = match tokio::time::timeout(
+            self.redis.operation_timeout() * 2,
+            self.recent.lock(),
+        )
+        .await
+        {
+            Ok(copy) => copy,
+            Err(_) => return Err(RedisFailure::timed_out()),
+        };
+        let appends = self.appends.load(std::sync::atomic::Ordering::Acquire);
+        if let Some((at, seen_appends, asked, entries)) = copy.as_ref()
+            && *asked == count
+            && *seen_appends == appends
+            && at.elapsed() < RECENT_FOR
+        {
+            return Ok(entries.clone());
+        }
+        let entries = self.read_recent(count).await?;
+        *copy = Some((tokio::time::Instant::now(), appends, count, entries.clone()));
+        Ok(entries)
     }
 
     /// Appends an entry; the error means it is not in the stream (it is logged either way).
@@ -67,8 +109,10 @@ impl AuditLog {
                 }
                 command.query_async::<String>(&mut connection).await
             })
-            .await
-            .map(|_| ())
+            .await?;
+        self.appends
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        Ok(())
     }
 
     /// Appends, retrying every few seconds for up to `patience` (for records that must land).
@@ -97,7 +141,7 @@ impl AuditLog {
     }
 
     /// The newest `count` entries, newest first.
-    pub async fn recent(&self, count: usize) -> Result<Vec<AuditEntry>, RedisFailure> {
+    async fn read_recent(&self, count: usize) -> Result<Vec<AuditEntry>, RedisFailure> {
         let key = self.settings.stream_key.clone();
         // XREVRANGE is a keyspace lookup in Redis' stats; MEMORY USAGE is not. Checking first
         // keeps pages of a deployment without audit entries from adding misses to Redis'

@@ -1,9 +1,12 @@
-//! Reads the cache figures of one Redis: `INFO` and `DBSIZE` in one pipelined round trip.
+//! Reads the cache figures of one Redis (`INFO` and `DBSIZE` in one pipelined round trip) for
+//! the sampler, and answers requests from what the sampler last read.
 
 use crate::model::info::InfoFields;
+use crate::model::live::LiveStatus;
 use crate::model::stats::NodeStats;
 use crate::model::{RedisStats, StatsReport};
 use crate::server::redis::{RedisFailure, RedisTarget};
+use crate::server::sampler::SamplerHandle;
 
 /// The default `INFO` sections and `DBSIZE`, in one pipelined round trip per node; on a
 /// cluster, the masters' readings combined (`InfoFields::combine`) and the per-node ones.
@@ -91,25 +94,15 @@ pub async fn read_info_quiet(redis: &RedisTarget) -> Result<QuietReading, RedisF
     })
 }
 
-/// The lifetime figures of the cache, without the lookups cachepanel itself made (the rate
-/// limiter's TTL read, the census, the counters view), so watching never shows as traffic.
-pub async fn read_stats(redis: &RedisTarget) -> Result<RedisStats, RedisFailure> {
-    let reading = read_info_quiet(redis).await?;
-    Ok(RedisStats::from_info(&reading.info, reading.total_keys).without_own(reading.own_this_run))
-}
-
-/// The stats as the API reports them: Redis being down is part of the answer, logged once here.
-pub async fn stats_report(redis: &RedisTarget) -> StatsReport {
-    match read_stats(redis).await {
-        Ok(stats) => StatsReport::Up {
-            stats,
-            read_at: chrono::Utc::now().to_rfc3339(),
-        },
-        Err(failure) => {
-            tracing::warn!(target_name = redis.name(), reason = %failure, "reading Redis stats failed");
-            StatsReport::Unavailable {
-                reason: failure.reason,
-            }
-        }
-    }
+/// The lifetime figures as the sampler last read them: no Redis command of its own, so pages
+/// and API reads cost Redis nothing however many there are. Before the sampler's first
+/// attempt it waits for it, at most `bound`.
+pub async fn latest_report(sampler: &SamplerHandle, bound: std::time::Duration) -> StatsReport {
+    let mut published = sampler.subscribe();
+    let _ = tokio::time::timeout(
+        bound,
+        published.wait_for(|snapshot| !matches!(snapshot.status, LiveStatus::Starting)),
+    )
+    .await;
+    StatsReport::of_snapshot(&sampler.latest())
 }

@@ -209,6 +209,27 @@ impl TestApp {
         receiver.borrow().clone()
     }
 
+    /// Waits for a sample the sampler took after this call (pages and `/api/stats` show the
+    /// sampler's latest reading, so a test that just wrote to Redis waits for one).
+    pub async fn sample_after_now(&self) -> std::sync::Arc<LiveSnapshot> {
+        let now = chrono::Utc::now().timestamp_millis();
+        self.snapshot_where(Duration::from_secs(10), |snapshot| {
+            snapshot.sampled_at_ms > now
+        })
+        .await
+    }
+
+    /// Waits until the sampler has seen Redis fail.
+    pub async fn sample_unavailable(&self) -> std::sync::Arc<LiveSnapshot> {
+        self.snapshot_where(Duration::from_secs(10), |snapshot| {
+            matches!(
+                snapshot.status,
+                cachepanel::model::live::LiveStatus::Unavailable { .. }
+            )
+        })
+        .await
+    }
+
     /// Waits until a published snapshot satisfies `accept`, returning it.
     pub async fn snapshot_where(
         &self,

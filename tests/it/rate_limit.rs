@@ -374,6 +374,7 @@ async fn the_api_stays_up_when_the_limiter_cannot_reach_redis() {
     })
     .await;
     app.redis.stop();
+    app.sample_unavailable().await;
     for _ in 0..5 {
         let (status, json) = app.get_json("/api/stats").await;
         assert_eq!(
@@ -409,6 +410,7 @@ async fn the_limiters_own_lookups_never_show_as_cache_traffic() {
     for _ in 0..20 {
         assert_eq!(app.get("/api/rate-limits").await.status().as_u16(), 200);
     }
+    app.sample_after_now().await;
     let (status, stats) = app.get_json("/api/stats").await;
     assert_eq!(status, 200);
     assert_eq!(stats["stats"]["keyspace_hits"], 3, "{stats}");

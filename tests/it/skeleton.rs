@@ -30,6 +30,7 @@ fn seed_three_hits_one_miss(url: &str) {
 async fn the_page_shows_hits_misses_hit_rate_memory_and_keys_read_from_redis() {
     let app = start_app().await;
     seed_three_hits_one_miss(&app.redis.url());
+    app.sample_after_now().await;
 
     let (status, html) = app.get_text("/admin/cache/stats").await;
 
@@ -94,6 +95,7 @@ async fn maxmemory_is_shown_with_the_share_used() {
 async fn the_stats_api_answers_json_at_a_fixed_endpoint() {
     let app = start_app().await;
     seed_three_hits_one_miss(&app.redis.url());
+    app.sample_after_now().await;
 
     let (status, json) = app.get_json("/api/stats").await;
 
@@ -143,6 +145,7 @@ async fn redis_down_shows_unavailable_and_a_restart_brings_the_data_back() {
     assert!(test_id_text(&html, "hits").is_some());
 
     app.redis.stop();
+    app.sample_unavailable().await;
     let (status, html) = app.get_text("/admin/cache/stats").await;
     assert_eq!(status, 200);
     assert!(html.contains("data-testid=\"redis-unavailable\""));
@@ -171,14 +174,17 @@ async fn redis_down_shows_unavailable_and_a_restart_brings_the_data_back() {
 
 #[tokio::test]
 async fn a_slow_redis_gives_a_timely_unavailable_answer() {
+    // The state turns within one sample interval plus the bounded read.
     let app = start_app_with(
         RedisProcessOptions {
             debug_command: true,
             ..Default::default()
         },
-        |_| {},
+        crate::harness::fast_sampling,
     )
     .await;
+    // Redis stalls while it is being watched.
+    app.sample_after_now().await;
     let url = app.redis.url();
     // DEBUG SLEEP blocks the whole server, like a stalled production Redis.
     let sleeper = std::thread::spawn(move || {
@@ -188,12 +194,22 @@ async fn a_slow_redis_gives_a_timely_unavailable_answer() {
             .arg(3)
             .query(&mut connection);
     });
+    let stalled = Instant::now();
     tokio::time::sleep(Duration::from_millis(200)).await;
 
+    // A request never waits on Redis: it answers at once with the sampler's latest view …
     let started = Instant::now();
+    let (status, _) = app.get_json("/api/stats").await;
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "took {:?}",
+        started.elapsed()
+    );
+    // … and the sampler's bounded read says "timed out" well before the stall ends.
+    app.sample_unavailable().await;
     let (status, json) = app.get_json("/api/stats").await;
-    let elapsed = started.elapsed();
-
+    let elapsed = stalled.elapsed();
     assert_eq!(status, 200);
     assert_eq!(json["status"], "unavailable", "after {elapsed:?}: {json}");
     assert_eq!(json["reason"], "timed out");

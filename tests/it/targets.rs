@@ -20,6 +20,7 @@ async fn each_target_is_watched_on_its_own_and_only_caches_flush() {
     })
     .await;
     fill_keys(&app.redis.url(), "user:", 30);
+    app.sample_after_now().await;
 
     // Stats: the first target by default, the other by path prefix or ?target=.
     let (_, cache) = app.get_json("/api/stats").await;

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use cachepanel::server::config::Config;
 use cachepanel::server::redis::process::RedisProcessOptions;
-use tokio::time::Instant;
 
 use crate::harness::{TestApp, command_calls, fill_keys, redis_connection, start_app_with};
 
@@ -96,20 +95,21 @@ async fn pages_api_reads_and_event_streams_between_two_walks_send_no_scan() {
     drop(streams);
 }
 
-/// SCAN calls while `viewers` poll the page and the counters API and hold an event stream.
+/// SCAN calls Redis saw during exactly `window` while `viewers` poll the page and the
+/// counters API every 2 s and each hold an event stream.
 async fn scans_while_watched(app: &TestApp, viewers: usize, window: Duration) -> u64 {
     let streams = open_streams(app, viewers).await;
     let url = app.redis.url();
-    let before = command_calls(&url, "scan");
-    let until = Instant::now() + window;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut polling = Vec::new();
     for viewer in 0..viewers {
         let http = app.http.clone();
         let base = app.base_url.clone();
+        let stop = stop.clone();
         polling.push(tokio::spawn(async move {
-            // Spread over the second, as independent people would be.
-            tokio::time::sleep(Duration::from_millis((viewer as u64 * 37) % 1000)).await;
-            while Instant::now() < until {
+            // Spread over two seconds, as independent people would be.
+            tokio::time::sleep(Duration::from_millis((viewer as u64 * 37) % 2000)).await;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let page = http.get(format!("{base}/admin/cache/stats")).send().await;
                 assert!(page.is_ok_and(|page| page.status().is_success()));
                 let api = http.get(format!("{base}/api/rate-limits")).send().await;
@@ -118,10 +118,13 @@ async fn scans_while_watched(app: &TestApp, viewers: usize, window: Duration) ->
             }
         }));
     }
+    let before = command_calls(&url, "scan");
+    tokio::time::sleep(window).await;
+    let scans = command_calls(&url, "scan") - before;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for task in polling {
         task.await.unwrap();
     }
-    let scans = command_calls(&url, "scan") - before;
     drop(streams);
     scans
 }

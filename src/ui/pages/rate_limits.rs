@@ -148,7 +148,7 @@ fn counter_row(
             <td data-testid="limits-role">{row.role.name()}</td>
             <td class="num">{texts.lang.count(row.count)}</td>
             <td class="num" data-testid="limits-percent">{row.percent_of_limit.map(|p| texts.lang.percent(p, 0)).unwrap_or_else(|| "—".into())}</td>
-            <td class="num">{row.ttl_seconds.map(|s| format!("{s} s")).unwrap_or_else(|| "∅ TTL".into())}</td>
+            <td class="num">{row.ttl_seconds.map(|s| format!("{s} {}", texts.seconds_short)).unwrap_or_else(|| "∅ TTL".into())}</td>
             <td>
                 <ActionForm action=reset>
                     <input type="hidden" name="key" value=reset_key />

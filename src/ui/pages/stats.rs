@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::api::get_stats;
 use crate::i18n::texts;
-use crate::model::Lang;
+use crate::model::{Lang, StatsReport};
 use crate::ui::charts::chart_width_for;
 use crate::ui::components::{
     ChartsPanel, ClusterPanel, ConfigPanel, LivePanel, StatsPanel, TopologyPanel,
@@ -153,7 +153,22 @@ pub fn StatsPage() -> impl IntoView {
                 <RateLimitSection pushed=live.rate_limits server_now_ms=live.server_now_ms width=chart_width.into() texts />
                 <h2 class="section-heading">{texts.lifetime_heading}</h2>
                 {move || {
-                    stats.get().map(|result| match result {
+                    // The sampler's reading, pushed with every sample; "refresh" asks again.
+                    let pushed = snapshot
+                        .get()
+                        .filter(|s| !matches!(s.status, crate::model::live::LiveStatus::Starting))
+                        .map(|s| StatsReport::of_snapshot(&s));
+                    let asked = stats.get();
+                    let newest = match (asked, pushed) {
+                        (Some(Ok(asked)), Some(pushed))
+                            if pushed.read_at().is_some() && asked.read_at() > pushed.read_at() =>
+                        {
+                            Some(Ok(asked))
+                        }
+                        (_, Some(pushed)) => Some(Ok(pushed)),
+                        (asked, None) => asked,
+                    };
+                    newest.map(|result| match result {
                         Ok(report) => view! { <StatsPanel report texts /> }.into_any(),
                         Err(error) => view! {
                             <div class="banner banner-critical" role="alert" data-testid="api-error">
