@@ -8,6 +8,8 @@ cd "$ROOT"
 BIN="${CACHEPANEL_BIN:?CACHEPANEL_BIN must name the release server binary}"
 SITE="${SITE_ROOT:-$ROOT/target/site}"
 OUT=BENCHMARKS.md
+# BENCH_SECTIONS="viewers flush" runs only those sections (default: all of them).
+want() { [ -z "${BENCH_SECTIONS:-}" ] || [[ " $BENCH_SECTIONS " == *" $1 "* ]]; }
 
 wasm="$SITE/pkg/cachepanel.wasm"
 js="$SITE/pkg/cachepanel.js"
@@ -23,6 +25,36 @@ if [ "${BENCH_COLD_BUILD:-0}" = 1 ]; then
   rm -rf "$cold_dir"
 fi
 
+# Replaces the section between <!-- NAME:start --> and <!-- NAME:end --> (or appends it).
+splice() {
+  python3 - "$OUT" "$1" "$2" <<'PY'
+import re, sys
+path, name, section = sys.argv[1], sys.argv[2], sys.argv[3]
+try:
+    text = open(path).read()
+except FileNotFoundError:
+    text = "# Benchmarks\n\nEvery number here is written by `make bench` on this project's machine kind (2 cores); each section names the command that produced it.\n"
+pattern = re.compile(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", re.S)
+if pattern.search(text):
+    text = pattern.sub(lambda _: section.strip(), text)
+else:
+    text = text.rstrip() + "\n\n" + section.strip() + "\n"
+open(path, "w").write(text)
+PY
+}
+
+# Runs the command after NAME and splices the <!-- NAME --> section it prints.
+run_section() {
+  local name=$1 text
+  shift
+  want "$name" || return 0
+  text=$("$@" 2>/dev/null | sed -n "/<!-- $name:start -->/,/<!-- $name:end -->/p")
+  [ -n "$text" ] || { echo "bench: the $name benchmark printed no section" >&2; exit 1; }
+  splice "$name" "$text"
+  echo "$text"
+}
+
+if want skeleton; then
 # Start the server against a private redis-server and read its RSS once it answers.
 redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 app_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -72,70 +104,28 @@ $cold_row
 MD
 )
 
-# Replaces the section between <!-- NAME:start --> and <!-- NAME:end --> (or appends it).
-splice() {
-  python3 - "$OUT" "$1" "$2" <<'PY'
-import re, sys
-path, name, section = sys.argv[1], sys.argv[2], sys.argv[3]
-try:
-    text = open(path).read()
-except FileNotFoundError:
-    text = "# Benchmarks\n\nEvery number here is written by `make bench` on this project's machine kind (2 cores); each section names the command that produced it.\n"
-pattern = re.compile(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", re.S)
-if pattern.search(text):
-    text = pattern.sub(lambda _: section.strip(), text)
-else:
-    text = text.rstrip() + "\n\n" + section.strip() + "\n"
-open(path, "w").write(text)
-PY
-}
-
 splice skeleton "$section"
 echo "$section"
 kill $app_pid $redis_pid 2>/dev/null || true
+fi
 
 # Live stats: 1 vs 1000 event-stream subscribers, endpoint latency (release build).
 ulimit -n 8192
-live=$(cargo bench -q --features ssr --bench live 2>/dev/null | sed -n '/<!-- live:start -->/,/<!-- live:end -->/p')
-[ -n "$live" ] || { echo "bench: the live benchmark printed no section" >&2; exit 1; }
-splice live "$live"
-echo "$live"
-
+run_section live cargo bench -q --features ssr --bench live
 # Viewers: 1 and 20 people watching with 1M keys, against a SCAN rate_limit:* per view.
-viewers=$(cargo bench -q --features ssr --bench viewers 2>/dev/null | sed -n '/<!-- viewers:start -->/,/<!-- viewers:end -->/p')
-[ -n "$viewers" ] || { echo "bench: the viewers benchmark printed no section" >&2; exit 1; }
-splice viewers "$viewers"
-echo "$viewers"
-
+run_section viewers cargo bench -q --features ssr --bench viewers
 # Key census: 250k and 1M keys, against a raw SCAN loop and KEYS *.
-census=$(cargo bench -q --features ssr --bench census 2>/dev/null | sed -n '/<!-- census:start -->/,/<!-- census:end -->/p')
-[ -n "$census" ] || { echo "bench: the census benchmark printed no section" >&2; exit 1; }
-splice census "$census"
-echo "$census"
-
+run_section census cargo bench -q --features ssr --bench census
 # Scale-out: census and flush on a 3-master cluster vs one node with the same keyspace.
-cluster=$(cargo bench -q --features ssr --bench cluster 2>/dev/null | sed -n '/<!-- cluster:start -->/,/<!-- cluster:end -->/p')
-[ -n "$cluster" ] || { echo "bench: the cluster benchmark printed no section" >&2; exit 1; }
-splice cluster "$cluster"
-echo "$cluster"
-
+run_section cluster cargo bench -q --features ssr --bench cluster
 # i18n: leptos_i18n's WASM cost against plain-struct texts, on one tiny page.
-i18n=$(scripts/i18n-probe.sh | sed -n '/<!-- i18n:start -->/,/<!-- i18n:end -->/p')
-[ -n "$i18n" ] || { echo "bench: the i18n probe printed no section" >&2; exit 1; }
-splice i18n "$i18n"
-echo "$i18n"
-
+run_section i18n scripts/i18n-probe.sh
 # Prefix flush: 1M keys, 20 % under the prefix, against SCAN+UNLINK, redis-cli | xargs, KEYS+DEL.
-flush=$(cargo bench -q --features ssr --bench flush 2>/dev/null | sed -n '/<!-- flush:start -->/,/<!-- flush:end -->/p')
-[ -n "$flush" ] || { echo "bench: the flush benchmark printed no section" >&2; exit 1; }
-splice flush "$flush"
-echo "$flush"
-
+run_section flush cargo bench -q --features ssr --bench flush
 # Rate limiter vs the Python `limits` library (PyPI) in a venv of its own.
-venv="${CACHEPANEL_STATE_DIR:-$HOME/.cache/cachepanel}/venv"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -c 'import limits, redis' 2>/dev/null || "$venv/bin/pip" install --quiet limits redis
-rate_limit=$(BENCH_PYTHON="$venv/bin/python" cargo bench -q --features ssr --bench rate_limit 2>/dev/null | sed -n '/<!-- rate-limit:start -->/,/<!-- rate-limit:end -->/p')
-[ -n "$rate_limit" ] || { echo "bench: the rate-limit benchmark printed no section" >&2; exit 1; }
-splice rate-limit "$rate_limit"
-echo "$rate_limit"
+if want rate-limit; then
+  venv="${CACHEPANEL_STATE_DIR:-$HOME/.cache/cachepanel}/venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/python" -c 'import limits, redis' 2>/dev/null || "$venv/bin/pip" install --quiet limits redis
+  BENCH_PYTHON="$venv/bin/python" run_section rate-limit cargo bench -q --features ssr --bench rate_limit
+fi
