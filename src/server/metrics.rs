@@ -421,33 +421,28 @@ fn write_rate_limits(out: &mut Exposition, state: &AppState, target: &TargetStat
         (
             "cachepanel_rate_limit_counters",
             "Live rate-limit counters (rate_limit:user:*, rate_limit:ip:*).",
-            report.counters,
+            report.counters as f64,
         ),
         (
             "cachepanel_rate_limit_counters_over_limit",
             "Counters above their role's limit.",
-            report.over_limit,
+            report.over_limit as f64,
         ),
         (
             "cachepanel_rate_limit_counters_without_ttl",
             "Counters without a TTL (stuck lockouts).",
-            report.without_ttl_total,
+            report.without_ttl_total as f64,
+        ),
+        (
+            "cachepanel_rate_limit_view_age_seconds",
+            "Age of the counters view (read by one background walk per interval).",
+            report.age_ms as f64 / 1000.0,
         ),
     ];
     for (name, help, value) in gauges {
         out.family(name, "gauge", help);
-        out.sample(name, &[("target", &target)], value as f64);
+        out.sample(name, &[("target", &target)], value);
     }
-    out.family(
-        "cachepanel_rate_limit_view_age_seconds",
-        "gauge",
-        "Age of the counters view (read by one background walk per interval).",
-    );
-    out.sample(
-        "cachepanel_rate_limit_view_age_seconds",
-        &[("target", &target)],
-        report.age_ms as f64 / 1000.0,
-    );
 }
 
 /// `GET /metrics`: with `CACHEPANEL_METRICS_TOKEN` set, that bearer token; otherwise the same

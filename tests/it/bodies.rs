@@ -8,21 +8,12 @@ use cachepanel::model::flush::FlushPolicy;
 use cachepanel::server::redis::process::RedisProcessOptions;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::harness::{TestApp, fill_keys, redis_connection, start_app_with, token_for};
+use crate::harness::{
+    TestApp, fill_keys, json_answer, redis_connection, start_app_with, token_for,
+};
 
 async fn post_json(app: &TestApp, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-    let response = app
-        .http
-        .post(format!("{}{path}", app.base_url))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (
-        status,
-        response.json().await.unwrap_or(serde_json::Value::Null),
-    )
+    json_answer(app.http.post(format!("{}{path}", app.base_url)).json(&body)).await
 }
 
 #[tokio::test]

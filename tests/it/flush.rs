@@ -28,18 +28,7 @@ fn fuzz_groups(config: &mut Config) {
 }
 
 async fn post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
-    let response = app
-        .http
-        .post(format!("{}{path}", app.base_url))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (
-        status,
-        response.json().await.unwrap_or(serde_json::Value::Null),
-    )
+    crate::harness::json_answer(app.http.post(format!("{}{path}", app.base_url)).form(form)).await
 }
 
 async fn preview(app: &TestApp, prefix: &str) -> (u16, serde_json::Value) {

@@ -147,18 +147,8 @@ impl TestApp {
 
     /// `POST {path}` with an empty form body, as JSON.
     pub async fn post_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base_url))
-            .form(&[("", ""); 0])
-            .send()
-            .await
-            .unwrap_or_else(|error| panic!("POST {path}: {error}"));
-        let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
+        let request = self.http.post(format!("{}{path}", self.base_url));
+        json_answer(request.form(&[("", ""); 0])).await
     }
 
     /// The counters view of a walk that started after this call (a refresh within the
@@ -179,13 +169,21 @@ impl TestApp {
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let response = self.get(path).await;
-        let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
+        json_answer(self.http.get(format!("{}{path}", self.base_url))).await
     }
+}
+
+/// Sends `request`: its status and JSON body (`Null` when the body is not JSON).
+pub async fn json_answer(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("request failed: {error}"));
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
 }
 
 /// The text of the element with this `data-testid` in server-rendered HTML (first match).
