@@ -266,3 +266,145 @@ async fn the_counters_view_says_how_old_it_is_and_keeps_the_last_figures_when_re
     let (_, page) = app.get_text("/admin/cache/stats").await;
     assert!(page.contains("data-testid=\"limits-stale\""));
 }
+
+/// Calls of every command so far, from `INFO commandstats`.
+fn all_command_calls(url: &str) -> std::collections::HashMap<String, u64> {
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut redis_connection(url))
+        .unwrap();
+    stats
+        .lines()
+        .filter_map(|line| {
+            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = rest
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_page_views_send_redis_only_what_the_shared_readers_send_anyway() {
+    let app = start_app_with(RedisProcessOptions::default(), |config: &mut Config| {
+        config.rate_limit_scan_every = Duration::from_secs(3600);
+    })
+    .await;
+    seed(&app);
+    let (status, _) = app.fresh_rate_limits().await;
+    assert_eq!(status, 200);
+    let url = app.redis.url();
+    let before = all_command_calls(&url);
+    let started = std::time::Instant::now();
+    for _ in 0..100 {
+        let (status, _) = app.get_text("/admin/cache/stats").await;
+        assert_eq!(status, 200);
+        let (status, _) = app.get_json("/api/stats").await;
+        assert_eq!(status, 200);
+        let (status, _) = app.get_json("/api/audit").await;
+        assert_eq!(status, 200);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let after = all_command_calls(&url);
+    let delta =
+        |name: &str| after.get(name).copied().unwrap_or(0) - before.get(name).copied().unwrap_or(0);
+    // The sampler: one INFO + DBSIZE per 2 s interval (CONFIG GET every 15th), whoever
+    // watches; the audit list: at most one read per 3 s. +2 for this test's own INFO calls
+    // and a tick at each edge.
+    let samples = (seconds / 2.0).ceil() as u64 + 2;
+    assert!(
+        delta("info") <= samples + 2,
+        "INFO {} in {seconds:.1} s",
+        delta("info")
+    );
+    assert!(
+        delta("dbsize") <= samples,
+        "DBSIZE {} in {seconds:.1} s",
+        delta("dbsize")
+    );
+    let audit_reads = (seconds / 3.0).ceil() as u64 + 1;
+    assert!(
+        delta("memory|usage") + delta("memory") <= audit_reads,
+        "{after:?}"
+    );
+    assert!(delta("xrevrange") <= audit_reads);
+    for name in ["scan", "get", "ttl", "type", "pttl", "keys"] {
+        assert_eq!(delta(name), 0, "{name} sent by a page view");
+    }
+}
+
+#[tokio::test]
+async fn the_walker_hands_out_every_key_once_as_bytes_and_stops_at_its_cap() {
+    use cachepanel::server::redis::scan::{WalkEnd, WalkOptions, Walker};
+
+    let app = start_app_with(RedisProcessOptions::default(), |_| {}).await;
+    fill_keys(&app.redis.url(), "object:", 2_500);
+    let mut connection = redis_connection(&app.redis.url());
+    redis::cmd("SET")
+        .arg(b"object:\xff\xfe".as_slice())
+        .arg(1)
+        .exec(&mut connection)
+        .unwrap();
+    let redis = cachepanel::server::redis::RedisTarget::new(
+        "walk",
+        &cachepanel::server::config::RedisUrl::parse(&app.redis.url()).unwrap(),
+        cachepanel::server::redis::Timeouts {
+            connect: Duration::from_secs(1),
+            response: Duration::from_secs(1),
+        },
+    )
+    .unwrap();
+
+    let mut walker = Walker::start(&redis, WalkOptions::new(None, 100))
+        .await
+        .unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let mut follow_ups = Vec::new();
+    let end = loop {
+        let page = walker.next(follow_ups).await.unwrap();
+        // Each page's EXISTS replies come back with the next page, in order.
+        assert!(
+            page.replies
+                .iter()
+                .all(|reply| matches!(reply, Ok(redis::Value::Int(1))))
+        );
+        if let Some(end) = page.end {
+            break end;
+        }
+        follow_ups = page
+            .keys
+            .iter()
+            .map(|key| {
+                let mut exists = redis::cmd("EXISTS");
+                exists.arg(key);
+                exists
+            })
+            .collect();
+        for key in page.keys {
+            assert!(seen.insert(key), "a key handed out twice");
+        }
+    };
+    assert_eq!(end, WalkEnd::Complete);
+    assert_eq!(seen.len(), 2_501);
+    assert!(seen.contains(b"object:\xff\xfe".as_slice()));
+
+    let capped = WalkOptions {
+        max_keys: Some(250),
+        ..WalkOptions::new(None, 100)
+    };
+    let mut walker = Walker::start(&redis, capped).await.unwrap();
+    let mut handed = 0;
+    let end = loop {
+        let page = walker.next(Vec::new()).await.unwrap();
+        handed += page.keys.len();
+        if let Some(end) = page.end {
+            break end;
+        }
+    };
+    assert_eq!(end, WalkEnd::Capped);
+    assert_eq!(handed, 250);
+}
