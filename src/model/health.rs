@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::live::Rates;
+use super::rates::Rates;
 use super::stats::RedisStats;
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ pub mod info;
 pub mod live;
 pub mod page;
 pub mod rate_limit;
+pub mod rates;
 pub mod redis_config;
 pub mod stats;
 pub mod topology;

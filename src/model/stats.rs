@@ -94,26 +94,6 @@ pub enum StatsReport {
 }
 
 impl StatsReport {
-    /// What a sampler snapshot says of the lifetime figures: its last reading while Redis
-    /// answers, the reason while it does not.
-    pub fn of_snapshot(snapshot: &super::live::LiveSnapshot) -> Self {
-        use super::live::LiveStatus;
-        match (&snapshot.status, &snapshot.stats) {
-            (LiveStatus::Up, Some(stats)) => Self::Up {
-                stats: stats.clone(),
-                read_at: chrono::DateTime::from_timestamp_millis(snapshot.sampled_at_ms)
-                    .unwrap_or_default()
-                    .to_rfc3339(),
-            },
-            (LiveStatus::Unavailable { reason, .. }, _) => Self::Unavailable {
-                reason: reason.clone(),
-            },
-            _ => Self::Unavailable {
-                reason: "not read yet".into(),
-            },
-        }
-    }
-
     /// Time of the reading (RFC 3339 sorts as text); `None` while unavailable.
     pub fn read_at(&self) -> Option<&str> {
         match self {

@@ -104,5 +104,5 @@ pub async fn latest_report(sampler: &SamplerHandle, bound: std::time::Duration) 
         published.wait_for(|snapshot| !matches!(snapshot.status, LiveStatus::Starting)),
     )
     .await;
-    StatsReport::of_snapshot(&sampler.latest())
+    sampler.latest().stats_report()
 }

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::api::get_stats;
 use crate::i18n::texts;
-use crate::model::{Lang, StatsReport};
+use crate::model::Lang;
 use crate::ui::charts::chart_width_for;
 use crate::ui::components::{
     ChartsPanel, ClusterPanel, ConfigPanel, LivePanel, StatsPanel, TopologyPanel,
@@ -157,7 +157,7 @@ pub fn StatsPage() -> impl IntoView {
                     let pushed = snapshot
                         .get()
                         .filter(|s| !matches!(s.status, crate::model::live::LiveStatus::Starting))
-                        .map(|s| StatsReport::of_snapshot(&s));
+                        .map(|s| s.stats_report());
                     let asked = stats.get();
                     let newest = match (asked, pushed) {
                         (Some(Ok(asked)), Some(pushed))
