@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use crate::model::flush::AuditEntry;
+use crate::server::clock::now_ms;
 use crate::server::redis::{RedisFailure, RedisTarget};
-use crate::server::sampler::now_ms;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditSettings {

@@ -22,9 +22,9 @@ use crate::model::census::{
     GroupReport, Hotness, HotnessKind, KeySample, MemoryEstimate, PREFIX_HITS_KEY,
     PREFIX_HITS_MINUTES, PrefixGroup, TtlStats, add_prefix_counters, ttl_bucket,
 };
+use crate::server::clock::now_ms;
 use crate::server::redis::scan::{WalkEnd, WalkOptions, Walker};
 use crate::server::redis::{OwnLookups, RedisFailure, RedisTarget};
-use crate::server::sampler::now_ms;
 
 /// TTLs kept per group for the median (a uniform reservoir sample).
 const TTL_RESERVOIR: usize = 1024;

@@ -23,9 +23,9 @@ use crate::model::flush::{
     Refusal, check_flushable,
 };
 use crate::server::audit::AuditLog;
+use crate::server::clock::now_ms;
 use crate::server::redis::scan::{WalkEnd, WalkOptions, Walker};
 use crate::server::redis::{RedisFailure, RedisTarget};
-use crate::server::sampler::now_ms;
 
 const SCAN_COUNT: u64 = 1000;
 /// Previews older than this cannot be confirmed: the keyspace has moved on.

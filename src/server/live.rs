@@ -42,7 +42,7 @@ pub async fn events(
             let report = crate::server::rate_limit::counters::served(
                 &published,
                 every,
-                crate::server::sampler::now_ms(),
+                crate::server::clock::now_ms(),
             )
             .ok()?;
             Some(Some(event("rate_limits", &report)))

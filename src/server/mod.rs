@@ -6,6 +6,7 @@ mod body;
 pub mod census;
 mod check;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 mod dev_login;

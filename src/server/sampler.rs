@@ -51,9 +51,7 @@ impl SamplerHandle {
     }
 }
 
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+use crate::server::clock::now_ms;
 
 /// Starts the sampler task; it stops when every handle and the returned task are dropped.
 pub fn spawn(

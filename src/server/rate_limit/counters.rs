@@ -19,10 +19,10 @@ use crate::model::rate_limit::{
     CounterRow, CountersReport, DOMINANT_IP_SHARE, KEY_PREFIX, RejectionMinute, Role, RoleLimits,
     STATS_PREFIX, Subject,
 };
+use crate::server::clock::now_ms;
 use crate::server::rate_limit::RoleLookup;
 use crate::server::redis::scan::{WalkEnd, WalkOptions, Walker};
 use crate::server::redis::{RedisFailure, RedisTarget};
-use crate::server::sampler::now_ms;
 
 /// Refreshes within this long after a walk finished are answered with that walk.
 pub const COOL_DOWN: Duration = Duration::from_secs(2);

@@ -13,8 +13,8 @@ use std::sync::LazyLock;
 use crate::model::rate_limit::{
     REJECTION_MINUTES, Role, RoleLimits, STATS_PREFIX, Subject, WINDOW_SECONDS,
 };
+use crate::server::clock::now_ms;
 use crate::server::redis::{RedisFailure, RedisTarget};
-use crate::server::sampler::now_ms;
 
 /// KEYS[1] counter; ARGV[1] window s. Returns {count, ttl}. One key only, so it also runs on
 /// a Redis Cluster (the rejection statistics live in another slot and are counted after).
