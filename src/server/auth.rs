@@ -20,7 +20,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::server::config::Secret;
+use crate::server::env::Secret;
 use crate::server::state::AppState;
 
 /// The admin's session cookie.

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 mod dev_login;
+pub mod env;
 pub mod flush;
 pub mod history;
 mod live;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::server::config::RedisUrl;
+use crate::server::env::RedisUrl;
 
 pub mod pacing;
 pub mod process;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use redis::AsyncConnectionConfig;
 
 use crate::model::topology::{NodeView, Topology};
-use crate::server::config::Secret;
+use crate::server::env::Secret;
 use crate::server::redis::{RedisFailure, Timeouts};
 
 /// One node as Sentinel describes it: `ip`, `port`, `flags`, ….
