@@ -341,7 +341,7 @@ fn forbidden(request: &Request, reason: &str) -> Response {
     if !wants_html(request) {
         return (StatusCode::FORBIDDEN, axum::Json(AppError::Forbidden)).into_response();
     }
-    let lang = crate::server::page_language(request.uri().query(), request.headers());
+    let lang = crate::server::http::page::page_language(request.uri().query(), request.headers());
     let texts = crate::i18n::texts(lang);
     let message = if reason == "view_only" {
         texts.forbidden_view_only

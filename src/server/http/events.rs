@@ -27,7 +27,7 @@ pub async fn events(
     State(state): State<AppState>,
     request: axum::extract::Request,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, crate::error::AppError> {
-    let state = super::state_for(&state, &request)?;
+    let state = crate::server::http::state_for(&state, &request)?;
     let gap = Duration::from_secs(1) / EVENTS_PER_SECOND;
     let snapshots = throttled(state.sampler.subscribe(), gap)
         .map(|snapshot| Some(event("snapshot", &*snapshot)));

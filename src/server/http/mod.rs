@@ -1,0 +1,203 @@
+//! The HTTP surface: the router and its layer order, target selection by path, and the
+//! handlers of the page, the server functions, the event stream and health.
+
+pub mod body;
+pub mod dev_login;
+pub mod events;
+pub mod health;
+pub mod page;
+pub mod server_fns;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+use crate::error::AppError;
+use crate::server::config::Config;
+use crate::server::state::AppState;
+use crate::server::{auth, metrics, rate_limit, web_security};
+use page::{STATS_PAGE_PATH, query_parameter};
+
+/// Leptos' own options, built from our configuration rather than `LEPTOS_*` variables.
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("cachepanel")
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .build()
+}
+
+/// The whole HTTP surface. Served at the root and, when a base path is configured, under it
+/// too, so it works behind a proxy that strips the prefix and behind one that keeps it.
+pub fn router(state: AppState) -> Router {
+    // Leptos spawns resource futures on a global executor; leptos_routes() would set it up, but
+    // the page is routed by hand here. A second call (tests build several routers) is a no-op.
+    let _ = any_spawner::Executor::init_tokio();
+    let site_root = state.config.site_root.clone();
+    let base_path = state.config.base_path.clone();
+    // Pages, server functions, the event stream and the API: same-origin check for anything
+    // mutating, then authentication, then the rate limit of the caller's role (in that order:
+    // route layers added later run first). Health checks and static assets are public.
+    let pages_and_api = Router::new()
+        .route("/", get(redirect_to_stats))
+        .route(STATS_PAGE_PATH, get(page::stats_page))
+        .route(
+            "/api/{*server_fn}",
+            get(server_fns::server_fn_handler).post(server_fns::server_fn_handler),
+        )
+        .route("/api/live/events", get(events::events));
+    let limited = if state.config.rate_limit_enabled {
+        let layer = axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit_requests);
+        pages_and_api.route_layer(layer)
+    } else {
+        pages_and_api
+    };
+    let protected = limited
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_caller,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.config.clone(),
+            web_security::same_origin_only,
+        ));
+    let public = if state.config.auth.dev_login {
+        Router::new().route(
+            auth::DEV_LOGIN_PATH,
+            get(dev_login::page).post(dev_login::sign_in).route_layer(
+                axum::middleware::from_fn_with_state(
+                    state.config.clone(),
+                    web_security::same_origin_only,
+                ),
+            ),
+        )
+    } else {
+        Router::new()
+    };
+    let config = state.config.clone();
+    let routes = protected
+        .merge(public)
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::metrics))
+        .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
+        .with_state(state);
+    let routes = if base_path.is_empty() {
+        routes
+    } else {
+        Router::new().nest(&base_path, routes.clone()).merge(routes)
+    };
+    let app = routes
+        .fallback_service(ServeDir::new(site_root))
+        .layer(axum::middleware::from_fn(body::bounded_body))
+        .layer(axum::middleware::from_fn_with_state(
+            config.clone(),
+            web_security::security_headers,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(log_response),
+        );
+    // `/targets/{name}/…` is rewritten before routing (a Router's own layers run after it).
+    let selecting = tower::Layer::layer(
+        &axum::middleware::from_fn_with_state(config, select_target),
+        app,
+    );
+    Router::new().fallback_service(selecting)
+}
+
+/// A span per request with its method and route (the matched pattern, not the raw path:
+/// bounded, and free of ids or query strings).
+fn request_span(request: &Request<Body>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(unmatched)", axum::extract::MatchedPath::as_str);
+    tracing::info_span!("request", method = %request.method(), route = %route)
+}
+
+fn log_response(response: &Response, latency: std::time::Duration, _span: &tracing::Span) {
+    tracing::info!(
+        status = response.status().as_u16(),
+        latency_ms = latency.as_secs_f64() * 1000.0,
+        "response"
+    );
+}
+
+/// The Redis target a request asked for with a `/targets/{name}` path prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SelectedTarget(pub String);
+
+/// Path segment that selects a target other than the first for server functions and the
+/// event stream: `{base}/targets/{name}/api/…`.
+pub const TARGETS_SEGMENT: &str = "/targets/";
+
+/// Moves `/targets/{name}` out of the path into a `SelectedTarget` extension.
+async fn select_target(
+    State(config): State<Arc<Config>>,
+    mut request: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    let (base, rest) = match path.strip_prefix(config.base_path.as_str()) {
+        Some(rest) if !config.base_path.is_empty() && rest.starts_with(TARGETS_SEGMENT) => {
+            (config.base_path.as_str(), rest)
+        }
+        _ => ("", path.as_str()),
+    };
+    if let Some(after) = rest.strip_prefix(TARGETS_SEGMENT)
+        && let Some((name, remainder)) = after.split_once('/')
+    {
+        let query = request
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        if let Ok(uri) = format!("{base}/{remainder}{query}").parse() {
+            request
+                .extensions_mut()
+                .insert(SelectedTarget(name.to_owned()));
+            *request.uri_mut() = uri;
+        }
+    }
+    next.run(request).await
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, axum::Json(self)).into_response()
+    }
+}
+
+/// The state of the target a request selected (path prefix, else `?target=`), or a 400.
+pub(crate) fn state_for(state: &AppState, request: &Request<Body>) -> Result<AppState, AppError> {
+    let name = request
+        .extensions()
+        .get::<SelectedTarget>()
+        .map(|selected| selected.0.clone())
+        .or_else(|| query_parameter(request.uri().query(), "target"));
+    let Some(name) = name else {
+        return Ok(state.clone());
+    };
+    state.for_target(&name).ok_or_else(|| AppError::BadRequest {
+        message: format!(
+            "unknown target; configured: {}",
+            state.target_names().join(", ")
+        ),
+    })
+}
+
+async fn redirect_to_stats(State(config): State<Arc<Config>>) -> Redirect {
+    Redirect::to(&format!("{}{STATS_PAGE_PATH}", config.base_path))
+}

@@ -1,0 +1,154 @@
+//! `/admin/cache/stats`: the server-rendered dashboard, its language choice and the CSP nonce.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Request, header};
+use axum::response::{IntoResponse, Response};
+use leptos::prelude::provide_context;
+
+use crate::app::shell;
+use crate::model::{Lang, PageConfig};
+use crate::server::http::TARGETS_SEGMENT;
+use crate::server::http::state_for;
+use crate::server::state::AppState;
+use crate::server::{auth, web_security};
+
+/// Path of the dashboard page, relative to the base path.
+pub const STATS_PAGE_PATH: &str = "/admin/cache/stats";
+
+pub async fn stats_page(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let state = match state_for(&state, &request) {
+        Ok(state) => state,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let query = request.uri().query();
+    let lang_from_query = query_parameter(query, "lang").and_then(|value| Lang::from_tag(&value));
+    let embed = match query_parameter(query, "embed").as_deref() {
+        Some("1" | "true") => true,
+        Some("0" | "false") => false,
+        _ => state.config.web.embed_by_default,
+    };
+    let caller = request.extensions().get::<auth::Caller>().cloned();
+    let page = PageConfig {
+        lang: page_language(query, request.headers()),
+        base_path: state.config.base_path.clone(),
+        embed,
+        parent_origin: state.config.web.admin_origin.clone(),
+        user: caller.as_ref().map(|caller| {
+            caller
+                .display_name
+                .clone()
+                .unwrap_or_else(|| format!("#{}", caller.user_id))
+        }),
+        can_act: caller
+            .as_ref()
+            .is_some_and(|caller| caller.access == auth::Access::Full),
+        target: state.redis.name().to_owned(),
+        targets: state.target_names(),
+        api_prefix: if state.target_names().first().map(String::as_str) == Some(state.redis.name())
+        {
+            String::new()
+        } else {
+            format!("{TARGETS_SEGMENT}{}", state.redis.name())
+        },
+    };
+    // The hydration bootstrap is the page's one inline script; the CSP admits it by nonce.
+    let nonce = leptos::nonce::Nonce::new();
+    let policy = web_security::content_security_policy(
+        &state.config.web.frame_ancestors,
+        Some(&nonce.to_string()),
+    );
+    let options = state.leptos_options.clone();
+    let context_page = page.clone();
+    let cookie_path = if state.config.base_path.is_empty() {
+        "/".to_owned()
+    } else {
+        state.config.base_path.clone()
+    };
+    let render = leptos_axum::render_app_async_with_context(
+        move || {
+            provide_context(state.clone());
+            provide_context(context_page.clone());
+            provide_context(nonce.clone());
+            if let Some(caller) = caller.clone() {
+                provide_context(caller);
+            }
+        },
+        move || shell(options.clone(), page.clone()),
+    );
+    let mut response = render(request).await;
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    // A language chosen with ?lang= is remembered for the next visits.
+    if let Some(lang) = lang_from_query
+        && let Ok(cookie) = HeaderValue::from_str(&format!(
+            "{LANG_COOKIE}={}; Path={cookie_path}; Max-Age=31536000; SameSite=Lax; HttpOnly",
+            lang.code()
+        ))
+    {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Remembers the language picked with `?lang=`.
+pub const LANG_COOKIE: &str = "cachepanel_lang";
+
+pub(crate) fn query_parameter(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// `?lang=` first, then the remembered choice, then the browser's `Accept-Language`, then
+/// Russian.
+pub(crate) fn page_language(query: Option<&str>, headers: &HeaderMap) -> Lang {
+    let from_query = query_parameter(query, "lang").and_then(|value| Lang::from_tag(&value));
+    let from_cookie = || {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|text| text.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == LANG_COOKIE)
+            .and_then(|(_, value)| Lang::from_tag(value))
+    };
+    let from_header = || {
+        let accepted = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+        accepted
+            .split(',')
+            .find_map(|tag| Lang::from_tag(tag.split(';').next().unwrap_or_default()))
+    };
+    from_query
+        .or_else(from_cookie)
+        .or_else(from_header)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_comes_from_the_query_then_the_browser_then_russian() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(page_language(None, &headers), Lang::Ru);
+        headers.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("de-DE,en;q=0.8"),
+        );
+        assert_eq!(page_language(None, &headers), Lang::En);
+        assert_eq!(page_language(Some("lang=ru"), &headers), Lang::Ru);
+        assert_eq!(page_language(Some("lang=xx"), &headers), Lang::En);
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("access_token=t; cachepanel_lang=ru"),
+        );
+        assert_eq!(page_language(None, &headers), Lang::Ru, "remembered choice");
+        assert_eq!(page_language(Some("lang=en"), &headers), Lang::En);
+    }
+}
