@@ -71,11 +71,14 @@ async fn check_target(target: &RedisTarget, config: &Config) -> Result<(), Strin
         if target.is_cluster() {
             println!("  master {}:", node.address().unwrap_or_default());
         }
-        let (info, keys) = crate::server::stats::read_info(&node)
+        let (info, keys) = crate::server::live::info::read_info(&node)
             .await
             .map_err(|failure| failure.reason)?;
         let stats = RedisStats::from_info(&info, keys);
-        let view = RedisConfigView::new(&info, crate::server::sampler::read_config(&node).await);
+        let view = RedisConfigView::new(
+            &info,
+            crate::server::live::sampler::read_config(&node).await,
+        );
         let lang = crate::model::Lang::En;
         println!(
             "    version {}, role {}, {} keys",

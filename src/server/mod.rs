@@ -18,15 +18,13 @@ pub mod config;
 pub mod demo;
 pub mod env;
 pub mod flush;
-pub mod history;
 pub mod http;
+pub mod live;
 pub mod metrics;
 pub mod rate_limit;
 pub mod redis;
 mod run;
-pub mod sampler;
 pub mod state;
-pub mod stats;
 pub mod web_security;
 
 pub use http::page::STATS_PAGE_PATH;

@@ -13,10 +13,10 @@ use crate::server::census::CensusManager;
 use crate::server::config::Config;
 use crate::server::config::RedisUrl;
 use crate::server::flush::FlushManager;
+use crate::server::live::sampler::{self, SamplerHandle, SamplerSettings};
 use crate::server::rate_limit::Limiter;
 use crate::server::rate_limit::counters::CountersReader;
 use crate::server::redis::{RedisFailure, RedisTarget, Timeouts};
-use crate::server::sampler::{self, SamplerHandle, SamplerSettings};
 
 /// One watched Redis with its own sampler, history, census and flush.
 #[derive(Clone)]

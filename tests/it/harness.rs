@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use cachepanel::model::live::LiveSnapshot;
 use cachepanel::server::config::{Config, RedisUrl};
+use cachepanel::server::live::sampler::SamplerHandle;
 use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
-use cachepanel::server::sampler::SamplerHandle;
 use cachepanel::server::state::{AppState, BackgroundTasks};
 
 pub struct TestApp {

@@ -12,9 +12,9 @@ use crate::model::RedisStats;
 use crate::model::health::{self, Thresholds};
 use crate::model::live::{Counters, HistoryRange, LiveSnapshot, LiveStatus, Point, Rates};
 use crate::model::redis_config::{self, ConfigAnswers, ExpectedProfile, RedisConfigView};
-use crate::server::history::History;
+use crate::server::live::history::History;
+use crate::server::live::info::{QuietReading, read_info_quiet};
 use crate::server::redis::RedisTarget;
-use crate::server::stats::{QuietReading, read_info_quiet};
 
 /// `CONFIG GET` is read once every this many samples: configuration rarely changes.
 const CONFIG_EVERY_SAMPLES: u32 = 15;

@@ -5,8 +5,8 @@ use crate::model::info::InfoFields;
 use crate::model::live::LiveStatus;
 use crate::model::stats::NodeStats;
 use crate::model::{RedisStats, StatsReport};
+use crate::server::live::sampler::SamplerHandle;
 use crate::server::redis::{RedisFailure, RedisTarget};
-use crate::server::sampler::SamplerHandle;
 
 /// The default `INFO` sections and `DBSIZE`, in one pipelined round trip per node; on a
 /// cluster, the masters' readings combined (`InfoFields::combine`) and the per-node ones.
