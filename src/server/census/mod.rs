@@ -1,0 +1,335 @@
+//! Key census: one full pass over the keyspace with `SCAN` only (never `KEYS`, never a
+//! server-side loop), grouping keys by prefix. Memory stays bounded whatever the keyspace:
+//! keys are classified as they stream past and only aggregates, bounded reservoirs and a few
+//! sample names per group are kept. At most one census runs per Redis; it can be cancelled.
+//!
+//! Each round trip carries the inspection commands (TYPE, PTTL, MEMORY USAGE, OBJECT …) for
+//! the sampled keys of the previous page together with the next `SCAN`, so sampling costs no
+//! extra round trips. `COUNT` adapts to the measured round trip, and a duty cycle leaves Redis
+//! idle between pages so other clients' latency stays flat.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use redis::{RedisResult, Value};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+mod aggregate;
+mod settings;
+
+pub use settings::CensusSettings;
+
+use crate::model::census::{
+    AppLookups, CensusOutcome, CensusProgress, CensusReport, CensusState, HotnessKind,
+    PREFIX_HITS_KEY, PREFIX_HITS_MINUTES, PrefixGroup, add_prefix_counters,
+};
+use crate::server::clock::now_ms;
+use crate::server::redis::scan::{WalkEnd, WalkOptions, Walker};
+use crate::server::redis::{RedisFailure, RedisTarget};
+use aggregate::Aggregate;
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CensusError {
+    #[error("a census is already running on this Redis")]
+    AlreadyRunning,
+}
+
+/// The census of one Redis: start, cancel, and the state every page reads.
+pub struct CensusManager {
+    redis: RedisTarget,
+    settings: CensusSettings,
+    state: watch::Sender<CensusState>,
+    /// Set while a census runs; flipping it to true cancels the run.
+    cancel: Mutex<Option<Arc<std::sync::atomic::AtomicBool>>>,
+}
+
+impl CensusManager {
+    pub fn new(redis: RedisTarget, settings: CensusSettings) -> Arc<Self> {
+        let (state, _) = watch::channel(CensusState::default());
+        Arc::new(Self {
+            redis,
+            settings,
+            state,
+            cancel: Mutex::new(None),
+        })
+    }
+
+    pub fn state(&self) -> CensusState {
+        self.state.borrow().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<CensusState> {
+        self.state.subscribe()
+    }
+
+    pub fn groups(&self) -> &[PrefixGroup] {
+        &self.settings.groups
+    }
+
+    /// Starts a census in the background unless one is running.
+    pub fn start(self: &Arc<Self>) -> Result<(), CensusError> {
+        let flag = {
+            let mut running = self
+                .cancel
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if running.is_some() {
+                return Err(CensusError::AlreadyRunning);
+            }
+            let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            *running = Some(flag.clone());
+            flag
+        };
+        let manager = self.clone();
+        tokio::spawn(async move {
+            let report = run_census(&manager, flag).await;
+            manager.state.send_modify(|state| {
+                state.running = None;
+                state.last = Some(report);
+            });
+            *manager
+                .cancel
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        });
+        Ok(())
+    }
+
+    /// Asks the running census to stop after its current page; false when none runs.
+    pub fn cancel(&self) -> bool {
+        let running = self
+            .cancel
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match running.as_ref() {
+            Some(flag) => {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Runs a census now and then every `settings.every`, until the task is aborted.
+    pub async fn schedule(self: Arc<Self>) {
+        let Some(every) = self.settings.every else {
+            return;
+        };
+        loop {
+            let _ = self.start();
+            tokio::time::sleep(every).await;
+        }
+    }
+}
+
+async fn run_census(
+    manager: &CensusManager,
+    cancelled: Arc<std::sync::atomic::AtomicBool>,
+) -> CensusReport {
+    let settings = &manager.settings;
+    let started = Instant::now();
+    let started_at_ms = now_ms();
+    let mut census = Aggregate::new(settings);
+    let mut outcome = CensusOutcome::Complete;
+
+    // Every master once (a single server is its own only master), through the one walker.
+    let options = WalkOptions {
+        adapt_to: Some(settings.target_round_trip),
+        duty_cycle: settings.duty_cycle,
+        cancel: Some(cancelled),
+        lookups: true,
+        ..WalkOptions::new(None, settings.scan_count)
+    };
+    let mut walker = match Walker::start(&manager.redis, options).await {
+        Ok(walker) => walker,
+        Err(failure) => {
+            return census.finish(
+                started_at_ms,
+                started,
+                0,
+                CensusOutcome::Failed {
+                    reason: failure.reason,
+                },
+            );
+        }
+    };
+    let mut dbsize = 0;
+    let mut hotness_kind = HotnessKind::Lru;
+    for (index, node) in walker.nodes().iter().enumerate() {
+        match preamble(node).await {
+            Ok((keys, kind)) => {
+                dbsize += keys;
+                if index == 0 {
+                    hotness_kind = kind;
+                }
+            }
+            Err(failure) => {
+                return census.finish(
+                    started_at_ms,
+                    started,
+                    0,
+                    CensusOutcome::Failed {
+                        reason: failure.reason,
+                    },
+                );
+            }
+        }
+    }
+    census.hotness_kind = hotness_kind;
+    let nodes_total = walker.nodes_total();
+    manager.state.send_modify(|state| {
+        state.running = Some(CensusProgress {
+            started_at_ms,
+            scanned_keys: 0,
+            dbsize_at_start: dbsize,
+            eta_seconds: None,
+            node: None,
+            nodes_done: 0,
+            nodes_total,
+        });
+    });
+
+    // Keys picked for inspection on the previous page; their commands ride with the next SCAN.
+    let mut inspect: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let follow_ups = inspection_commands(&inspect, hotness_kind);
+        let page = match walker.next(follow_ups).await {
+            Ok(page) => page,
+            Err(failure) => {
+                outcome = CensusOutcome::Failed {
+                    reason: failure.reason,
+                };
+                break;
+            }
+        };
+        let inspected = std::mem::take(&mut inspect);
+        census.record_inspections(&inspected, page.replies, manager.redis.own_lookups());
+        match page.end {
+            Some(WalkEnd::Cancelled) => {
+                outcome = CensusOutcome::Cancelled;
+                break;
+            }
+            Some(WalkEnd::Complete | WalkEnd::Capped) => break,
+            None => {}
+        }
+        for key in page.keys {
+            if census.count_key(&key) {
+                inspect.push(key);
+            }
+        }
+        let scanned = census.scanned;
+        let speed = scanned as f64 / started.elapsed().as_secs_f64().max(0.001);
+        let (node_name, nodes_done) = (walker.node_name(), walker.nodes_done());
+        manager.state.send_modify(|state| {
+            if let Some(progress) = state.running.as_mut() {
+                progress.scanned_keys = scanned;
+                progress.node = node_name;
+                progress.nodes_done = nodes_done;
+                progress.eta_seconds =
+                    (speed > 0.0).then(|| (dbsize.saturating_sub(scanned) as f64 / speed) as u64);
+            }
+        });
+    }
+    let app_lookups = read_prefix_counters(&manager.redis, started_at_ms).await;
+    let mut report = census.finish(started_at_ms, started, dbsize, outcome);
+    for group in &mut report.groups {
+        group.app_lookups = app_lookups.get(&group.prefix).copied();
+    }
+    report
+}
+
+/// `DBSIZE` and the eviction policy of one node (LFU policies change what "hot" means).
+async fn preamble(node: &RedisTarget) -> Result<(u64, HotnessKind), RedisFailure> {
+    let replies = node
+        .run(|mut connection| async move {
+            redis::pipe()
+                .cmd("DBSIZE")
+                .cmd("CONFIG")
+                .arg("GET")
+                .arg("maxmemory-policy")
+                .ignore_errors()
+                .query_async::<Vec<RedisResult<Value>>>(&mut connection)
+                .await
+        })
+        .await?;
+    let dbsize = replies
+        .first()
+        .and_then(|r| r.as_ref().ok())
+        .and_then(|v| redis::from_redis_value_ref::<u64>(v).ok());
+    let policy = replies
+        .get(1)
+        .and_then(|r| r.as_ref().ok())
+        .and_then(|v| redis::from_redis_value_ref::<Vec<String>>(v).ok())
+        .and_then(|pair| pair.into_iter().nth(1))
+        .unwrap_or_default();
+    Ok((
+        dbsize.unwrap_or(0),
+        if policy.contains("lfu") {
+            HotnessKind::Lfu
+        } else {
+            HotnessKind::Lru
+        },
+    ))
+}
+
+/// The application's per-prefix hit/miss counters of the last minutes, if it writes any;
+/// absent or unreadable counters give an empty map (the column stays empty).
+async fn read_prefix_counters(redis: &RedisTarget, now_ms: i64) -> BTreeMap<String, AppLookups> {
+    let minutes: Vec<String> = (0..PREFIX_HITS_MINUTES)
+        .filter_map(|ago| chrono::DateTime::from_timestamp_millis(now_ms - ago * 60_000))
+        .map(|time| format!("{PREFIX_HITS_KEY}{}", time.format("%Y%m%d%H%M")))
+        .collect();
+    // HGETALL counts as a keyspace lookup too; recorded as our own under the same gate.
+    let _gate = redis.own_lookups().gate().await;
+    let commands = minutes
+        .iter()
+        .map(|key| {
+            let mut command = redis::cmd("HGETALL");
+            command.arg(key);
+            command
+        })
+        .collect();
+    let hashes: Vec<Vec<(String, u64)>> = redis
+        .query_each(commands)
+        .await
+        .ok()
+        .and_then(|replies| {
+            replies
+                .into_iter()
+                .map(redis::from_redis_value)
+                .collect::<Result<_, _>>()
+                .ok()
+        })
+        .unwrap_or_default();
+    let found = hashes.iter().filter(|fields| !fields.is_empty()).count() as u64;
+    redis
+        .own_lookups()
+        .record(found, hashes.len() as u64 - found);
+    let mut totals = BTreeMap::new();
+    for fields in hashes {
+        add_prefix_counters(&mut totals, &fields);
+    }
+    totals
+}
+
+/// TYPE, PTTL, MEMORY USAGE and OBJECT IDLETIME (or FREQ) of each key, in that order.
+fn inspection_commands(keys: &[Vec<u8>], hotness: HotnessKind) -> Vec<redis::Cmd> {
+    let object = match hotness {
+        HotnessKind::Lru => "IDLETIME",
+        HotnessKind::Lfu => "FREQ",
+    };
+    let mut commands = Vec::with_capacity(keys.len() * 4);
+    for key in keys {
+        let mut redis_type = redis::cmd("TYPE");
+        redis_type.arg(key);
+        let mut pttl = redis::cmd("PTTL");
+        pttl.arg(key);
+        let mut memory = redis::cmd("MEMORY");
+        memory.arg("USAGE").arg(key).arg("SAMPLES").arg(0);
+        let mut idle = redis::cmd("OBJECT");
+        idle.arg(object).arg(key);
+        commands.extend([redis_type, pttl, memory, idle]);
+    }
+    commands
+}
