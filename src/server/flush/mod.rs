@@ -16,6 +16,12 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+mod preview;
+mod settings;
+mod walk;
+
+pub use settings::FlushSettings;
+
 use crate::error::AppError;
 use crate::model::census::PrefixGroup;
 use crate::model::flush::{
@@ -24,32 +30,13 @@ use crate::model::flush::{
 };
 use crate::server::audit::AuditLog;
 use crate::server::clock::now_ms;
-use crate::server::redis::scan::{WalkEnd, WalkOptions, Walker};
 use crate::server::redis::{RedisFailure, RedisTarget};
+use preview::PreviewCounter;
+use walk::{ScanOutcome, scan_prefix};
 
-const SCAN_COUNT: u64 = 1000;
 /// Previews older than this cannot be confirmed: the keyspace has moved on.
 const PREVIEW_VALID_FOR: Duration = Duration::from_secs(600);
 const MAX_PREVIEWS: usize = 100;
-const SAMPLE_NAMES: usize = 20;
-/// Keys whose size is measured for the preview's memory estimate.
-const MEMORY_SAMPLE: usize = 200;
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct FlushSettings {
-    pub policy: FlushPolicy,
-    /// Share of wall time a flush may keep Redis busy (0 < d ≤ 1).
-    pub duty_cycle: f64,
-}
-
-impl Default for FlushSettings {
-    fn default() -> Self {
-        Self {
-            policy: FlushPolicy::Enabled,
-            duty_cycle: 0.9,
-        }
-    }
-}
 
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum FlushError {
@@ -490,151 +477,4 @@ impl FlushManager {
             outcome,
         }
     }
-}
-
-#[derive(Default)]
-struct PreviewCounter {
-    keys: u64,
-    names: Vec<Vec<u8>>,
-    /// Keys kept for the size estimate (the first ones seen; bounded).
-    measured: Vec<Vec<u8>>,
-}
-
-impl PreviewCounter {
-    fn add(&mut self, keys: Vec<Vec<u8>>) {
-        self.keys += keys.len() as u64;
-        for key in keys {
-            if self.names.len() < SAMPLE_NAMES {
-                self.names.push(key.clone());
-            }
-            if self.measured.len() < MEMORY_SAMPLE {
-                self.measured.push(key);
-            }
-        }
-    }
-
-    /// Average `MEMORY USAGE` of the measured keys × the key count.
-    async fn estimate(&self, redis: &RedisTarget) -> u64 {
-        if self.measured.is_empty() {
-            return 0;
-        }
-        let commands = self
-            .measured
-            .iter()
-            .map(|key| {
-                let mut command = redis::cmd("MEMORY");
-                command.arg("USAGE").arg(key).arg("SAMPLES").arg(0);
-                command
-            })
-            .collect();
-        let sizes: Vec<u64> = redis
-            .query_each(commands)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|value| redis::from_redis_value::<Option<u64>>(value).ok().flatten())
-            .collect();
-        if sizes.is_empty() {
-            return 0;
-        }
-        let mean = sizes.iter().sum::<u64>() as f64 / sizes.len() as f64;
-        (mean * self.keys as f64).round() as u64
-    }
-}
-
-struct ScanOutcome {
-    deleted: u64,
-    cancelled: bool,
-}
-
-/// Walks the keys under `prefix` through the one walker: each SCAN page's keys, re-checked
-/// byte-wise, go to `on_keys` (with the count deleted so far and the keys visited, ≈ pages ×
-/// COUNT), which returns the keys to UNLINK (preview: none). UNLINK of one page travels in the
-/// same round trip as the next SCAN, on the node that returned the keys. With `control` =
-/// (cancel flag, duty cycle) the walk is a flush: cancellable between pages and paced. On
-/// failure, the keys deleted so far.
-async fn scan_prefix(
-    redis: &RedisTarget,
-    prefix: &KeyPrefix,
-    control: Option<(Arc<AtomicBool>, f64)>,
-    mut on_keys: impl FnMut(Vec<Vec<u8>>, u64, u64) -> Vec<Vec<u8>>,
-    mut on_node: impl FnMut(Option<String>, u32, u32),
-) -> Result<ScanOutcome, (u64, RedisFailure)> {
-    let mut options = WalkOptions::new(Some(prefix.scan_pattern()), SCAN_COUNT);
-    if let Some((cancel, duty_cycle)) = control {
-        options.cancel = Some(cancel);
-        options.duty_cycle = duty_cycle;
-    }
-    let mut walker = Walker::start(redis, options)
-        .await
-        .map_err(|failure| (0, failure))?;
-    // A cluster refuses a multi-key UNLINK across slots (CROSSSLOT), even on one node: there
-    // each key gets its own UNLINK, still in one pipeline.
-    let per_key = walker.is_cluster();
-    let total = walker.nodes_total();
-    let mut deleted = 0_u64;
-    let mut to_unlink: Vec<Vec<u8>> = Vec::new();
-    let mut announced: Option<(Option<String>, u32)> = None;
-    loop {
-        let page = walker
-            .next(unlink_commands(&to_unlink, per_key))
-            .await
-            .map_err(|failure| (deleted, failure))?;
-        for reply in page.replies {
-            let value = reply.map_err(|error| (deleted, RedisFailure::from(error)))?;
-            let removed = redis::from_redis_value::<u64>(value).map_err(|_| {
-                let reason = "unexpected UNLINK reply".to_owned();
-                (deleted, RedisFailure { reason })
-            })?;
-            deleted += removed;
-        }
-        match page.end {
-            Some(WalkEnd::Cancelled) => {
-                return Ok(ScanOutcome {
-                    deleted,
-                    cancelled: true,
-                });
-            }
-            Some(WalkEnd::Complete | WalkEnd::Capped) => {
-                on_node(None, total, total);
-                return Ok(ScanOutcome {
-                    deleted,
-                    cancelled: false,
-                });
-            }
-            None => {}
-        }
-        let node = (walker.node_name(), walker.nodes_done());
-        if announced.as_ref() != Some(&node) {
-            on_node(node.0.clone(), node.1, total);
-            announced = Some(node);
-        }
-        // MATCH is only a filter on Redis' side; the byte-wise check is what guarantees that
-        // nothing outside the prefix is ever handed on.
-        let under_prefix: Vec<Vec<u8>> = page
-            .keys
-            .into_iter()
-            .filter(|key| key.starts_with(prefix.as_bytes()))
-            .collect();
-        to_unlink = on_keys(under_prefix, deleted, walker.examined());
-    }
-}
-
-fn unlink_commands(keys: &[Vec<u8>], per_key: bool) -> Vec<redis::Cmd> {
-    if keys.is_empty() {
-        return Vec::new();
-    }
-    if per_key {
-        return keys
-            .iter()
-            .map(|key| {
-                let mut unlink = redis::cmd("UNLINK");
-                unlink.arg(key);
-                unlink
-            })
-            .collect();
-    }
-    let mut unlink = redis::cmd("UNLINK");
-    unlink.arg(keys);
-    vec![unlink]
 }
