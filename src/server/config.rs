@@ -12,12 +12,12 @@ use crate::model::health::Thresholds;
 use crate::model::rate_limit::{Role, RoleLimits};
 use crate::model::redis_config::ExpectedProfile;
 use crate::server::audit::AuditSettings;
-use crate::server::auth::AuthSettings;
 use crate::server::census::CensusSettings;
 use crate::server::flush::FlushSettings;
 use crate::server::rate_limit::RoleLookup;
 use crate::server::redis::sentinel::SentinelSettings;
-use crate::server::web_security::WebSettings;
+use crate::server::security::auth::AuthSettings;
+use crate::server::security::web::WebSettings;
 
 use crate::server::env::invalid;
 pub use crate::server::env::{ConfigError, RedisUrl, Secret};
@@ -583,7 +583,7 @@ impl Config {
                 .map(str::trim)
                 .filter(|origin| !origin.is_empty())
                 .map(|origin| {
-                    crate::server::web_security::parse_origin(origin).map_err(|e| invalid(name, e))
+                    crate::server::security::web::parse_origin(origin).map_err(|e| invalid(name, e))
                 })
                 .collect()
         };
@@ -783,7 +783,10 @@ fn parse_auth(
             }
             url
         }
-        None if dev_login => format!("{base_path}{}", crate::server::auth::DEV_LOGIN_PATH),
+        None if dev_login => format!(
+            "{base_path}{}",
+            crate::server::security::auth::DEV_LOGIN_PATH
+        ),
         None => "/auth/login".into(),
     };
     let leeway_seconds = match value("CACHEPANEL_JWT_LEEWAY_SECONDS") {

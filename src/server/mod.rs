@@ -4,12 +4,11 @@
 //! |---|---|---|
 //! | entry points | `run`, `check`, `demo`, `cli`, `http`, `metrics` | start, serve HTTP, answer scrapes |
 //! | composition | `state`, `config` | wire the features together from the settings |
-//! | features | `live`, `census`, `flush`, `rate_limit`, `audit`, `auth`, `web_security` | what the dashboard does |
+//! | features | `live`, `census`, `flush`, `rate_limit`, `audit`, `security` | what the dashboard does |
 //! | infrastructure | `redis` | connections, timeouts, the one keyspace walker |
 //! | leaves | `env`, `clock` | settings' error and secret types, the clock |
 
 pub mod audit;
-pub mod auth;
 pub mod census;
 mod check;
 pub mod cli;
@@ -24,8 +23,8 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod redis;
 mod run;
+pub mod security;
 pub mod state;
-pub mod web_security;
 
 pub use http::page::STATS_PAGE_PATH;
 pub use http::{leptos_options, router};

@@ -8,7 +8,6 @@ use leptos::prelude::use_context;
 
 use crate::error::AppError;
 use crate::server::audit::AuditLog;
-use crate::server::auth::Authenticator;
 use crate::server::census::CensusManager;
 use crate::server::config::Config;
 use crate::server::config::RedisUrl;
@@ -17,6 +16,7 @@ use crate::server::live::sampler::{self, SamplerHandle, SamplerSettings};
 use crate::server::rate_limit::Limiter;
 use crate::server::rate_limit::counters::CountersReader;
 use crate::server::redis::{RedisFailure, RedisTarget, Timeouts};
+use crate::server::security::auth::Authenticator;
 
 /// One watched Redis with its own sampler, history, census and flush.
 #[derive(Clone)]
@@ -188,14 +188,14 @@ impl AppState {
 /// API handler), for a signed-in caller. The authentication middleware already refused anyone
 /// else; this keeps a server function safe wherever it is mounted.
 pub fn app_state() -> Result<AppState, AppError> {
-    crate::server::auth::caller()?;
+    crate::server::security::auth::caller()?;
     state_from_context()
 }
 
 /// `app_state` for a server function that changes something: only roles with full access.
-pub fn app_state_to_act() -> Result<(AppState, crate::server::auth::Caller), AppError> {
-    let caller = crate::server::auth::caller()?;
-    if caller.access != crate::server::auth::Access::Full {
+pub fn app_state_to_act() -> Result<(AppState, crate::server::security::auth::Caller), AppError> {
+    let caller = crate::server::security::auth::caller()?;
+    if caller.access != crate::server::security::auth::Access::Full {
         return Err(AppError::Forbidden);
     }
     Ok((state_from_context()?, caller))

@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::server::STATS_PAGE_PATH;
-use crate::server::auth::{COOKIE_NAME, MintClaims, mint};
+use crate::server::security::auth::{COOKIE_NAME, MintClaims, mint};
 use crate::server::state::AppState;
 
 #[derive(serde::Deserialize)]
@@ -29,7 +29,7 @@ pub async fn page(State(state): State<AppState>, Query(query): Query<Next>) -> H
     let action = format!(
         "{}{}?next={}",
         state.config.base_path,
-        crate::server::auth::DEV_LOGIN_PATH,
+        crate::server::security::auth::DEV_LOGIN_PATH,
         url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
     );
     let role = state

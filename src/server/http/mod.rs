@@ -22,8 +22,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::AppError;
 use crate::server::config::Config;
+use crate::server::security::{auth, web};
 use crate::server::state::AppState;
-use crate::server::{auth, metrics, rate_limit, web_security};
+use crate::server::{metrics, rate_limit};
 use page::{STATS_PAGE_PATH, query_parameter};
 
 /// Leptos' own options, built from our configuration rather than `LEPTOS_*` variables.
@@ -68,16 +69,13 @@ pub fn router(state: AppState) -> Router {
         ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.config.clone(),
-            web_security::same_origin_only,
+            web::same_origin_only,
         ));
     let public = if state.config.auth.dev_login {
         Router::new().route(
             auth::DEV_LOGIN_PATH,
             get(dev_login::page).post(dev_login::sign_in).route_layer(
-                axum::middleware::from_fn_with_state(
-                    state.config.clone(),
-                    web_security::same_origin_only,
-                ),
+                axum::middleware::from_fn_with_state(state.config.clone(), web::same_origin_only),
             ),
         )
     } else {
@@ -100,7 +98,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(body::bounded_body))
         .layer(axum::middleware::from_fn_with_state(
             config.clone(),
-            web_security::security_headers,
+            web::security_headers,
         ))
         .layer(
             TraceLayer::new_for_http()

@@ -10,8 +10,8 @@ use crate::app::shell;
 use crate::model::{Lang, PageConfig};
 use crate::server::http::TARGETS_SEGMENT;
 use crate::server::http::state_for;
+use crate::server::security::{auth, web};
 use crate::server::state::AppState;
-use crate::server::{auth, web_security};
 
 /// Path of the dashboard page, relative to the base path.
 pub const STATS_PAGE_PATH: &str = "/admin/cache/stats";
@@ -54,10 +54,8 @@ pub async fn stats_page(State(state): State<AppState>, request: Request<Body>) -
     };
     // The hydration bootstrap is the page's one inline script; the CSP admits it by nonce.
     let nonce = leptos::nonce::Nonce::new();
-    let policy = web_security::content_security_policy(
-        &state.config.web.frame_ancestors,
-        Some(&nonce.to_string()),
-    );
+    let policy =
+        web::content_security_policy(&state.config.web.frame_ancestors, Some(&nonce.to_string()));
     let options = state.leptos_options.clone();
     let context_page = page.clone();
     let cookie_path = if state.config.base_path.is_empty() {

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use leptos::prelude::provide_context;
 
 use crate::error::AppError;
-use crate::server::auth;
 use crate::server::http::{body, state_for};
+use crate::server::security::auth;
 use crate::server::state::AppState;
 
 /// Runs a server function. Its errors arrive as 500 with an `AppError` JSON body; the status

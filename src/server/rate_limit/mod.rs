@@ -154,7 +154,10 @@ pub async fn limit_requests(
     // Authentication runs first, so the caller is known: the production key of that user, at
     // the limit of their role. Without one (a route outside authentication) the client
     // address counts, as a guest.
-    let (subject, role) = match request.extensions().get::<crate::server::auth::Caller>() {
+    let (subject, role) = match request
+        .extensions()
+        .get::<crate::server::security::auth::Caller>()
+    {
         Some(caller) => (
             Subject::User(caller.user_id.clone()),
             Role::parse(&caller.role).unwrap_or(Role::Unknown),

@@ -1,0 +1,6 @@
+//! Who may use the dashboard and from where: the admin's JWT (`auth`: token checks, the
+//! caller, the login redirect) and the browser-facing rules (`web`: same-origin checks for
+//! mutating requests, CSP with nonce, frame ancestors, security headers).
+
+pub mod auth;
+pub mod web;
