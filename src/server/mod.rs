@@ -6,7 +6,7 @@
 //! | composition | `state`, `config` | wire the features together from the settings |
 //! | features | `live`, `census`, `flush`, `rate_limit`, `audit`, `security` | what the dashboard does |
 //! | infrastructure | `redis` | connections, timeouts, the one keyspace walker |
-//! | leaves | `env`, `clock` | settings' error and secret types, the clock |
+//! | leaves | `env`, `clock`, `lang` | settings' error and secret types, the clock, the page language |
 
 pub mod audit;
 pub mod census;
@@ -18,6 +18,7 @@ pub mod demo;
 pub mod env;
 pub mod flush;
 pub mod http;
+pub mod lang;
 pub mod live;
 pub mod metrics;
 pub mod rate_limit;

@@ -22,10 +22,11 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::AppError;
 use crate::server::config::Config;
+use crate::server::lang::query_parameter;
 use crate::server::security::{auth, web};
 use crate::server::state::AppState;
 use crate::server::{metrics, rate_limit};
-use page::{STATS_PAGE_PATH, query_parameter};
+use page::STATS_PAGE_PATH;
 
 /// Leptos' own options, built from our configuration rather than `LEPTOS_*` variables.
 pub fn leptos_options(config: &Config) -> LeptosOptions {
@@ -62,20 +63,27 @@ pub fn router(state: AppState) -> Router {
     } else {
         pages_and_api
     };
+    // Each middleware gets the part of the state it needs, not the whole.
+    let gate = Arc::new(auth::Gate {
+        authenticator: state.auth.clone(),
+        login_url: state.config.auth.login_url.clone(),
+        base_path: state.config.base_path.clone(),
+    });
+    let web_settings = Arc::new(state.config.web.clone());
     let protected = limited
         .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            gate,
             auth::require_caller,
         ))
         .route_layer(axum::middleware::from_fn_with_state(
-            state.config.clone(),
+            web_settings.clone(),
             web::same_origin_only,
         ));
     let public = if state.config.auth.dev_login {
         Router::new().route(
             auth::DEV_LOGIN_PATH,
             get(dev_login::page).post(dev_login::sign_in).route_layer(
-                axum::middleware::from_fn_with_state(state.config.clone(), web::same_origin_only),
+                axum::middleware::from_fn_with_state(web_settings.clone(), web::same_origin_only),
             ),
         )
     } else {
@@ -97,7 +105,7 @@ pub fn router(state: AppState) -> Router {
         .fallback_service(ServeDir::new(site_root))
         .layer(axum::middleware::from_fn(body::bounded_body))
         .layer(axum::middleware::from_fn_with_state(
-            config.clone(),
+            web_settings,
             web::security_headers,
         ))
         .layer(

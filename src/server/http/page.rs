@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Request, header};
+use axum::http::{HeaderValue, Request, header};
 use axum::response::{IntoResponse, Response};
 use leptos::prelude::provide_context;
 
@@ -10,6 +10,7 @@ use crate::app::shell;
 use crate::model::{Lang, PageConfig};
 use crate::server::http::TARGETS_SEGMENT;
 use crate::server::http::state_for;
+use crate::server::lang::{LANG_COOKIE, page_language, query_parameter};
 use crate::server::security::{auth, web};
 use crate::server::state::AppState;
 
@@ -90,63 +91,4 @@ pub async fn stats_page(State(state): State<AppState>, request: Request<Body>) -
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
-}
-
-/// Remembers the language picked with `?lang=`.
-pub const LANG_COOKIE: &str = "cachepanel_lang";
-
-pub(crate) fn query_parameter(query: Option<&str>, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(query?.as_bytes())
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.into_owned())
-}
-
-/// `?lang=` first, then the remembered choice, then the browser's `Accept-Language`, then
-/// Russian.
-pub(crate) fn page_language(query: Option<&str>, headers: &HeaderMap) -> Lang {
-    let from_query = query_parameter(query, "lang").and_then(|value| Lang::from_tag(&value));
-    let from_cookie = || {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|text| text.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == LANG_COOKIE)
-            .and_then(|(_, value)| Lang::from_tag(value))
-    };
-    let from_header = || {
-        let accepted = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
-        accepted
-            .split(',')
-            .find_map(|tag| Lang::from_tag(tag.split(';').next().unwrap_or_default()))
-    };
-    from_query
-        .or_else(from_cookie)
-        .or_else(from_header)
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn language_comes_from_the_query_then_the_browser_then_russian() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(page_language(None, &headers), Lang::Ru);
-        headers.insert(
-            header::ACCEPT_LANGUAGE,
-            HeaderValue::from_static("de-DE,en;q=0.8"),
-        );
-        assert_eq!(page_language(None, &headers), Lang::En);
-        assert_eq!(page_language(Some("lang=ru"), &headers), Lang::Ru);
-        assert_eq!(page_language(Some("lang=xx"), &headers), Lang::En);
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("access_token=t; cachepanel_lang=ru"),
-        );
-        assert_eq!(page_language(None, &headers), Lang::Ru, "remembered choice");
-        assert_eq!(page_language(Some("lang=en"), &headers), Lang::En);
-    }
 }

@@ -9,6 +9,7 @@
 //! failures are logged by kind.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{OriginalUri, Request, State};
@@ -21,7 +22,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::server::env::Secret;
-use crate::server::state::AppState;
 
 /// The admin's session cookie.
 pub const COOKIE_NAME: &str = "access_token";
@@ -271,14 +271,25 @@ pub fn mint(secret: &Secret, claims: &MintClaims<'_>) -> Result<String, AppError
     })
 }
 
+/// What the authentication middleware needs: the token checks, and where to send a browser
+/// that has no session.
+#[derive(Clone)]
+pub struct Gate {
+    pub authenticator: Arc<Authenticator>,
+    /// The admin's login page (`next=` is appended).
+    pub login_url: String,
+    /// cachepanel's base path, to name the page the browser asked for.
+    pub base_path: String,
+}
+
 /// Middleware: lets a request through only with a valid token of an allowed role, and view-only
 /// roles only with GET or HEAD. Puts the `Caller` into the request's extensions.
 pub async fn require_caller(
-    State(state): State<AppState>,
+    State(gate): State<Arc<Gate>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    match state.auth.authenticate(request.headers()) {
+    match gate.authenticator.authenticate(request.headers()) {
         Ok(caller) => {
             let reads_only = matches!(*request.method(), Method::GET | Method::HEAD);
             if caller.access == Access::ViewOnly && !reads_only {
@@ -294,7 +305,7 @@ pub async fn require_caller(
         }
         Err(failure) => {
             tracing::info!(reason = %failure, path = %request.uri().path(), "refused: not authenticated");
-            unauthorized(&request, &state)
+            unauthorized(&request, &gate)
         }
     }
 }
@@ -310,17 +321,17 @@ fn wants_html(request: &Request) -> bool {
             .is_some_and(|accept| accept.contains("text/html"))
 }
 
-fn unauthorized(request: &Request, state: &AppState) -> Response {
+fn unauthorized(request: &Request, gate: &Gate) -> Response {
     if wants_html(request) {
-        let next = public_path(request, &state.config.base_path);
-        let separator = if state.config.auth.login_url.contains('?') {
+        let next = public_path(request, &gate.base_path);
+        let separator = if gate.login_url.contains('?') {
             '&'
         } else {
             '?'
         };
         let location = format!(
             "{}{separator}next={}",
-            state.config.auth.login_url,
+            gate.login_url,
             url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
         );
         let mut response = StatusCode::SEE_OTHER.into_response();
@@ -341,7 +352,7 @@ fn forbidden(request: &Request, reason: &str) -> Response {
     if !wants_html(request) {
         return (StatusCode::FORBIDDEN, axum::Json(AppError::Forbidden)).into_response();
     }
-    let lang = crate::server::http::page::page_language(request.uri().query(), request.headers());
+    let lang = crate::server::lang::page_language(request.uri().query(), request.headers());
     let texts = crate::i18n::texts(lang);
     let message = if reason == "view_only" {
         texts.forbidden_view_only

@@ -10,7 +10,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::AppError;
-use crate::server::config::Config;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct WebSettings {
@@ -57,11 +56,11 @@ pub fn parse_origin(text: &str) -> Result<String, String> {
 /// Requests carrying only a Bearer token (no cookie) are exempt: a browser never attaches
 /// one on its own, so a forged cross-site request cannot carry it.
 pub async fn same_origin_only(
-    State(config): State<Arc<Config>>,
+    State(web): State<Arc<WebSettings>>,
     request: Request,
     next: Next,
 ) -> Response {
-    match cross_site_refusal(&request, &config.web.allowed_origins) {
+    match cross_site_refusal(&request, &web.allowed_origins) {
         None => next.run(request).await,
         Some(reason) => {
             tracing::warn!(method = %request.method(), path = %request.uri().path(), reason, "refused: cross-site request");
@@ -114,7 +113,7 @@ pub fn content_security_policy(frame_ancestors: &str, nonce: Option<&str>) -> St
 /// Middleware: security headers on every response. A response that set its own CSP (the page,
 /// with its nonce) keeps it.
 pub async fn security_headers(
-    State(config): State<Arc<Config>>,
+    State(web): State<Arc<WebSettings>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -122,7 +121,7 @@ pub async fn security_headers(
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY)
         && let Ok(value) =
-            HeaderValue::from_str(&content_security_policy(&config.web.frame_ancestors, None))
+            HeaderValue::from_str(&content_security_policy(&web.frame_ancestors, None))
     {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }

@@ -1,0 +1,66 @@
+//! The page's language: `?lang=`, then the remembered choice (cookie), then the browser's
+//! `Accept-Language`, then Russian. A leaf: imports nothing from `crate::server`.
+
+use axum::http::{HeaderMap, header};
+
+use crate::model::Lang;
+
+/// Remembers the language picked with `?lang=`.
+pub const LANG_COOKIE: &str = "cachepanel_lang";
+
+pub fn query_parameter(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// `?lang=` first, then the remembered choice, then the browser's `Accept-Language`, then
+/// Russian.
+pub fn page_language(query: Option<&str>, headers: &HeaderMap) -> Lang {
+    let from_query = query_parameter(query, "lang").and_then(|value| Lang::from_tag(&value));
+    let from_cookie = || {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|text| text.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == LANG_COOKIE)
+            .and_then(|(_, value)| Lang::from_tag(value))
+    };
+    let from_header = || {
+        let accepted = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+        accepted
+            .split(',')
+            .find_map(|tag| Lang::from_tag(tag.split(';').next().unwrap_or_default()))
+    };
+    from_query
+        .or_else(from_cookie)
+        .or_else(from_header)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn language_comes_from_the_query_then_the_browser_then_russian() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(page_language(None, &headers), Lang::Ru);
+        headers.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("de-DE,en;q=0.8"),
+        );
+        assert_eq!(page_language(None, &headers), Lang::En);
+        assert_eq!(page_language(Some("lang=ru"), &headers), Lang::Ru);
+        assert_eq!(page_language(Some("lang=xx"), &headers), Lang::En);
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("access_token=t; cachepanel_lang=ru"),
+        );
+        assert_eq!(page_language(None, &headers), Lang::Ru, "remembered choice");
+        assert_eq!(page_language(Some("lang=en"), &headers), Lang::En);
+    }
+}
