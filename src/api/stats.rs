@@ -10,5 +10,5 @@ use crate::model::StatsReport;
 pub async fn get_stats() -> Result<StatsReport, AppError> {
     let state = crate::server::state::app_state()?;
     let bound = state.redis.operation_timeout() * 2;
-    Ok(crate::server::live::info::latest_report(&state.sampler, bound).await)
+    Ok(state.sampler.stats_report(bound).await)
 }

@@ -1,11 +1,9 @@
-//! Reads the cache figures of one Redis (`INFO` and `DBSIZE` in one pipelined round trip) for
-//! the sampler, and answers requests from what the sampler last read.
+//! Reads the cache figures of one Redis for the sampler: `INFO` and `DBSIZE` in one pipelined
+//! round trip per node, taken while none of cachepanel's own lookups is in flight.
 
+use crate::model::RedisStats;
 use crate::model::info::InfoFields;
-use crate::model::live::LiveStatus;
 use crate::model::stats::NodeStats;
-use crate::model::{RedisStats, StatsReport};
-use crate::server::live::sampler::SamplerHandle;
 use crate::server::redis::{RedisFailure, RedisTarget};
 
 /// The default `INFO` sections and `DBSIZE`, in one pipelined round trip per node; on a
@@ -92,17 +90,4 @@ pub async fn read_info_quiet(redis: &RedisTarget) -> Result<QuietReading, RedisF
         own_totals,
         own_this_run,
     })
-}
-
-/// The lifetime figures as the sampler last read them: no Redis command of its own, so pages
-/// and API reads cost Redis nothing however many there are. Before the sampler's first
-/// attempt it waits for it, at most `bound`.
-pub async fn latest_report(sampler: &SamplerHandle, bound: std::time::Duration) -> StatsReport {
-    let mut published = sampler.subscribe();
-    let _ = tokio::time::timeout(
-        bound,
-        published.wait_for(|snapshot| !matches!(snapshot.status, LiveStatus::Starting)),
-    )
-    .await;
-    sampler.latest().stats_report()
 }

@@ -43,6 +43,19 @@ impl SamplerHandle {
         self.snapshot.clone()
     }
 
+    /// The lifetime figures as the sampler last read them: no Redis command of its own, so
+    /// pages and API reads cost Redis nothing however many there are. Before the sampler's
+    /// first attempt it waits for it, at most `bound`.
+    pub async fn stats_report(&self, bound: Duration) -> crate::model::StatsReport {
+        let mut published = self.subscribe();
+        let _ = tokio::time::timeout(
+            bound,
+            published.wait_for(|snapshot| !matches!(snapshot.status, LiveStatus::Starting)),
+        )
+        .await;
+        self.latest().stats_report()
+    }
+
     pub fn history(&self, range: HistoryRange) -> Vec<Point> {
         match self.history.read() {
             Ok(history) => history.series(range, now_ms()),
