@@ -75,10 +75,6 @@ impl HistoryRange {
         }
     }
 
-    pub fn from_label(label: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|range| range.label() == label)
-    }
-
     /// Ranges beyond one hour are served from 1-minute rollups.
     pub fn uses_rollups(self) -> bool {
         matches!(self, Self::Hours6 | Self::Hours24)

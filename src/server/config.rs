@@ -299,10 +299,6 @@ impl FileSettings {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
     /// The environment over an optional TOML file: a variable that is set wins.
     pub fn from_env_and_file(file: &FileSettings) -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok().or_else(|| file.get(name)))
