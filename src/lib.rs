@@ -1,5 +1,19 @@
 //! cachepanel: a live dashboard for a production Redis cache. One crate, two builds: the
 //! server (`ssr`) and the browser client (`hydrate`, compiled to WebAssembly).
+//!
+//! Feature map (one stem per feature in every layer):
+//!
+//! | feature | model | api | server | ui |
+//! |---|---|---|---|---|
+//! | live stats | `model/live.rs`, `rates.rs`, `health.rs`, `stats.rs` | `api/live.rs`, `api/stats.rs` | `server/live/` | `ui/live.rs`, `ui/pages/stats.rs` |
+//! | census | `model/census.rs` | `api/census.rs` | `server/census/` | `ui/pages/census.rs` |
+//! | flush | `model/flush.rs` | `api/flush.rs` | `server/flush/`, `server/audit.rs` | `ui/pages/flush.rs` |
+//! | rate limits | `model/rate_limit.rs` | `api/rate_limit.rs` | `server/rate_limit/` | `ui/pages/rate_limits.rs` |
+//! | access | `model/page.rs` | — | `server/security/` | — |
+//!
+//! Under every server feature sit `server/redis/` (connections, timeouts, the one keyspace
+//! walker) and the leaves `server/env/`, `clock.rs`, `lang.rs`; above them `state.rs` and
+//! `config.rs` compose, and `http/`, `metrics.rs`, `run.rs` serve (see `server/mod.rs`).
 
 // Leptos view types nest deeply; the dashboard page exceeds the default limit of 128.
 #![recursion_limit = "256"]
