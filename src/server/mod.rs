@@ -18,6 +18,7 @@ pub mod demo;
 pub mod env;
 pub mod flush;
 pub mod http;
+pub mod job;
 pub mod lang;
 pub mod live;
 pub mod metrics;

@@ -9,7 +9,7 @@
 //! idle between pages so other clients' latency stays flat.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use redis::{RedisResult, Value};
 use tokio::sync::watch;
@@ -25,6 +25,7 @@ use crate::model::census::{
     PREFIX_HITS_KEY, PREFIX_HITS_MINUTES, PrefixGroup, add_prefix_counters,
 };
 use crate::server::clock::now_ms;
+use crate::server::job::RunSlot;
 use crate::server::redis::scan::{WalkEnd, WalkOptions, Walker};
 use crate::server::redis::{RedisFailure, RedisTarget};
 use aggregate::Aggregate;
@@ -41,7 +42,7 @@ pub struct CensusManager {
     settings: CensusSettings,
     state: watch::Sender<CensusState>,
     /// Set while a census runs; flipping it to true cancels the run.
-    cancel: Mutex<Option<Arc<std::sync::atomic::AtomicBool>>>,
+    slot: RunSlot,
 }
 
 impl CensusManager {
@@ -51,7 +52,7 @@ impl CensusManager {
             redis,
             settings,
             state,
-            cancel: Mutex::new(None),
+            slot: RunSlot::default(),
         })
     }
 
@@ -69,17 +70,8 @@ impl CensusManager {
 
     /// Starts a census in the background unless one is running.
     pub fn start(self: &Arc<Self>) -> Result<(), CensusError> {
-        let flag = {
-            let mut running = self
-                .cancel
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if running.is_some() {
-                return Err(CensusError::AlreadyRunning);
-            }
-            let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
-            *running = Some(flag.clone());
-            flag
+        let Some(flag) = self.slot.try_start() else {
+            return Err(CensusError::AlreadyRunning);
         };
         let manager = self.clone();
         tokio::spawn(async move {
@@ -88,27 +80,14 @@ impl CensusManager {
                 state.running = None;
                 state.last = Some(report);
             });
-            *manager
-                .cancel
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+            manager.slot.finish();
         });
         Ok(())
     }
 
     /// Asks the running census to stop after its current page; false when none runs.
     pub fn cancel(&self) -> bool {
-        let running = self
-            .cancel
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match running.as_ref() {
-            Some(flag) => {
-                flag.store(true, std::sync::atomic::Ordering::Relaxed);
-                true
-            }
-            None => false,
-        }
+        self.slot.cancel()
     }
 
     /// Runs a census now and then every `settings.every`, until the task is aborted.

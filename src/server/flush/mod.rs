@@ -30,6 +30,7 @@ use crate::model::flush::{
 };
 use crate::server::audit::AuditLog;
 use crate::server::clock::now_ms;
+use crate::server::job::RunSlot;
 use crate::server::redis::{RedisFailure, RedisTarget};
 use preview::PreviewCounter;
 use walk::{ScanOutcome, scan_prefix};
@@ -84,8 +85,8 @@ pub struct FlushManager {
     audit: AuditLog,
     state: watch::Sender<FlushState>,
     previews: Mutex<HashMap<String, (FlushPreview, Instant)>>,
-    /// Present while a flush runs; setting it cancels the run.
-    running: Mutex<Option<Arc<AtomicBool>>>,
+    /// Held while a flush runs (until its audit entry is written); cancel goes through it.
+    slot: RunSlot,
     /// Set by a shutdown: a stopped run is recorded as interrupted, not cancelled.
     interrupted: AtomicBool,
 }
@@ -110,7 +111,7 @@ impl FlushManager {
             audit,
             state,
             previews: Mutex::new(HashMap::new()),
-            running: Mutex::new(None),
+            slot: RunSlot::default(),
             interrupted: AtomicBool::new(false),
         })
     }
@@ -266,26 +267,14 @@ impl FlushManager {
             });
         }
         let prefix = self.checked_prefix(typed_prefix)?;
-        let cancel = {
-            let mut running = self
-                .running
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if running.is_some() {
-                return Err(FlushError::AlreadyRunning);
-            }
-            let flag = Arc::new(AtomicBool::new(false));
-            *running = Some(flag.clone());
-            flag
+        let Some(cancel) = self.slot.try_start() else {
+            return Err(FlushError::AlreadyRunning);
         };
         let detail = format!("preview {preview_id} previewed_keys={}", previewed.keys);
         let dbsize = match self.dbsize().await {
             Ok(dbsize) => dbsize,
             Err(failure) => {
-                *self
-                    .running
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+                self.slot.finish();
                 return Err(FlushError::Redis(failure));
             }
         };
@@ -294,10 +283,7 @@ impl FlushManager {
             .append("flush_started", actor, prefix.as_str(), &detail)
             .await
         {
-            *self
-                .running
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+            self.slot.finish();
             return Err(FlushError::AuditUnavailable(failure.reason));
         }
         self.previews
@@ -346,10 +332,7 @@ impl FlushManager {
                 .append_with_retry(action, &actor, &report.prefix, &detail, patience)
                 .await;
             // Idle only once the audit entry is written: shutdown waits for exactly this.
-            *manager
-                .running
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+            manager.slot.finish();
             manager.state.send_modify(|_| {});
         });
         Ok(self.state())
@@ -372,14 +355,7 @@ impl FlushManager {
 
     /// Stops the running flush after its current batch; false when none runs.
     pub fn cancel(&self) -> bool {
-        let running = self
-            .running
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        running
-            .as_ref()
-            .map(|flag| flag.store(true, Ordering::Relaxed))
-            .is_some()
+        self.slot.cancel()
     }
 
     /// Shutdown: the running flush (if any) stops after its current batch and is recorded as
@@ -394,12 +370,7 @@ impl FlushManager {
         let mut states = self.state.subscribe();
         let idle = async {
             loop {
-                let running = self
-                    .running
-                    .lock()
-                    .map(|running| running.is_some())
-                    .unwrap_or(false);
-                if !running {
+                if !self.slot.is_running() {
                     return;
                 }
                 if states.changed().await.is_err() {
