@@ -263,18 +263,30 @@ pub fn fill_keys(url: &str, prefix: &str, count: u64) {
     pipe.exec(&mut connection).unwrap();
 }
 
-/// Calls of `command` (lower case) so far, from Redis' `INFO commandstats`.
-pub fn command_calls(url: &str, command: &str) -> u64 {
+/// Calls of every command so far, from Redis' `INFO commandstats` (`"scan" → 301`, …).
+pub fn all_command_calls(url: &str) -> std::collections::HashMap<String, u64> {
     let stats: String = redis::cmd("INFO")
         .arg("commandstats")
         .query(&mut redis_connection(url))
         .unwrap();
     stats
         .lines()
-        .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|calls| calls.parse().ok())
-        .unwrap_or(0)
+        .filter_map(|line| {
+            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = rest
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .collect()
+}
+
+/// Calls of `command` (lower case) so far.
+pub fn command_calls(url: &str, command: &str) -> u64 {
+    all_command_calls(url).get(command).copied().unwrap_or(0)
 }
 
 /// Redis' own `keyspace_hits` (everything counted, cachepanel's lookups included).

@@ -6,7 +6,9 @@ use std::time::Duration;
 use cachepanel::server::config::Config;
 use cachepanel::server::redis::process::RedisProcessOptions;
 
-use crate::harness::{TestApp, command_calls, fill_keys, redis_connection, start_app_with};
+use crate::harness::{
+    TestApp, all_command_calls, command_calls, fill_keys, redis_connection, start_app_with,
+};
 
 const KEYS: u64 = 100_000;
 
@@ -265,27 +267,6 @@ async fn the_counters_view_says_how_old_it_is_and_keeps_the_last_figures_when_re
     assert!(stale["age_ms"].as_u64() > fresh["age_ms"].as_u64());
     let (_, page) = app.get_text("/admin/cache/stats").await;
     assert!(page.contains("data-testid=\"limits-stale\""));
-}
-
-/// Calls of every command so far, from `INFO commandstats`.
-fn all_command_calls(url: &str) -> std::collections::HashMap<String, u64> {
-    let stats: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query(&mut redis_connection(url))
-        .unwrap();
-    stats
-        .lines()
-        .filter_map(|line| {
-            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest
-                .strip_prefix("calls=")?
-                .split(',')
-                .next()?
-                .parse()
-                .ok()?;
-            Some((name.to_owned(), calls))
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
