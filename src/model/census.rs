@@ -164,13 +164,16 @@ impl Classifier {
 }
 
 /// TTL histogram buckets, in the order the UI shows them.
-pub const TTL_BUCKETS: [&str; 7] = ["<1m", "1-5m", "5-15m", "15-60m", "1-24h", ">24h", "none"];
+/// How many TTL buckets the census counts in.
+pub const TTL_BUCKET_COUNT: usize = 7;
+pub const TTL_BUCKETS: [&str; TTL_BUCKET_COUNT] =
+    ["<1m", "1-5m", "5-15m", "15-60m", "1-24h", ">24h", "none"];
 
 /// Bucket index of a `PTTL` answer (-1 = no TTL; -2 = key gone, not counted).
 pub fn ttl_bucket(pttl_ms: i64) -> Option<usize> {
     const MINUTE: i64 = 60_000;
     match pttl_ms {
-        -1 => Some(6),
+        -1 => Some(TTL_BUCKET_COUNT - 1),
         ms if ms < 0 => None,
         ms if ms < MINUTE => Some(0),
         ms if ms < 5 * MINUTE => Some(1),
@@ -191,7 +194,7 @@ pub struct TtlStats {
     pub median_ms: Option<i64>,
     pub max_ms: Option<i64>,
     /// Counts per `TTL_BUCKETS` entry.
-    pub buckets: [u64; 7],
+    pub buckets: [u64; TTL_BUCKET_COUNT],
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -355,8 +358,8 @@ pub fn sort_groups(groups: &mut [GroupReport], by: SortBy) {
 }
 
 /// TTL buckets summed over all groups.
-pub fn total_ttl_buckets(groups: &[GroupReport]) -> [u64; 7] {
-    let mut total = [0; 7];
+pub fn total_ttl_buckets(groups: &[GroupReport]) -> [u64; TTL_BUCKET_COUNT] {
+    let mut total = [0; TTL_BUCKET_COUNT];
     for group in groups {
         for (sum, count) in total.iter_mut().zip(group.ttl.buckets) {
             *sum += count;

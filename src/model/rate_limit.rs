@@ -8,6 +8,8 @@ pub const KEY_PREFIX: &str = "rate_limit:";
 /// Rejection statistics live under the same prefix but are not counters.
 pub const STATS_PREFIX: &str = "rate_limit:stats:";
 pub const WINDOW_SECONDS: u64 = 60;
+/// Roles with a limit (`Role::ALL`); per-role figures are arrays of this length.
+pub const ROLE_COUNT: usize = 6;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -23,7 +25,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; ROLE_COUNT] = [
         Self::Owner,
         Self::Manager,
         Self::Employee,
@@ -211,7 +213,7 @@ pub struct RejectionMinute {
     /// `HH:MM` UTC.
     pub minute: String,
     /// In `Role::ALL` order.
-    pub per_role: [u64; 6],
+    pub per_role: [u64; ROLE_COUNT],
 }
 
 /// Minutes of 429 statistics the counters view reads.

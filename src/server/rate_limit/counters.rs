@@ -16,8 +16,8 @@ use super::{recent_minutes, rejection_key};
 use crate::model::flush::glob_escape;
 use crate::model::format::display_key;
 use crate::model::rate_limit::{
-    CounterRow, CountersReport, DOMINANT_IP_SHARE, KEY_PREFIX, RejectionMinute, Role, RoleLimits,
-    STATS_PREFIX, Subject,
+    CounterRow, CountersReport, DOMINANT_IP_SHARE, KEY_PREFIX, ROLE_COUNT, RejectionMinute, Role,
+    RoleLimits, STATS_PREFIX, Subject,
 };
 use crate::server::clock::now_ms;
 use crate::server::rate_limit::RoleLookup;
@@ -436,7 +436,7 @@ pub async fn read_counters(
     report.rejections = minutes
         .iter()
         .map(|minute| {
-            let mut per_role = [0; 6];
+            let mut per_role = [0; ROLE_COUNT];
             for (slot, role) in per_role.iter_mut().zip(Role::ALL) {
                 *slot = rejections
                     .get(&rejection_key(role, minute))
@@ -510,12 +510,12 @@ fn sort_and_trim(rows: &mut Vec<CounterRow>, top: usize) {
 
 /// 429s per role (in `Role::ALL` order) in the last complete minute of `report`, for
 /// `/metrics`: the minute before the one the walk ran in.
-pub fn rejections_last_minute(report: &CountersReport) -> [u64; 6] {
+pub fn rejections_last_minute(report: &CountersReport) -> [u64; ROLE_COUNT] {
     let minutes = report.rejections.len();
     minutes
         .checked_sub(2)
         .and_then(|index| report.rejections.get(index))
-        .map_or([0; 6], |minute| minute.per_role)
+        .map_or([0; ROLE_COUNT], |minute| minute.per_role)
 }
 
 #[cfg(test)]
