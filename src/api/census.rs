@@ -1,3 +1,5 @@
+//! Server functions of the key census.
+
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 

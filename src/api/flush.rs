@@ -1,3 +1,5 @@
+//! Server functions of the governed flush and the audit trail.
+
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 

@@ -1,3 +1,5 @@
+//! Server functions of the live stats: the latest snapshot and the history.
+
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 

@@ -1,3 +1,5 @@
+//! Server functions of the rate-limit counters: the shared view, a shared refresh, a reset.
+
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 

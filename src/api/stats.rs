@@ -1,3 +1,5 @@
+//! Server function of the lifetime figures.
+
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 

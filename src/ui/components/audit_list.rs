@@ -1,3 +1,5 @@
+//! The newest audit entries (previews, flushes, resets).
+
 use leptos::prelude::*;
 
 use crate::i18n::Texts;

@@ -1,3 +1,5 @@
+//! The census table: one row per key group, sortable, with a drill-down to sampled keys.
+
 use leptos::prelude::*;
 
 use crate::i18n::Texts;

@@ -1,3 +1,5 @@
+//! The live charts (hit rate, memory, keys) with the range selector.
+
 use leptos::prelude::*;
 
 use crate::i18n::Texts;

@@ -1,3 +1,5 @@
+//! On a Redis Cluster: each master's figures, and every node with its role, slots and state.
+
 use leptos::prelude::*;
 
 use crate::i18n::Texts;

@@ -1,3 +1,5 @@
+//! The Redis configuration that matters for a cache, against the expected production profile.
+
 use leptos::prelude::*;
 
 use crate::i18n::Texts;

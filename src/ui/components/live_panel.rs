@@ -1,3 +1,5 @@
+//! The live figures of the latest sample: status, hit rate, rates and health badges.
+
 use leptos::prelude::*;
 
 use crate::i18n::Texts;

@@ -1,3 +1,5 @@
+//! Leaf components: they render what a page hands them and fetch nothing.
+
 pub mod audit_list;
 pub mod census_table;
 pub mod charts_panel;

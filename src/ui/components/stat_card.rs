@@ -1,3 +1,5 @@
+//! One labelled figure.
+
 use leptos::prelude::*;
 
 /// One labelled figure, e.g. "Hits 1 234".

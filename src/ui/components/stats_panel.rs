@@ -1,3 +1,6 @@
+//! The lifetime figures of the cache (hits, misses, hit rate, memory, keys), or why they are
+//! unavailable.
+
 use leptos::prelude::*;
 
 use crate::i18n::Texts;

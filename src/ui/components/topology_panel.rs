@@ -1,3 +1,5 @@
+//! Behind Sentinel: the master, its replicas with their lag, and the sentinels.
+
 use leptos::prelude::*;
 
 use crate::i18n::Texts;

@@ -1,3 +1,5 @@
+//! The key census section: start, cancel, progress, and the groups with their charts.
+
 use leptos::prelude::*;
 
 use crate::api::census::{CancelCensus, StartCensus};

@@ -1,3 +1,5 @@
+//! The governed flush section: preview, typed confirmation, progress, and the audit trail.
+
 use leptos::prelude::*;
 
 use crate::api::flush::{CancelFlush, FlushPrefix, PreviewFlush};

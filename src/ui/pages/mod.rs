@@ -1,3 +1,5 @@
+//! Routed pages and the sections they are made of.
+
 pub mod census;
 pub mod flush;
 pub mod rate_limits;

@@ -1,3 +1,5 @@
+//! The rate-limit counters section, fed by the server's shared counters reader.
+
 use leptos::prelude::*;
 
 use crate::api::get_rate_limits;

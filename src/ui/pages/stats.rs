@@ -1,3 +1,6 @@
+//! `/admin/cache/stats`: the dashboard page, composed of the live, census, flush and rate-limit
+//! sections.
+
 use leptos::prelude::*;
 
 use crate::api::get_stats;
