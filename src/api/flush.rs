@@ -48,12 +48,5 @@ pub async fn cancel_flush() -> Result<bool, AppError> {
 #[server(prefix = "/api", endpoint = "audit", input = GetUrl)]
 pub async fn get_audit() -> Result<Vec<AuditEntry>, AppError> {
     let state = crate::server::state::app_state()?;
-    state
-        .flush
-        .audit()
-        .recent(20)
-        .await
-        .map_err(|failure| AppError::RedisUnavailable {
-            reason: failure.reason,
-        })
+    state.flush.audit().recent(20).await.map_err(AppError::from)
 }

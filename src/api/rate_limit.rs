@@ -12,13 +12,7 @@ use crate::model::rate_limit::CountersReport;
 #[server(prefix = "/api", endpoint = "rate-limits", input = GetUrl)]
 pub async fn get_rate_limits() -> Result<CountersReport, AppError> {
     let state = crate::server::state::app_state()?;
-    state
-        .counters
-        .current()
-        .await
-        .map_err(|failure| AppError::RedisUnavailable {
-            reason: failure.reason,
-        })
+    state.counters.current().await.map_err(AppError::from)
 }
 
 /// `POST /api/rate-limits/refresh`: asks the shared reader for a fresh walk and answers with
@@ -26,13 +20,7 @@ pub async fn get_rate_limits() -> Result<CountersReport, AppError> {
 #[server(prefix = "/api", endpoint = "rate-limits/refresh")]
 pub async fn refresh_rate_limits() -> Result<CountersReport, AppError> {
     let state = crate::server::state::app_state()?;
-    state
-        .counters
-        .refresh()
-        .await
-        .map_err(|failure| AppError::RedisUnavailable {
-            reason: failure.reason,
-        })
+    state.counters.refresh().await.map_err(AppError::from)
 }
 
 /// `POST /api/rate-limits/reset` (`key`): deletes one counter; same rules and audit as flush.

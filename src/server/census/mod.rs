@@ -120,18 +120,20 @@ async fn run_census(
         lookups: true,
         ..WalkOptions::new(None, settings.scan_count)
     };
+    // Before the first page: a failure ends the census with nothing counted.
+    let failed_early = |census: Aggregate, failure: RedisFailure| {
+        census.finish(
+            started_at_ms,
+            started,
+            0,
+            CensusOutcome::Failed {
+                reason: failure.reason,
+            },
+        )
+    };
     let mut walker = match Walker::start(&manager.redis, options).await {
         Ok(walker) => walker,
-        Err(failure) => {
-            return census.finish(
-                started_at_ms,
-                started,
-                0,
-                CensusOutcome::Failed {
-                    reason: failure.reason,
-                },
-            );
-        }
+        Err(failure) => return failed_early(census, failure),
     };
     let mut dbsize = 0;
     let mut hotness_kind = HotnessKind::Lru;
@@ -143,16 +145,7 @@ async fn run_census(
                     hotness_kind = kind;
                 }
             }
-            Err(failure) => {
-                return census.finish(
-                    started_at_ms,
-                    started,
-                    0,
-                    CensusOutcome::Failed {
-                        reason: failure.reason,
-                    },
-                );
-            }
+            Err(failure) => return failed_early(census, failure),
         }
     }
     census.hotness_kind = hotness_kind;

@@ -35,16 +35,10 @@ pub async fn events(
         throttled(state.census.subscribe(), gap).map(|census| Some(event("census", &census)));
     let flush = throttled(state.flush.subscribe(), gap).map(|flush| Some(event("flush", &flush)));
     let counters = state.counters.clone();
-    let every = state.config.rate_limit_scan_every;
     let rate_limits = throttled(counters.subscribe(), gap)
         .filter(|published| published.walks > 0)
         .filter_map(move |published| {
-            let report = crate::server::rate_limit::counters::served(
-                &published,
-                every,
-                crate::server::clock::now_ms(),
-            )
-            .ok()?;
+            let report = counters.served(&published).ok()?;
             Some(Some(event("rate_limits", &report)))
         });
     // Open streams would hold a graceful shutdown forever; they end when it begins.

@@ -45,7 +45,6 @@ pub struct Published {
     /// Why the latest walk failed; `None` when it succeeded.
     pub error: Option<String>,
     pub walks: u64,
-    pub walking: bool,
 }
 
 #[derive(Default)]
@@ -92,8 +91,6 @@ impl CountersReader {
                 control.walking = true;
                 control.requested = false;
             });
-            self.published
-                .send_modify(|published| published.walking = true);
             let result = read_counters(&self.redis, &self.limits, &self.roles, TOP).await;
             if let Err(failure) = &result {
                 tracing::warn!(target_name = self.redis.name(), reason = %failure, "reading the rate-limit counters failed");
@@ -107,7 +104,6 @@ impl CountersReader {
                     Err(failure) => published.error = Some(failure.reason),
                 }
                 published.walks += 1;
-                published.walking = false;
             });
             let finished = Instant::now();
             self.with_control(|control| {
@@ -180,7 +176,12 @@ impl CountersReader {
     /// The published view with its age: the last good walk, marked with the latest failure.
     pub fn latest(&self) -> Result<CountersReport, RedisFailure> {
         let published = self.published.borrow().clone();
-        served(&published, self.every, now_ms())
+        self.served(&published)
+    }
+
+    /// What a request (or an event) gets from `published`, now.
+    pub fn served(&self, published: &Published) -> Result<CountersReport, RedisFailure> {
+        served(published, self.every, now_ms())
     }
 
     async fn wait_for_walks(&self, walks: u64) {
@@ -201,8 +202,8 @@ impl CountersReader {
     }
 }
 
-/// The report a request gets from what was published at `now_ms`.
-pub fn served(
+/// The report a request gets from what was published, at `now_ms`.
+fn served(
     published: &Published,
     every: Duration,
     now_ms: i64,
@@ -560,7 +561,6 @@ mod tests {
             report: Some(Arc::new(report)),
             error: None,
             walks: 1,
-            walking: false,
         };
         let served_now = served(&published, Duration::from_secs(15), 12_500).unwrap();
         assert_eq!(served_now.age_ms, 2_500);

@@ -54,6 +54,15 @@ impl From<redis::RedisError> for RedisFailure {
     }
 }
 
+/// Redis being unreachable is a 503 with the (secret-free) reason.
+impl From<RedisFailure> for crate::error::AppError {
+    fn from(failure: RedisFailure) -> Self {
+        Self::RedisUnavailable {
+            reason: failure.reason,
+        }
+    }
+}
+
 /// Timeouts applied to every Redis call.
 #[derive(Clone, Copy, Debug)]
 pub struct Timeouts {

@@ -158,11 +158,6 @@ impl<'a> Walker<'a> {
         u32::try_from(self.nodes.len()).unwrap_or(u32::MAX)
     }
 
-    /// Keys handed out so far (with a pattern: the matching ones).
-    pub fn keys_returned(&self) -> u64 {
-        self.keys_returned
-    }
-
     /// Keys Redis examined so far, estimated as the sum of the pages' `COUNT` (with a pattern
     /// SCAN returns only the matches, so this is the progress measure of a filtered walk).
     pub fn examined(&self) -> u64 {

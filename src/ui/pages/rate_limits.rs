@@ -30,7 +30,8 @@ pub fn RateLimitSection(
             let version = reset.version().get();
             if previous.is_some_and(|previous| previous != version) {
                 audit.bump();
-                // The reset counter leaves the view with the next walk; ask for it now.
+                // The server already dropped the counter from its shared view (and pushed it);
+                // a refresh also brings that view to a page whose event stream is down.
                 refresh.dispatch(RefreshRateLimits {});
             }
             version
