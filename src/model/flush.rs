@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::census::{GroupKind, PrefixGroup};
+use super::prefix::{glob_escape, is_glob_char};
 
 /// Longest prefix accepted (bytes); Redis keys can be longer, prefixes need not be.
 pub const MAX_PREFIX_BYTES: usize = 4096;
@@ -55,22 +56,6 @@ impl<'de> Deserialize<'de> for KeyPrefix {
         let text = String::deserialize(deserializer)?;
         Self::new(&text).map_err(serde::de::Error::custom)
     }
-}
-
-fn is_glob_char(c: char) -> bool {
-    matches!(c, '*' | '?' | '[' | ']' | '\\')
-}
-
-/// Escapes Redis glob metacharacters (`* ? [ ] \`) so the bytes match literally.
-pub fn glob_escape(bytes: &[u8]) -> Vec<u8> {
-    let mut escaped = Vec::with_capacity(bytes.len() + 8);
-    for byte in bytes {
-        if matches!(byte, b'*' | b'?' | b'[' | b']' | b'\\') {
-            escaped.push(b'\\');
-        }
-        escaped.push(*byte);
-    }
-    escaped
 }
 
 /// Why a prefix may not be flushed.

@@ -9,6 +9,7 @@ pub mod health;
 pub mod info;
 pub mod live;
 pub mod page;
+pub mod prefix;
 pub mod rate_limit;
 pub mod rates;
 pub mod redis_config;

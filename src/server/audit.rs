@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::model::flush::AuditEntry;
 use crate::server::clock::now_ms;
+use crate::server::env::{ConfigError, Env};
 use crate::server::redis::{RedisFailure, RedisTarget};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +24,20 @@ impl Default for AuditSettings {
             stream_key: "cachepanel:audit".into(),
             max_len: 10_000,
         }
+    }
+}
+
+impl AuditSettings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        Ok(Self {
+            stream_key: env.word("CACHEPANEL_AUDIT_STREAM", &defaults.stream_key),
+            max_len: env.whole(
+                "CACHEPANEL_AUDIT_MAXLEN",
+                defaults.max_len,
+                100..=10_000_000,
+            )?,
+        })
     }
 }
 

@@ -6,43 +6,24 @@ use anyhow::bail;
 
 use crate::model::redis_config::{self, RedisConfigView};
 use crate::model::stats::RedisStats;
-use crate::server::config::{Config, FileSettings};
-use crate::server::redis::{RedisTarget, Timeouts};
+use crate::server::config::{Config, Env, FileSettings, registry};
+use crate::server::redis::RedisTarget;
 
 pub async fn run(file: &FileSettings) -> anyhow::Result<()> {
-    let config = match Config::from_env_and_file(file) {
+    let config = match Config::from_env(&Env::process(file.clone())) {
         Ok(config) => config,
         Err(error) => bail!("configuration: {error}"),
     };
     println!("cachepanel {} check", env!("CARGO_PKG_VERSION"));
     println!("\nconfiguration (secrets redacted):");
-    for (name, value) in config.describe() {
-        println!("  {name} = {value}");
+    for line in registry::effective(|name| std::env::var(name).ok(), file) {
+        println!("  {} = {}  ({})", line.name, line.value, line.source);
     }
-    let timeouts = Timeouts {
-        connect: config.redis_connect_timeout,
-        response: config.redis_response_timeout,
-    };
-    let Some(url) = config.data_node_url() else {
+    let Some(url) = config.redis.data_node_url() else {
         println!("\nno Redis configured: `cachepanel serve` would start an embedded demo Redis.");
         return Ok(());
     };
-    let mut targets = vec![match (&config.sentinel, &config.cluster_seeds) {
-        (Some(sentinel), _) => {
-            RedisTarget::with_sentinel(&config.target_name, &url, timeouts, sentinel.clone())
-        }
-        (None, Some(seeds)) => {
-            RedisTarget::with_cluster(&config.target_name, &url, timeouts, seeds.clone())
-        }
-        (None, None) => RedisTarget::new(&config.target_name, &url, timeouts)
-            .map_err(|failure| anyhow::anyhow!("target '{}': {failure}", config.target_name))?,
-    }];
-    for extra in &config.extra_targets {
-        targets.push(
-            RedisTarget::new(&extra.name, &extra.url, timeouts)
-                .map_err(|failure| anyhow::anyhow!("target '{}': {failure}", extra.name))?,
-        );
-    }
+    let targets = config.redis.connect(&url)?;
     let mut problems = Vec::new();
     for target in &targets {
         println!("\ntarget '{}':", target.name());
@@ -114,7 +95,7 @@ async fn check_target(target: &RedisTarget, config: &Config) -> Result<(), Strin
                 None => "unknown",
             }
         );
-        let mismatches = redis_config::mismatches(&view, &config.expected);
+        let mismatches = redis_config::mismatches(&view, &config.live.expected);
         if mismatches.is_empty() {
             println!("    matches the expected production profile");
         } else {

@@ -4,6 +4,8 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::server::config::LogFormat;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "cachepanel",
@@ -15,23 +17,12 @@ pub struct Cli {
     /// in lower case). Environment variables override it.
     #[arg(long, global = true, value_name = "FILE", env = "CACHEPANEL_CONFIG")]
     pub config: Option<std::path::PathBuf>,
-    /// Log lines for people (`human`) or for log collectors (`json`, one object per line).
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        env = "CACHEPANEL_LOG_FORMAT",
-        default_value = "human"
-    )]
-    pub log_format: LogFormat,
+    /// Log lines for people (`human`, the default) or for log collectors (`json`, one object
+    /// per line). Wins over CACHEPANEL_LOG_FORMAT and the file's `log_format`.
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
     #[command(subcommand)]
     pub command: Option<Command>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    Human,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]

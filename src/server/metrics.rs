@@ -448,7 +448,7 @@ fn write_rate_limits(out: &mut Exposition, state: &AppState, target: &TargetStat
 /// `GET /metrics`: with `CACHEPANEL_METRICS_TOKEN` set, that bearer token; otherwise the same
 /// admin session as the page.
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let allowed = match &state.config.metrics_token {
+    let allowed = match &state.config.auth.metrics_token {
         Some(token) => bearer_matches(&headers, token.expose()),
         None => state.auth.authenticate(&headers).is_ok(),
     };

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::server::config::Config;
+use crate::server::config::{Config, Env, LogFormat, LogSettings};
 use crate::server::http::page::STATS_PAGE_PATH;
 use crate::server::http::router;
 use crate::server::redis::RedisTarget;
@@ -20,9 +20,9 @@ const SHUTDOWN_LIMIT: std::time::Duration = std::time::Duration::from_secs(8);
 pub async fn run() -> ExitCode {
     use clap::Parser as _;
     let cli = cli::Cli::parse();
-    init_tracing(cli.log_format);
+    // The file first: its `log` and `log_format` decide how everything after is logged.
     let file = match &cli.config {
-        Some(path) => match config::FileSettings::read(path) {
+        Some(path) => match config::read_file(path) {
             Ok(file) => file,
             Err(error) => {
                 eprintln!("cachepanel: {error}");
@@ -31,6 +31,13 @@ pub async fn run() -> ExitCode {
         },
         None => config::FileSettings::default(),
     };
+    match LogSettings::from_env(&Env::process(file.clone()), cli.log_format) {
+        Ok(logging) => init_tracing(&logging),
+        Err(error) => {
+            eprintln!("cachepanel: invalid configuration: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
     let outcome = match cli.command.unwrap_or(cli::Command::Serve) {
         cli::Command::Serve => serve(&file).await,
         cli::Command::Check => check::run(&file).await,
@@ -47,10 +54,11 @@ pub async fn run() -> ExitCode {
 }
 
 async fn serve(file: &config::FileSettings) -> anyhow::Result<()> {
-    let mut config = Config::from_env_and_file(file).context("invalid configuration")?;
+    let mut config =
+        Config::from_env(&Env::process(file.clone())).context("invalid configuration")?;
 
     // Without a configured Redis, start a private one (and demo traffic) for trying it out.
-    let embedded = if config.has_redis() {
+    let embedded = if config.redis.has_redis() {
         None
     } else {
         let process = tokio::task::spawn_blocking(|| {
@@ -69,11 +77,11 @@ async fn serve(file: &config::FileSettings) -> anyhow::Result<()> {
             port = process.port(),
             "no CACHEPANEL_REDIS_URL: started an embedded redis-server"
         );
-        config.redis_url = Some(url);
+        config.redis.url = Some(url);
         Some(process)
     };
-    let redis_url = config.data_node_url().context("no Redis URL")?;
-    match &config.sentinel {
+    let redis_url = config.redis.data_node_url().context("no Redis URL")?;
+    match &config.redis.sentinel {
         Some(sentinel) => tracing::info!(
             sentinels = ?sentinel.sentinels,
             master = %sentinel.master_name,
@@ -83,8 +91,7 @@ async fn serve(file: &config::FileSettings) -> anyhow::Result<()> {
     }
     let demo_wanted = embedded.is_some() && config.demo_traffic;
     let addr = config.addr;
-    let (state, background) = AppState::start(config, &redis_url)
-        .map_err(|e| anyhow::anyhow!("CACHEPANEL_REDIS_URL: {e}"))?;
+    let (state, background) = AppState::start(config, &redis_url)?;
     let demo = if demo_wanted {
         demo::claim(&state.redis, false)
             .await
@@ -172,14 +179,12 @@ async fn run_demo(redis_url: &str, force: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_tracing(format: cli::LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("CACHEPANEL_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+fn init_tracing(logging: &LogSettings) {
+    let filter = tracing_subscriber::EnvFilter::new(&logging.filter);
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let _ = match format {
-        cli::LogFormat::Human => builder.try_init(),
-        cli::LogFormat::Json => builder
+    let _ = match logging.format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder
             .json()
             .with_current_span(true)
             .with_span_list(false)

@@ -9,13 +9,13 @@ use leptos::prelude::use_context;
 use crate::error::AppError;
 use crate::server::audit::AuditLog;
 use crate::server::census::CensusManager;
-use crate::server::config::Config;
-use crate::server::config::RedisUrl;
+use crate::server::config::{Config, RedisUrl};
 use crate::server::flush::FlushManager;
-use crate::server::live::sampler::{self, SamplerHandle, SamplerSettings};
+use crate::server::live::sampler::{self, SamplerHandle};
 use crate::server::rate_limit::Limiter;
 use crate::server::rate_limit::counters::CountersReader;
-use crate::server::redis::{RedisFailure, RedisTarget, Timeouts};
+use crate::server::redis::RedisTarget;
+use crate::server::redis::settings::TargetError;
 use crate::server::security::auth::Authenticator;
 
 /// One watched Redis with its own sampler, history, census and flush.
@@ -66,44 +66,18 @@ impl AppState {
     pub fn start(
         config: Config,
         redis_url: &RedisUrl,
-    ) -> Result<(Self, BackgroundTasks), RedisFailure> {
-        let timeouts = Timeouts {
-            connect: config.redis_connect_timeout,
-            response: config.redis_response_timeout,
-        };
-        let primary = match (&config.sentinel, &config.cluster_seeds) {
-            (Some(settings), _) => RedisTarget::with_sentinel(
-                &config.target_name,
-                redis_url,
-                timeouts,
-                settings.clone(),
-            ),
-            (None, Some(seeds)) => {
-                RedisTarget::with_cluster(&config.target_name, redis_url, timeouts, seeds.clone())
-            }
-            (None, None) => RedisTarget::new(&config.target_name, redis_url, timeouts)?,
-        };
-        let mut redises = vec![primary];
-        for extra in &config.extra_targets {
-            redises.push(RedisTarget::new(&extra.name, &extra.url, timeouts)?);
-        }
+    ) -> Result<(Self, BackgroundTasks), TargetError> {
+        let redises = config.redis.connect(redis_url)?;
         let mut tasks = Vec::new();
         let mut targets = Vec::new();
         for redis in redises {
-            let (sampler, task) = sampler::spawn(
-                redis.clone(),
-                SamplerSettings {
-                    interval: config.sample_interval,
-                    thresholds: config.thresholds,
-                    expected: config.expected.clone(),
-                },
-            );
+            let (sampler, task) = sampler::spawn(redis.clone(), config.live.clone());
             let census = CensusManager::new(redis.clone(), config.census.clone());
             tasks.push(task);
             tasks.push(tokio::spawn(census.clone().schedule()));
             let audit = AuditLog::new(redis.clone(), config.audit.clone());
             let mut flush_settings = config.flush.clone();
-            if !config.is_cache_target(redis.name()) {
+            if !config.redis.is_cache_target(redis.name()) {
                 // Only caches may be flushed; a Celery or bot-state Redis is for watching.
                 flush_settings.policy = crate::model::flush::FlushPolicy::NotACache;
             }
@@ -122,22 +96,25 @@ impl AppState {
             });
         }
         let Some(first) = targets.first().cloned() else {
-            return Err(RedisFailure {
+            return Err(TargetError {
+                variable: "CACHEPANEL_TARGET_NAME",
+                target: config.redis.target_name.clone(),
                 reason: "no target configured".into(),
             });
         };
         let (redis, sampler, census, flush) =
             (first.redis, first.sampler, first.census, first.flush);
+        let rate_limit = &config.rate_limit;
         let limiter = Limiter::new(
             redis.clone(),
-            config.rate_limits.clone(),
-            config.rate_limit_fail_open,
+            rate_limit.limits.clone(),
+            rate_limit.fail_open,
         );
         let counters = CountersReader::new(
             redis.clone(),
-            config.rate_limits.clone(),
-            config.role_lookup.clone(),
-            config.rate_limit_scan_every,
+            rate_limit.limits.clone(),
+            rate_limit.role_lookup.clone(),
+            rate_limit.scan_every,
         );
         tasks.push(tokio::spawn(counters.clone().run()));
         let auth = Arc::new(Authenticator::new(&config.auth));

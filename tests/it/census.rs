@@ -372,7 +372,7 @@ async fn the_census_api_reports_progress_and_results() {
 async fn census_lookups_do_not_count_as_cache_traffic_in_the_windowed_hit_rate() {
     let app = start_app_with(RedisProcessOptions::default(), |config| {
         full_ttl(config);
-        config.sample_interval = Duration::from_millis(300);
+        config.live.interval = Duration::from_millis(300);
     })
     .await;
     seed_production_like(&app.redis.url());

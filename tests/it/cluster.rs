@@ -82,9 +82,9 @@ impl Cluster {
 pub async fn start_app_on(cluster: &Cluster) -> TestApp {
     let seeds = cluster.seeds();
     crate::harness::start_app_with(RedisProcessOptions::default(), move |config| {
-        config.redis_url = Some(RedisUrl::parse("redis://127.0.0.1:1/0").unwrap());
-        config.cluster_seeds = Some(seeds);
-        config.sample_interval = Duration::from_millis(250);
+        config.redis.url = Some(RedisUrl::parse("redis://127.0.0.1:1/0").unwrap());
+        config.redis.cluster_seeds = Some(seeds);
+        config.live.interval = Duration::from_millis(250);
         config.census.sample_every = 1;
     })
     .await

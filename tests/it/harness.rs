@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use cachepanel::model::live::LiveSnapshot;
-use cachepanel::server::config::{Config, RedisUrl};
+use cachepanel::server::config::{Config, Env, RedisUrl};
 use cachepanel::server::live::sampler::SamplerHandle;
 use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
 use cachepanel::server::state::{AppState, BackgroundTasks};
@@ -75,20 +75,18 @@ pub async fn start_app_with(
     adjust: impl FnOnce(&mut Config),
 ) -> TestApp {
     let redis = start_redis(options);
-    let mut config = Config::from_lookup(|name| {
-        (name == "CACHEPANEL_JWT_SECRET").then(|| TEST_JWT_SECRET.to_owned())
-    })
-    .unwrap();
-    config.redis_url = Some(RedisUrl::parse(&redis.url()).unwrap());
+    let mut config =
+        Config::from_env(&Env::pairs(&[("CACHEPANEL_JWT_SECRET", TEST_JWT_SECRET)])).unwrap();
+    config.redis.url = Some(RedisUrl::parse(&redis.url()).unwrap());
     config.addr = "127.0.0.1:0".parse().unwrap();
     config.site_root = std::env::temp_dir().join("cachepanel-it-site");
     // Tests start censuses themselves.
     config.census.every = None;
     // The limiter writes a counter per request, which would change the keyspace and the
     // statistics the other tests count exactly; the rate-limit tests switch it on.
-    config.rate_limit_enabled = false;
+    config.rate_limit.enabled = false;
     adjust(&mut config);
-    let url = config.redis_url.clone().expect("no redis url");
+    let url = config.redis.url.clone().expect("no redis url");
     let (state, background) = AppState::start(config, &url).unwrap();
     let live = state.sampler.clone();
     let census = state.census.clone();
@@ -247,7 +245,7 @@ impl TestApp {
 
 /// Options for an app that samples quickly, so tests see several samples per second.
 pub fn fast_sampling(config: &mut cachepanel::server::config::Config) {
-    config.sample_interval = Duration::from_millis(250);
+    config.live.interval = Duration::from_millis(250);
 }
 
 /// Writes `count` string keys `{prefix}{i}` in one pipeline.

@@ -31,7 +31,7 @@ fn is_up(snapshot: &cachepanel::model::live::LiveSnapshot) -> bool {
 #[tokio::test]
 async fn windowed_hit_rate_matches_a_known_workload() {
     let app = start_app_with(RedisProcessOptions::default(), |config| {
-        config.sample_interval = Duration::from_millis(1000);
+        config.live.interval = Duration::from_millis(1000);
     })
     .await;
     // Wait for a sample that has rates, then run the workload right after it.

@@ -43,7 +43,7 @@ fn sample(exposition: &str, series: &str) -> Option<f64> {
 #[tokio::test]
 async fn metrics_are_valid_prometheus_text_with_the_dashboards_figures() {
     let mut app = start_app_with(RedisProcessOptions::default(), |config| {
-        config.sample_interval = Duration::from_millis(200);
+        config.live.interval = Duration::from_millis(200);
     })
     .await;
     fill_keys(&app.redis.url(), "user:", 300);
@@ -161,7 +161,7 @@ async fn metrics_are_valid_prometheus_text_with_the_dashboards_figures() {
 async fn metrics_need_their_token_when_one_is_configured_or_else_a_session() {
     let token = "metrics-token-0123456789";
     let with_token = start_app_with(RedisProcessOptions::default(), |config| {
-        config.metrics_token = Some(Secret::new(token));
+        config.auth.metrics_token = Some(Secret::new(token));
     })
     .await;
     let session = crate::harness::token_for("superadmin", 1);

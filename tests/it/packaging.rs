@@ -2,6 +2,8 @@
 //! parses, has the expected services wired like production, and the image builds with the same
 //! command `make` runs.
 
+use cachepanel::server::config::registry;
+
 fn read(path: &str) -> String {
     std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
@@ -64,7 +66,7 @@ fn the_compose_example_runs_cachepanel_next_to_a_production_like_redis() {
     for (name, _) in environment.as_mapping().unwrap() {
         let name = name.as_str().unwrap();
         assert!(
-            cachepanel::server::config::VARIABLES.contains(&name),
+            registry::find(name).is_some(),
             "{name} is not a cachepanel setting"
         );
     }
@@ -84,13 +86,83 @@ fn the_image_builds_with_the_makefiles_command_runs_as_non_root_and_checks_healt
     assert!(bootstrap.contains("0.3.11"));
 }
 
+/// Set to rewrite README's table and `.env.example` from the registry instead of comparing.
+const REWRITE: &str = "CACHEPANEL_DOCS_REWRITE";
+
+fn write(path: &str, text: &str) {
+    std::fs::write(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")), text).unwrap();
+}
+
 #[test]
-fn every_setting_is_documented_in_the_readme_reference_table() {
+fn the_readme_configuration_table_is_the_registry() {
     let readme = read("README.md");
-    for name in cachepanel::server::config::VARIABLES {
+    let start = readme
+        .find("| variable | default | meaning |")
+        .expect("README's configuration table");
+    let end = readme[start..]
+        .find("\n\n")
+        .map_or(readme.len(), |end| start + end + 1);
+    let table = registry::readme_table();
+    if std::env::var_os(REWRITE).is_some() {
+        write(
+            "README.md",
+            &format!("{}{table}{}", &readme[..start], &readme[end..]),
+        );
+        return;
+    }
+    assert_eq!(
+        &readme[start..end],
+        table,
+        "README's table differs from src/server/config/registry.rs; \
+         regenerate with `{REWRITE}=1 cargo test --features ssr --test it packaging`"
+    );
+}
+
+#[test]
+fn the_env_example_is_the_registry() {
+    let example = registry::env_example();
+    if std::env::var_os(REWRITE).is_some() {
+        write(".env.example", &example);
+        return;
+    }
+    assert_eq!(
+        read(".env.example"),
+        example,
+        ".env.example differs from the registry; regenerate with `{REWRITE}=1 cargo test …`"
+    );
+}
+
+#[test]
+fn every_variable_named_in_the_source_is_registered() {
+    let mut sources = vec![std::path::PathBuf::from(format!(
+        "{}/src",
+        env!("CARGO_MANIFEST_DIR")
+    ))];
+    let mut named = std::collections::BTreeSet::new();
+    while let Some(path) = sources.pop() {
+        if path.is_dir() {
+            sources.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if path.extension().is_none_or(|ext| ext != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (index, _) in text.match_indices("\"CACHEPANEL_") {
+            let name: String = text[index + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            if name.len() > "CACHEPANEL_".len() {
+                named.insert((name, path.display().to_string()));
+            }
+        }
+    }
+    assert!(named.len() > 40, "the scan found the variables");
+    for (name, path) in named {
         assert!(
-            readme.contains(&format!("| `{name}` |")),
-            "{name} is missing from the README's configuration table"
+            registry::find(&name).is_some(),
+            "{name} (in {path}) is not in the registry"
         );
     }
 }

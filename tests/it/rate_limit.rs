@@ -124,7 +124,7 @@ async fn futures_join_all<T: Send + 'static>(
 #[tokio::test]
 async fn the_counters_view_finds_roles_through_a_configured_lookup() {
     let app = start_app_with(RedisProcessOptions::default(), |config| {
-        config.role_lookup = RoleLookup::parse("profile:{id}#account.role").unwrap();
+        config.rate_limit.role_lookup = RoleLookup::parse("profile:{id}#account.role").unwrap();
     })
     .await;
     let mut connection = redis_connection(&app.redis.url());
@@ -317,8 +317,8 @@ async fn the_counters_view_reads_production_counters_with_roles_and_warnings() {
 #[tokio::test]
 async fn pages_and_the_api_answer_429_with_rate_limit_headers_over_the_callers_role_limit() {
     let app = start_app_with(RedisProcessOptions::default(), |config| {
-        config.rate_limit_enabled = true;
-        config.rate_limits.superadmin = 3;
+        config.rate_limit.enabled = true;
+        config.rate_limit.limits.superadmin = 3;
     })
     .await;
     for expected_remaining in [2, 1, 0] {
@@ -369,8 +369,8 @@ async fn pages_and_the_api_answer_429_with_rate_limit_headers_over_the_callers_r
 #[tokio::test]
 async fn the_api_stays_up_when_the_limiter_cannot_reach_redis() {
     let mut app = start_app_with(RedisProcessOptions::default(), |config| {
-        config.rate_limit_enabled = true;
-        config.rate_limits.superadmin = 3;
+        config.rate_limit.enabled = true;
+        config.rate_limit.limits.superadmin = 3;
     })
     .await;
     app.redis.stop();
@@ -387,7 +387,7 @@ async fn the_api_stays_up_when_the_limiter_cannot_reach_redis() {
 #[tokio::test]
 async fn the_limiters_own_lookups_never_show_as_cache_traffic() {
     let app = start_app_with(RedisProcessOptions::default(), |config| {
-        config.rate_limit_enabled = true;
+        config.rate_limit.enabled = true;
     })
     .await;
     let mut connection = redis_connection(&app.redis.url());

@@ -103,9 +103,9 @@ async fn start_app_behind(topology: &Topology) -> TestApp {
     let settings = topology.settings();
     crate::harness::start_app_with(RedisProcessOptions::default(), move |config| {
         // The URL's host is a placeholder: the sentinels say where the master is.
-        config.redis_url = Some(RedisUrl::parse("redis://127.0.0.1:1/0").unwrap());
-        config.sentinel = Some(settings);
-        config.sample_interval = Duration::from_millis(250);
+        config.redis.url = Some(RedisUrl::parse("redis://127.0.0.1:1/0").unwrap());
+        config.redis.sentinel = Some(settings);
+        config.live.interval = Duration::from_millis(250);
     })
     .await
 }

@@ -245,7 +245,7 @@ async fn a_wrong_redis_password_is_reported_without_echoing_it() {
         },
         |config| {
             let url = format!("redis://:{wrong}@127.0.0.1:{}/0", config_port(config));
-            config.redis_url = cachepanel::server::config::RedisUrl::parse(&url).ok();
+            config.redis.url = cachepanel::server::config::RedisUrl::parse(&url).ok();
         },
     )
     .await;
@@ -258,7 +258,8 @@ async fn a_wrong_redis_password_is_reported_without_echoing_it() {
 
 fn config_port(config: &cachepanel::server::config::Config) -> u16 {
     config
-        .redis_url
+        .redis
+        .url
         .as_ref()
         .and_then(|url| url::Url::parse(url.expose()).ok())
         .and_then(|url| url.port())

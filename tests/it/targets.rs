@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use cachepanel::server::config::{ExtraTarget, RedisUrl};
+use cachepanel::server::config::RedisUrl;
 use cachepanel::server::redis::process::RedisProcessOptions;
+use cachepanel::server::redis::settings::ExtraTarget;
 
 use crate::harness::{fill_keys, start_app_with, start_redis, test_id_text};
 
@@ -13,7 +14,7 @@ async fn each_target_is_watched_on_its_own_and_only_caches_flush() {
     fill_keys(&bot_fsm.url(), "fsm:", 7);
     let bot_url = RedisUrl::parse(&bot_fsm.url()).unwrap();
     let app = start_app_with(RedisProcessOptions::default(), move |config| {
-        config.extra_targets = vec![ExtraTarget {
+        config.redis.extra_targets = vec![ExtraTarget {
             name: "bot-fsm".into(),
             url: bot_url,
         }];

@@ -57,7 +57,7 @@ async fn open_streams(app: &TestApp, count: usize) -> Vec<reqwest::Response> {
 async fn pages_api_reads_and_event_streams_between_two_walks_send_no_scan() {
     let app = start_app_with(RedisProcessOptions::default(), |config: &mut Config| {
         // One walk at start, the next one long after this test.
-        config.rate_limit_scan_every = Duration::from_secs(3600);
+        config.rate_limit.scan_every = Duration::from_secs(3600);
     })
     .await;
     seed(&app);
@@ -135,7 +135,7 @@ async fn scans_while_watched(app: &TestApp, viewers: usize, window: Duration) ->
 async fn fifty_viewers_cost_redis_the_same_scans_as_one() {
     let every = Duration::from_secs(2);
     let app = start_app_with(RedisProcessOptions::default(), |config: &mut Config| {
-        config.rate_limit_scan_every = every;
+        config.rate_limit.scan_every = every;
     })
     .await;
     seed(&app);
@@ -161,7 +161,7 @@ async fn fifty_viewers_cost_redis_the_same_scans_as_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_concurrent_refreshes_share_one_walk() {
     let app = start_app_with(RedisProcessOptions::default(), |config: &mut Config| {
-        config.rate_limit_scan_every = Duration::from_secs(3600);
+        config.rate_limit.scan_every = Duration::from_secs(3600);
     })
     .await;
     seed(&app);
@@ -243,7 +243,7 @@ async fn a_counter_key_that_is_not_utf8_is_listed_escaped_and_the_view_works() {
 #[tokio::test]
 async fn the_counters_view_says_how_old_it_is_and_keeps_the_last_figures_when_redis_goes() {
     let mut app = start_app_with(RedisProcessOptions::default(), |config: &mut Config| {
-        config.rate_limit_scan_every = Duration::from_secs(1);
+        config.rate_limit.scan_every = Duration::from_secs(1);
     })
     .await;
     seed(&app);
@@ -272,7 +272,7 @@ async fn the_counters_view_says_how_old_it_is_and_keeps_the_last_figures_when_re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_page_views_send_redis_only_what_the_shared_readers_send_anyway() {
     let app = start_app_with(RedisProcessOptions::default(), |config: &mut Config| {
-        config.rate_limit_scan_every = Duration::from_secs(3600);
+        config.rate_limit.scan_every = Duration::from_secs(3600);
     })
     .await;
     seed(&app);

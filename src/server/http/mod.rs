@@ -57,7 +57,7 @@ pub fn router(state: AppState) -> Router {
             get(server_fns::server_fn_handler).post(server_fns::server_fn_handler),
         )
         .route("/api/live/events", get(events::events));
-    let limited = if state.config.rate_limit_enabled {
+    let limited = if state.config.rate_limit.enabled {
         let layer = axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit_requests);
         pages_and_api.route_layer(layer)
     } else {

@@ -5,3 +5,4 @@
 pub mod history;
 pub mod info;
 pub mod sampler;
+pub mod settings;

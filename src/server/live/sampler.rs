@@ -9,22 +9,16 @@ use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::model::RedisStats;
-use crate::model::health::{self, Thresholds};
+use crate::model::health;
 use crate::model::live::{Counters, HistoryRange, LiveSnapshot, LiveStatus, Point, Rates};
-use crate::model::redis_config::{self, ConfigAnswers, ExpectedProfile, RedisConfigView};
+use crate::model::redis_config::{self, ConfigAnswers, RedisConfigView};
 use crate::server::live::history::History;
 use crate::server::live::info::{QuietReading, read_info_quiet};
+use crate::server::live::settings::LiveSettings;
 use crate::server::redis::RedisTarget;
 
 /// `CONFIG GET` is read once every this many samples: configuration rarely changes.
 const CONFIG_EVERY_SAMPLES: u32 = 15;
-
-#[derive(Clone, Debug)]
-pub struct SamplerSettings {
-    pub interval: Duration,
-    pub thresholds: Thresholds,
-    pub expected: ExpectedProfile,
-}
 
 /// Read side of a running sampler; cheap to clone.
 #[derive(Clone)]
@@ -69,7 +63,7 @@ use crate::server::clock::now_ms;
 /// Starts the sampler task; it stops when every handle and the returned task are dropped.
 pub fn spawn(
     redis: RedisTarget,
-    settings: SamplerSettings,
+    settings: LiveSettings,
 ) -> (SamplerHandle, tokio::task::JoinHandle<()>) {
     let interval_ms = settings.interval.as_millis() as u64;
     let initial = LiveSnapshot::starting(
@@ -95,7 +89,7 @@ struct Previous {
 
 async fn run(
     redis: RedisTarget,
-    settings: SamplerSettings,
+    settings: LiveSettings,
     sender: watch::Sender<Arc<LiveSnapshot>>,
     history: Arc<RwLock<History>>,
 ) {

@@ -13,8 +13,8 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use super::{recent_minutes, rejection_key};
-use crate::model::flush::glob_escape;
 use crate::model::format::display_key;
+use crate::model::prefix::glob_escape;
 use crate::model::rate_limit::{
     CounterRow, CountersReport, DOMINANT_IP_SHARE, KEY_PREFIX, ROLE_COUNT, RejectionMinute, Role,
     RoleLimits, STATS_PREFIX, Subject,

@@ -7,6 +7,7 @@
 //! shared background walk (`counters`), never by a request.
 
 pub mod counters;
+pub mod settings;
 
 use std::sync::LazyLock;
 

@@ -16,6 +16,7 @@ pub mod pacing;
 pub mod process;
 pub mod scan;
 pub mod sentinel;
+pub mod settings;
 
 /// A Redis failure reduced to what may be shown and logged: never the URL, never a password.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

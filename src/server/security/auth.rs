@@ -20,6 +20,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
+use super::settings::AuthSettings;
 use crate::error::AppError;
 use crate::server::env::Secret;
 
@@ -29,21 +30,6 @@ pub const COOKIE_NAME: &str = "access_token";
 pub const MAX_TOKEN_BYTES: usize = 4096;
 /// Where the built-in login of dev mode lives (relative to the base path).
 pub const DEV_LOGIN_PATH: &str = "/auth/dev-login";
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct AuthSettings {
-    /// The admin's SECRET_KEY (or, in dev mode without one, a random throwaway secret).
-    pub secret: Secret,
-    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
-    pub leeway_seconds: u64,
-    /// Unauthenticated page requests are sent here with `?next=`.
-    pub login_url: String,
-    pub full_access_roles: Vec<String>,
-    pub view_only_roles: Vec<String>,
-    /// Dev mode without a configured secret: cachepanel serves its own login at
-    /// `DEV_LOGIN_PATH`, signing tokens with the throwaway secret.
-    pub dev_login: bool,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -409,6 +395,7 @@ mod tests {
             full_access_roles: vec!["superadmin".into()],
             view_only_roles: view_only.iter().map(|r| (*r).to_owned()).collect(),
             dev_login: false,
+            metrics_token: None,
         })
     }
 

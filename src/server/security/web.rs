@@ -9,48 +9,8 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::settings::WebSettings;
 use crate::error::AppError;
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct WebSettings {
-    /// Origins (`scheme://host[:port]`) whose mutating requests are accepted when the browser
-    /// sends no `Sec-Fetch-Site: same-origin`; normally the admin's public origin.
-    pub allowed_origins: Vec<String>,
-    /// CSP `frame-ancestors` sources: who may put cachepanel in a frame.
-    pub frame_ancestors: String,
-    /// Where the embedded page posts its height; `None`: its own origin (admin and cachepanel
-    /// behind one proxy). Never `*`.
-    pub admin_origin: Option<String>,
-    /// Render the compact embed layout without `?embed=1`.
-    pub embed_by_default: bool,
-}
-
-impl Default for WebSettings {
-    fn default() -> Self {
-        Self {
-            allowed_origins: Vec::new(),
-            frame_ancestors: "'self'".into(),
-            admin_origin: None,
-            embed_by_default: false,
-        }
-    }
-}
-
-/// Parses `scheme://host[:port]` (no path, no trailing slash), as browsers send in `Origin`.
-pub fn parse_origin(text: &str) -> Result<String, String> {
-    let text = text.trim();
-    let url = url::Url::parse(text).map_err(|_| format!("'{text}' is not an origin"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(format!("'{text}': expected http(s)://host[:port]"));
-    }
-    let origin = url.origin().ascii_serialization();
-    if origin != text.trim_end_matches('/') {
-        return Err(format!(
-            "'{text}': an origin has no path, query or credentials (did you mean {origin}?)"
-        ));
-    }
-    Ok(origin)
-}
 
 /// Middleware: refuses non-GET/HEAD/OPTIONS requests that are not provably same-origin.
 /// Requests carrying only a Bearer token (no cookie) are exempt: a browser never attaches
@@ -139,6 +99,7 @@ pub async fn security_headers(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::security::settings::parse_origin;
     use axum::body::Body;
 
     fn post(headers: &[(&str, &str)]) -> Request {
