@@ -44,9 +44,17 @@ pub async fn cancel_flush() -> Result<bool, AppError> {
     Ok(state.flush.cancel())
 }
 
-/// `GET /api/audit`: the newest 20 audit entries, newest first.
+/// How many audit entries the page lists.
+pub const AUDIT_ENTRIES_SHOWN: usize = 20;
+
+/// `GET /api/audit`: the newest `AUDIT_ENTRIES_SHOWN` audit entries, newest first.
 #[server(prefix = "/api", endpoint = "audit", input = GetUrl)]
 pub async fn get_audit() -> Result<Vec<AuditEntry>, AppError> {
     let state = crate::server::state::app_state()?;
-    state.flush.audit().recent(20).await.map_err(AppError::from)
+    state
+        .flush
+        .audit()
+        .recent(AUDIT_ENTRIES_SHOWN)
+        .await
+        .map_err(AppError::from)
 }

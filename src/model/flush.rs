@@ -15,22 +15,18 @@ pub const MAX_PREFIX_BYTES: usize = 4096;
 pub struct KeyPrefix(String);
 
 impl KeyPrefix {
-    pub fn new(text: &str) -> Result<Self, String> {
+    pub fn new(text: &str) -> Result<Self, PrefixProblem> {
         if text.trim().is_empty() {
-            return Err("the prefix is empty: flushing everything is never allowed".into());
+            return Err(PrefixProblem::Empty);
         }
         if text.len() > MAX_PREFIX_BYTES {
-            return Err(format!(
-                "the prefix is longer than {MAX_PREFIX_BYTES} bytes"
-            ));
+            return Err(PrefixProblem::TooLong);
         }
         if text.chars().all(|c| is_glob_char(c) || c.is_whitespace()) {
-            return Err(
-                "the prefix is only glob characters; prefixes are literal, not patterns".into(),
-            );
+            return Err(PrefixProblem::OnlyGlobCharacters);
         }
         if text.chars().any(char::is_control) {
-            return Err("the prefix contains control characters".into());
+            return Err(PrefixProblem::ControlCharacters);
         }
         Ok(Self(text.to_owned()))
     }
@@ -55,6 +51,42 @@ impl<'de> Deserialize<'de> for KeyPrefix {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         Self::new(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Why a text is no prefix at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PrefixProblem {
+    #[error("the prefix is empty: flushing everything is never allowed")]
+    Empty,
+    #[error("the prefix is longer than {MAX_PREFIX_BYTES} bytes")]
+    TooLong,
+    #[error("the prefix is only glob characters; prefixes are literal, not patterns")]
+    OnlyGlobCharacters,
+    #[error("the prefix contains control characters")]
+    ControlCharacters,
+}
+
+/// What an audit entry records. Entries keep the name as a string (`AuditEntry::action`), so
+/// entries written by other versions still read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditAction {
+    Preview,
+    FlushStarted,
+    FlushFinished,
+    FlushInterrupted,
+    ResetRateLimit,
+}
+
+impl AuditAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Preview => "preview",
+            Self::FlushStarted => "flush_started",
+            Self::FlushFinished => "flush_finished",
+            Self::FlushInterrupted => "flush_interrupted",
+            Self::ResetRateLimit => "reset_rate_limit",
+        }
     }
 }
 
@@ -98,6 +130,9 @@ pub struct FlushPreview {
     pub keys: u64,
     pub sample_names: Vec<String>,
     pub estimated_bytes: u64,
+    /// Why `estimated_bytes` could not be measured (it is 0 then, not an estimate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate_error: Option<String>,
     pub created_at_ms: i64,
     pub duration_ms: u64,
 }
@@ -171,7 +206,7 @@ pub struct AuditEntry {
     /// Stream id (`1795640000000-0`); empty before it is written.
     pub id: String,
     pub at_ms: i64,
-    /// `preview`, `flush_started`, `flush_finished`.
+    /// An `AuditAction::name`.
     pub action: String,
     pub actor: String,
     pub prefix: String,

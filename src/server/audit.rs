@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::model::flush::AuditEntry;
+use crate::model::flush::{AuditAction, AuditEntry};
 use crate::server::clock::now_ms;
 use crate::server::env::{ConfigError, Env};
 use crate::server::redis::{RedisFailure, RedisTarget};
@@ -95,11 +95,12 @@ impl AuditLog {
     /// Appends an entry; the error means it is not in the stream (it is logged either way).
     pub async fn append(
         &self,
-        action: &str,
+        action: AuditAction,
         actor: &str,
         prefix: &str,
         detail: &str,
     ) -> Result<(), RedisFailure> {
+        let action = action.name();
         tracing::info!(target: "cachepanel::audit", action, actor, prefix, detail, redis = self.redis.name(), "audit");
         let key = self.settings.stream_key.clone();
         let max_len = self.settings.max_len;
@@ -133,7 +134,7 @@ impl AuditLog {
     /// Appends, retrying every few seconds for up to `patience` (for records that must land).
     pub async fn append_with_retry(
         &self,
-        action: &str,
+        action: AuditAction,
         actor: &str,
         prefix: &str,
         detail: &str,
@@ -144,11 +145,11 @@ impl AuditLog {
             match self.append(action, actor, prefix, detail).await {
                 Ok(()) => return,
                 Err(failure) if tokio::time::Instant::now() < deadline => {
-                    tracing::warn!(target_name = self.redis.name(), reason = %failure, action, "audit write failed; retrying");
+                    tracing::warn!(target_name = self.redis.name(), reason = %failure, action = action.name(), "audit write failed; retrying");
                     tokio::time::sleep(Duration::from_secs(2)).await;
                 }
                 Err(failure) => {
-                    tracing::error!(target_name = self.redis.name(), reason = %failure, action, prefix, detail, "audit write gave up; the log line above is the record");
+                    tracing::error!(target_name = self.redis.name(), reason = %failure, action = action.name(), prefix, detail, "audit write gave up; the log line above is the record");
                     return;
                 }
             }

@@ -7,6 +7,19 @@ use crate::model::Lang;
 
 /// Remembers the language picked with `?lang=`.
 pub const LANG_COOKIE: &str = "cachepanel_lang";
+/// How long a language chosen with `?lang=` is remembered.
+pub const LANG_COOKIE_DAYS: i64 = 365;
+
+/// The `Set-Cookie` value remembering `lang` for pages under `path`.
+pub fn lang_cookie(lang: Lang, path: &str) -> String {
+    cookie::Cookie::build((LANG_COOKIE, lang.code()))
+        .path(path.to_owned())
+        .max_age(cookie::time::Duration::days(LANG_COOKIE_DAYS))
+        .same_site(cookie::SameSite::Lax)
+        .http_only(true)
+        .build()
+        .to_string()
+}
 
 pub fn query_parameter(query: Option<&str>, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query?.as_bytes())
@@ -23,10 +36,10 @@ pub fn page_language(query: Option<&str>, headers: &HeaderMap) -> Lang {
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|value| value.to_str().ok())
-            .flat_map(|text| text.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == LANG_COOKIE)
-            .and_then(|(_, value)| Lang::from_tag(value))
+            .flat_map(cookie::Cookie::split_parse)
+            .flatten()
+            .find(|cookie| cookie.name() == LANG_COOKIE)
+            .and_then(|cookie| Lang::from_tag(cookie.value_trimmed()))
     };
     let from_header = || {
         let accepted = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
@@ -62,5 +75,25 @@ mod tests {
         );
         assert_eq!(page_language(None, &headers), Lang::Ru, "remembered choice");
         assert_eq!(page_language(Some("lang=en"), &headers), Lang::En);
+    }
+
+    #[test]
+    fn the_remembered_language_is_a_year_long_lax_http_only_cookie_for_our_path() {
+        let text = lang_cookie(Lang::En, "/admin/cache");
+        let cookie = cookie::Cookie::parse(text.as_str()).unwrap();
+        assert_eq!((cookie.name(), cookie.value()), (LANG_COOKIE, "en"));
+        assert_eq!(cookie.path(), Some("/admin/cache"));
+        assert_eq!(
+            cookie.max_age(),
+            Some(cookie::time::Duration::days(LANG_COOKIE_DAYS))
+        );
+        assert_eq!(cookie.same_site(), Some(cookie::SameSite::Lax));
+        assert_eq!(cookie.http_only(), Some(true));
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("{LANG_COOKIE}=\"en\"")).unwrap(),
+        );
+        assert_eq!(page_language(None, &headers), Lang::En, "quoted values too");
     }
 }

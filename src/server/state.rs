@@ -179,10 +179,6 @@ pub fn app_state_to_act() -> Result<(AppState, crate::server::security::auth::Ca
 }
 
 fn state_from_context() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| {
-        tracing::error!("AppState missing from the server function context");
-        AppError::Internal {
-            reference: "state".into(),
-        }
-    })
+    use_context::<AppState>()
+        .ok_or_else(|| AppError::internal("AppState missing from the server function context"))
 }

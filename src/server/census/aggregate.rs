@@ -9,6 +9,8 @@ use redis::{RedisResult, Value};
 use tokio::time::Instant;
 
 use super::CensusSettings;
+use crate::i18n::texts;
+use crate::model::Lang;
 use crate::model::census::{
     CensusOutcome, CensusReport, Classifier, GroupKey, GroupReport, Hotness, HotnessKind,
     KeySample, MemoryEstimate, TtlStats, ttl_bucket,
@@ -169,7 +171,12 @@ impl<'a> Aggregate<'a> {
                     GroupKey::Auto(segment) => {
                         (segment.clone(), segment.clone(), segment.clone(), None)
                     }
-                    GroupKey::Other => ("*".into(), "Прочие".into(), "Other".into(), None),
+                    GroupKey::Other => (
+                        "*".into(),
+                        texts(Lang::Ru).other_group.into(),
+                        texts(Lang::En).other_group.into(),
+                        None,
+                    ),
                 };
                 let mut ttl = aggregate.ttl.clone();
                 let mut reservoir = aggregate.ttl_reservoir;

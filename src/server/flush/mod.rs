@@ -25,8 +25,8 @@ pub use settings::FlushSettings;
 use crate::error::AppError;
 use crate::model::census::PrefixGroup;
 use crate::model::flush::{
-    FlushOutcome, FlushPolicy, FlushPreview, FlushProgress, FlushReport, FlushState, KeyPrefix,
-    Refusal, check_flushable,
+    AuditAction, FlushOutcome, FlushPolicy, FlushPreview, FlushProgress, FlushReport, FlushState,
+    KeyPrefix, PrefixProblem, Refusal, check_flushable,
 };
 use crate::server::audit::AuditLog;
 use crate::server::clock::now_ms;
@@ -46,7 +46,9 @@ pub enum FlushError {
     #[error("flushing is disabled: this Redis is not a cache (CACHEPANEL_CACHE_TARGETS)")]
     NotACache,
     #[error("invalid prefix: {0}")]
-    InvalidPrefix(String),
+    InvalidPrefix(#[from] PrefixProblem),
+    #[error("'{0}' is not a rate-limit counter")]
+    NotACounter(String),
     #[error("{0}")]
     Refused(#[from] Refusal),
     #[error("unknown or expired preview; preview the prefix again")]
@@ -67,6 +69,7 @@ impl From<FlushError> for AppError {
         match error {
             FlushError::ReadOnly | FlushError::NotACache => AppError::Disabled { message },
             FlushError::InvalidPrefix(_)
+            | FlushError::NotACounter(_)
             | FlushError::Refused(_)
             | FlushError::UnknownPreview
             | FlushError::ConfirmationMismatch { .. } => AppError::BadRequest { message },
@@ -152,7 +155,7 @@ impl FlushManager {
     }
 
     fn checked_prefix(&self, text: &str) -> Result<KeyPrefix, FlushError> {
-        let prefix = KeyPrefix::new(text).map_err(FlushError::InvalidPrefix)?;
+        let prefix = KeyPrefix::new(text)?;
         check_flushable(&prefix, &self.groups)?;
         Ok(prefix)
     }
@@ -204,7 +207,10 @@ impl FlushManager {
         .await;
         self.state.send_modify(|state| state.previewing = None);
         counted.map_err(|(_, failure)| failure)?;
-        let estimated_bytes = counter.estimate(&self.redis).await;
+        let (estimated_bytes, estimate_error) = match counter.estimate(&self.redis).await {
+            Ok(bytes) => (bytes, None),
+            Err(failure) => (0, Some(failure.reason)),
+        };
         let id = format!("{:016x}", rand::rng().random::<u64>());
         let preview = FlushPreview {
             id: id.clone(),
@@ -216,6 +222,7 @@ impl FlushManager {
                 .map(|name| String::from_utf8_lossy(name).into_owned())
                 .collect(),
             estimated_bytes,
+            estimate_error,
             created_at_ms: now_ms(),
             duration_ms: started.elapsed().as_millis() as u64,
         };
@@ -237,7 +244,7 @@ impl FlushManager {
         // A preview deletes nothing: a failed audit write is logged, not fatal.
         let _ = self
             .audit
-            .append("preview", actor, prefix.as_str(), &detail)
+            .append(AuditAction::Preview, actor, prefix.as_str(), &detail)
             .await;
         Ok(preview)
     }
@@ -280,7 +287,7 @@ impl FlushManager {
         };
         if let Err(failure) = self
             .audit
-            .append("flush_started", actor, prefix.as_str(), &detail)
+            .append(AuditAction::FlushStarted, actor, prefix.as_str(), &detail)
             .await
         {
             self.slot.finish();
@@ -323,9 +330,9 @@ impl FlushManager {
             // Interrupted by a shutdown: the process has seconds left, so the audit entry is
             // tried briefly; otherwise it is retried until Redis takes it.
             let (action, patience) = if report.outcome == FlushOutcome::Interrupted {
-                ("flush_interrupted", Duration::from_secs(3))
+                (AuditAction::FlushInterrupted, Duration::from_secs(3))
             } else {
-                ("flush_finished", Duration::from_secs(600))
+                (AuditAction::FlushFinished, Duration::from_secs(600))
             };
             manager
                 .audit
@@ -343,11 +350,13 @@ impl FlushManager {
     pub async fn reset_rate_limit(&self, key: &str, actor: &str) -> Result<bool, FlushError> {
         self.allowed()?;
         if crate::model::rate_limit::Subject::from_key(key).is_none() {
-            return Err(FlushError::InvalidPrefix(format!(
-                "'{key}' is not a rate-limit counter"
-            )));
+            return Err(FlushError::NotACounter(key.to_owned()));
         }
-        if let Err(failure) = self.audit.append("reset_rate_limit", actor, key, "").await {
+        if let Err(failure) = self
+            .audit
+            .append(AuditAction::ResetRateLimit, actor, key, "")
+            .await
+        {
             return Err(FlushError::AuditUnavailable(failure.reason));
         }
         Ok(crate::server::rate_limit::reset_counter(&self.redis, key).await?)

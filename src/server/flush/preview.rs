@@ -1,7 +1,7 @@
 //! What a preview keeps while it counts: the key count, a few names, and the keys whose size
 //! gives the memory estimate (all bounded).
 
-use crate::server::redis::RedisTarget;
+use crate::server::redis::{RedisFailure, RedisTarget};
 
 const SAMPLE_NAMES: usize = 20;
 /// Keys whose size is measured for the preview's memory estimate.
@@ -28,10 +28,10 @@ impl PreviewCounter {
         }
     }
 
-    /// Average `MEMORY USAGE` of the measured keys × the key count.
-    pub async fn estimate(&self, redis: &RedisTarget) -> u64 {
+    /// Average `MEMORY USAGE` of the measured keys × the key count (0 for no keys).
+    pub async fn estimate(&self, redis: &RedisTarget) -> Result<u64, RedisFailure> {
         if self.measured.is_empty() {
-            return 0;
+            return Ok(0);
         }
         let commands = self
             .measured
@@ -44,15 +44,15 @@ impl PreviewCounter {
             .collect();
         let sizes: Vec<u64> = redis
             .query_each(commands)
-            .await
-            .unwrap_or_default()
+            .await?
             .into_iter()
             .filter_map(|value| redis::from_redis_value::<Option<u64>>(value).ok().flatten())
             .collect();
         if sizes.is_empty() {
-            return 0;
+            // Every measured key vanished between the walk and the measurement.
+            return Ok(0);
         }
         let mean = sizes.iter().sum::<u64>() as f64 / sizes.len() as f64;
-        (mean * self.keys as f64).round() as u64
+        Ok((mean * self.keys as f64).round() as u64)
     }
 }

@@ -8,6 +8,9 @@ use axum::response::{Html, IntoResponse, Response};
 
 use crate::server::STATS_PAGE_PATH;
 use crate::server::security::auth::{COOKIE_NAME, MintClaims, mint};
+
+/// How long a dev-login session lasts (token expiry and cookie lifetime alike).
+const DEV_SESSION: cookie::time::Duration = cookie::time::Duration::hours(12);
 use crate::server::state::AppState;
 
 #[derive(serde::Deserialize)]
@@ -68,12 +71,18 @@ pub async fn sign_in(State(state): State<AppState>, Query(query): Query<Next>) -
         role: &role,
         username: "dev",
         iat: now,
-        exp: now + 12 * 3600,
+        exp: now + DEV_SESSION.whole_seconds(),
     };
     let Ok(token) = mint(&state.config.auth.secret, &claims) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let cookie = format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=43200");
+    let cookie = cookie::Cookie::build((COOKIE_NAME, token))
+        .path("/")
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .max_age(DEV_SESSION)
+        .build()
+        .to_string();
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let (Ok(cookie), Ok(location)) = (
         HeaderValue::from_str(&cookie),

@@ -10,7 +10,7 @@ use crate::app::shell;
 use crate::model::{Lang, PageConfig};
 use crate::server::http::TARGETS_SEGMENT;
 use crate::server::http::state_for;
-use crate::server::lang::{LANG_COOKIE, page_language, query_parameter};
+use crate::server::lang::{lang_cookie, page_language, query_parameter};
 use crate::server::security::{auth, web};
 use crate::server::state::AppState;
 
@@ -83,10 +83,7 @@ pub async fn stats_page(State(state): State<AppState>, request: Request<Body>) -
     }
     // A language chosen with ?lang= is remembered for the next visits.
     if let Some(lang) = lang_from_query
-        && let Ok(cookie) = HeaderValue::from_str(&format!(
-            "{LANG_COOKIE}={}; Path={cookie_path}; Max-Age=31536000; SameSite=Lax; HttpOnly",
-            lang.code()
-        ))
+        && let Ok(cookie) = HeaderValue::from_str(&lang_cookie(lang, &cookie_path))
     {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }

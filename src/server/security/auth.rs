@@ -214,23 +214,21 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, AuthFailure> {
 /// and one planted for ours) are refused rather than guessed between.
 fn cookie_token(headers: &HeaderMap) -> Result<Option<String>, AuthFailure> {
     let mut found: Option<String> = None;
-    for value in headers.get_all(header::COOKIE) {
-        let Ok(text) = value.to_str() else { continue };
-        for pair in text.split(';') {
-            let Some((name, value)) = pair.trim().split_once('=') else {
-                continue;
-            };
-            if name.trim() != COOKIE_NAME {
-                continue;
-            }
-            let value = value.trim().trim_matches('"');
-            if value.len() > MAX_TOKEN_BYTES {
-                return Err(AuthFailure::TooLarge);
-            }
-            match &found {
-                Some(previous) if previous != value => return Err(AuthFailure::AmbiguousCookies),
-                _ => found = Some(value.to_owned()),
-            }
+    let texts = headers
+        .get_all(header::COOKIE)
+        .into_iter()
+        .filter_map(|value| value.to_str().ok());
+    for cookie in texts.flat_map(cookie::Cookie::split_parse).flatten() {
+        if cookie.name() != COOKIE_NAME {
+            continue;
+        }
+        let value = cookie.value_trimmed();
+        if value.len() > MAX_TOKEN_BYTES {
+            return Err(AuthFailure::TooLarge);
+        }
+        match &found {
+            Some(previous) if previous != value => return Err(AuthFailure::AmbiguousCookies),
+            _ => found = Some(value.to_owned()),
         }
     }
     Ok(found)
@@ -252,9 +250,7 @@ pub fn mint(secret: &Secret, claims: &MintClaims<'_>) -> Result<String, AppError
         claims,
         &EncodingKey::from_secret(secret.expose().as_bytes()),
     )
-    .map_err(|_| AppError::Internal {
-        reference: "mint".into(),
-    })
+    .map_err(|error| AppError::internal(format!("signing a token: {error}")))
 }
 
 /// What the authentication middleware needs: the token checks, and where to send a browser

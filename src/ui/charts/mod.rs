@@ -20,6 +20,8 @@ const FONT_FAMILY: &str = "system-ui, Roboto, 'Noto Sans', 'DejaVu Sans', sans-s
 pub struct LineLabels<'a> {
     pub title: &'a str,
     pub series: [&'a str; 2],
+    /// Shown instead of the chart when it cannot be drawn.
+    pub unavailable: &'a str,
 }
 
 /// Width of one chart for a viewport (the iframe) `viewport` px wide: two charts per row
@@ -107,9 +109,30 @@ fn line_chart(width: f32, title: &str, series_list: Vec<Series>, labels: Vec<Str
     chart
 }
 
-fn render(chart: impl FnOnce() -> charts_rs::Result<String>) -> String {
-    // A chart that cannot be drawn (e.g. no data yet) leaves an empty frame, not an error page.
-    chart().unwrap_or_default()
+/// The chart's SVG, or an error state naming the chart (the cause in its tooltip) instead
+/// of an empty frame that would read as "no data".
+fn render(
+    title: &str,
+    unavailable: &str,
+    chart: impl FnOnce() -> charts_rs::Result<String>,
+) -> String {
+    match chart() {
+        Ok(svg) => svg,
+        Err(error) => format!(
+            "<div class=\"chart-error\" role=\"alert\" data-testid=\"chart-error\" title=\"{}\">\
+             <strong>{}</strong> {}</div>",
+            escape_html(&error.to_string()),
+            escape_html(title),
+            escape_html(unavailable)
+        ),
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Windowed hit rate over time, with the target as a dashed line.
@@ -139,7 +162,7 @@ pub fn hit_rate_chart(
         axis.max = Some(100.0);
         axis.formatter = Some("{c} %".into());
     }
-    render(|| chart.svg())
+    render(labels.title, labels.unavailable, || chart.svg())
 }
 
 /// Used memory and maxmemory over time, in MiB.
@@ -163,7 +186,7 @@ pub fn memory_chart(points: &[Point], labels: &LineLabels, width: f32) -> String
         axis.min = Some(0.0);
         axis.formatter = Some("{c} MiB".into());
     }
-    render(|| chart.svg())
+    render(labels.title, labels.unavailable, || chart.svg())
 }
 
 /// Commands per second and evictions per second.
@@ -182,7 +205,7 @@ pub fn throughput_chart(points: &[Point], labels: &LineLabels, width: f32) -> St
     if let Some(axis) = chart.y_axis_configs.first_mut() {
         axis.min = Some(0.0);
     }
-    render(|| chart.svg())
+    render(labels.title, labels.unavailable, || chart.svg())
 }
 
 /// Several named series over the same labels (e.g. 429s per minute, one line per role).
@@ -190,6 +213,7 @@ pub fn multi_line_chart(
     labels: Vec<String>,
     series_list: Vec<(String, Vec<f64>)>,
     title: &str,
+    unavailable: &str,
     width: f32,
 ) -> String {
     let series_list = series_list
@@ -200,11 +224,17 @@ pub fn multi_line_chart(
     if let Some(axis) = chart.y_axis_configs.first_mut() {
         axis.min = Some(0.0);
     }
-    render(|| chart.svg())
+    render(title, unavailable, || chart.svg())
 }
 
 /// A bar per named value: keys per group or database, memory per group, TTL buckets.
-pub fn bar_chart(bars: &[(String, f64)], title: &str, series_name: &str, width: f32) -> String {
+pub fn bar_chart(
+    bars: &[(String, f64)],
+    title: &str,
+    series_name: &str,
+    unavailable: &str,
+    width: f32,
+) -> String {
     let names = bars.iter().map(|(name, _)| name.clone()).collect();
     let counts = bars.iter().map(|(_, value)| Some(*value as f32)).collect();
     let mut chart = BarChart::new(vec![series(series_name, counts)], names);
@@ -216,7 +246,7 @@ pub fn bar_chart(bars: &[(String, f64)], title: &str, series_name: &str, width: 
     if let Some(axis) = chart.y_axis_configs.first_mut() {
         axis.min = Some(0.0);
     }
-    render(|| chart.svg())
+    render(title, unavailable, || chart.svg())
 }
 
 #[cfg(test)]
@@ -240,7 +270,28 @@ mod tests {
     const LABELS: LineLabels = LineLabels {
         title: "Доля попаданий",
         series: ["окно", "цель 70 %"],
+        unavailable: "— не удалось построить график",
     };
+
+    #[test]
+    fn a_chart_that_cannot_be_drawn_shows_an_error_state_not_an_empty_frame() {
+        let shown = render(
+            "<Память>",
+            "— не удалось построить график",
+            || {
+                Err(charts_rs::Error::Params {
+                    message: "bad \"width\"".into(),
+                })
+            },
+        );
+        assert!(shown.contains("data-testid=\"chart-error\""), "{shown}");
+        assert!(shown.contains("&lt;Память&gt;"), "{shown}");
+        assert!(shown.contains("не удалось построить"), "{shown}");
+        assert!(
+            shown.contains("&quot;width&quot;"),
+            "the cause, escaped: {shown}"
+        );
+    }
 
     #[test]
     fn the_hit_rate_chart_is_an_svg_with_cyrillic_labels_and_the_target_line() {
@@ -257,7 +308,7 @@ mod tests {
             ("<script>alert(1)</script>".to_owned(), 5.0),
             ("user:".to_owned(), 3.0),
         ];
-        let svg = bar_chart(&groups, "<b>keys</b>", "keys", 600.0);
+        let svg = bar_chart(&groups, "<b>keys</b>", "keys", "unavailable", 600.0);
         assert!(svg.starts_with("<svg"));
         assert!(!svg.contains("<script>"));
         assert!(!svg.contains("<b>"));

@@ -21,6 +21,7 @@ pub fn ChartsPanel(
         let labels = LineLabels {
             title: texts.chart_hit_rate,
             series: [texts.series_window, texts.series_target],
+            unavailable: texts.chart_unavailable,
         };
         charts::hit_rate_chart(&points.get(), target_hit_rate.get(), &labels, width.get())
     };
@@ -28,6 +29,7 @@ pub fn ChartsPanel(
         let labels = LineLabels {
             title: texts.chart_memory,
             series: [texts.series_used, texts.series_limit],
+            unavailable: texts.chart_unavailable,
         };
         charts::memory_chart(&points.get(), &labels, width.get())
     };
@@ -35,12 +37,19 @@ pub fn ChartsPanel(
         let labels = LineLabels {
             title: texts.chart_throughput,
             series: [texts.series_ops, texts.series_evicted],
+            unavailable: texts.chart_unavailable,
         };
         charts::throughput_chart(&points.get(), &labels, width.get())
     };
     let keys = move || {
         let (bars, title) = key_bars.get();
-        charts::bar_chart(&bars, title, texts.series_keys, width.get())
+        charts::bar_chart(
+            &bars,
+            title,
+            texts.series_keys,
+            texts.chart_unavailable,
+            width.get(),
+        )
     };
     view! {
         <section class="panel">

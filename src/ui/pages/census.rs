@@ -77,10 +77,10 @@ pub fn CensusSection(
             <CensusTable groups=report.groups.clone() total_keys=report.scanned_keys lang texts />
             <div class="charts">
                 <figure class="chart" data-testid="chart-memory-by-group"
-                    inner_html=move || charts::bar_chart(&memory_bars, texts.chart_memory_by_group, texts.col_memory, width.get())>
+                    inner_html=move || charts::bar_chart(&memory_bars, texts.chart_memory_by_group, texts.col_memory, texts.chart_unavailable, width.get())>
                 </figure>
                 <figure class="chart" data-testid="chart-ttl"
-                    inner_html=move || charts::bar_chart(&ttl_bars, texts.chart_ttl_histogram, texts.col_keys, width.get())>
+                    inner_html=move || charts::bar_chart(&ttl_bars, texts.chart_ttl_histogram, texts.col_keys, texts.chart_unavailable, width.get())>
                 </figure>
             </div>
         }

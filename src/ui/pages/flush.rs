@@ -38,7 +38,15 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
                     <p>
                         {texts.flush_preview_result} ": "
                         <strong data-testid="flush-preview-count">{texts.lang.count(preview.keys)}</strong>
-                        {format!(" · {} {} · id {}", texts.flush_memory, texts.lang.bytes(preview.estimated_bytes), preview.id)}
+                        {format!(
+                            " · {} {} · id {}",
+                            texts.flush_memory,
+                            match &preview.estimate_error {
+                                None => texts.lang.bytes(preview.estimated_bytes),
+                                Some(_) => texts.flush_memory_unknown.to_owned(),
+                            },
+                            preview.id
+                        )}
                     </p>
                     <p class="meta">{preview.sample_names.join(", ")}</p>
                     <ActionForm action=start>
@@ -123,7 +131,15 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
             {last}
             <h3>{texts.audit_heading}</h3>
             <Transition fallback=|| ()>
-                {move || audit.get().map(|entries| view! { <AuditList entries=entries.unwrap_or_default() texts /> })}
+                {move || audit.get().map(|entries| match entries {
+                    Ok(entries) => view! { <AuditList entries texts /> }.into_any(),
+                    Err(error) => view! {
+                        <p class="error" role="alert" data-testid="audit-error">
+                            {texts.audit_unavailable} " " {error.to_string()}
+                        </p>
+                    }
+                    .into_any(),
+                })}
             </Transition>
         </section>
     }

@@ -64,7 +64,7 @@ pub fn RateLimitSection(
                     .enumerate()
                     .map(|(i, role)| (role.name().to_owned(), report.rejections.iter().map(|m| m.per_role[i] as f64).collect()))
                     .collect();
-                let chart = move || charts::multi_line_chart(labels.clone(), series.clone(), texts.chart_rejections, width.get());
+                let chart = move || charts::multi_line_chart(labels.clone(), series.clone(), texts.chart_rejections, texts.chart_unavailable, width.get());
                 let read_at_ms = report.read_at_ms;
                 let served_age_ms = report.age_ms;
                 // Before the browser knows the server's clock, the age the server stated.
