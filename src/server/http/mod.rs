@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod dev_login;
+pub mod errors;
 pub mod events;
 pub mod health;
 pub mod page;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
     // Leptos spawns resource futures on a global executor; leptos_routes() would set it up, but
     // the page is routed by hand here. A second call (tests build several routers) is a no-op.
     let _ = any_spawner::Executor::init_tokio();
+    crate::error::set_internal_reporter(errors::report_internal);
     let site_root = state.config.site_root.clone();
     let base_path = state.config.base_path.clone();
     // Pages, server functions, the event stream and the API: same-origin check for anything
