@@ -38,14 +38,3 @@ pub fn shell(options: LeptosOptions, page: PageConfig) -> impl IntoView {
 pub fn App() -> impl IntoView {
     view! { <StatsPage /> }
 }
-
-/// The page settings the server rendered into the document (defaults if absent or malformed).
-#[cfg(feature = "hydrate")]
-pub fn read_page_config() -> PageConfig {
-    web_sys::window()
-        .and_then(|window| window.document())
-        .and_then(|document| document.get_element_by_id(PageConfig::ELEMENT_ID))
-        .and_then(|element| element.text_content())
-        .and_then(|json| serde_json::from_str(&json).ok())
-        .unwrap_or_default()
-}

@@ -10,6 +10,7 @@ use crate::model::census::CensusState;
 use crate::model::flush::FlushState;
 use crate::model::live::{HistoryRange, LiveSnapshot, Point};
 use crate::model::rate_limit::CountersReport;
+use crate::ui::browser::{Listeners, subscribe};
 
 #[derive(Clone, Copy)]
 pub struct LiveData {
@@ -117,79 +118,4 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
         flush,
         rate_limits: pushed_rate_limits.into(),
     }
-}
-
-/// What each event of the stream is handed to.
-#[cfg_attr(
-    not(feature = "hydrate"),
-    expect(dead_code, reason = "only the browser build opens the stream")
-)]
-struct Listeners<S, C, F, R> {
-    on_snapshot: S,
-    on_census: C,
-    on_flush: F,
-    on_rate_limits: R,
-}
-
-/// Opens the event stream and hands each `snapshot`, `census`, `flush` and `rate_limits` event
-/// to its callback (browser only).
-#[cfg(feature = "hydrate")]
-fn subscribe(
-    url: &str,
-    streaming: RwSignal<bool>,
-    listeners: Listeners<
-        impl Fn(LiveSnapshot) + 'static,
-        impl Fn(CensusState) + 'static,
-        impl Fn(FlushState) + 'static,
-        impl Fn(CountersReport) + 'static,
-    >,
-) {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-
-    fn listener<T: serde::de::DeserializeOwned + 'static>(
-        streaming: RwSignal<bool>,
-        handle: impl Fn(T) + 'static,
-    ) -> Closure<dyn Fn(web_sys::MessageEvent)> {
-        Closure::new(move |event: web_sys::MessageEvent| {
-            let parsed = event
-                .data()
-                .as_string()
-                .and_then(|text| serde_json::from_str(&text).ok());
-            if let Some(value) = parsed {
-                streaming.set(true);
-                handle(value);
-            }
-        })
-    }
-
-    let Ok(source) = web_sys::EventSource::new(url) else {
-        return;
-    };
-    let snapshots = listener(streaming, listeners.on_snapshot);
-    let census = listener(streaming, listeners.on_census);
-    let flush = listener(streaming, listeners.on_flush);
-    let rate_limits = listener(streaming, listeners.on_rate_limits);
-    let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |_| streaming.set(false));
-    let _ = source.add_event_listener_with_callback("snapshot", snapshots.as_ref().unchecked_ref());
-    let _ = source.add_event_listener_with_callback("census", census.as_ref().unchecked_ref());
-    let _ = source.add_event_listener_with_callback("flush", flush.as_ref().unchecked_ref());
-    let _ = source
-        .add_event_listener_with_callback("rate_limits", rate_limits.as_ref().unchecked_ref());
-    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    // The stream lives as long as the page: the callbacks and the source are never freed.
-    snapshots.forget();
-    census.forget();
-    flush.forget();
-    rate_limits.forget();
-    on_error.forget();
-    std::mem::forget(source);
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn subscribe<S, C, F, R>(
-    _url: &str,
-    _streaming: RwSignal<bool>,
-    _listeners: Listeners<S, C, F, R>,
-) {
 }

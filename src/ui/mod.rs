@@ -1,7 +1,11 @@
-//! Components: routed pages own resources; leaf components only render what they are given.
+//! The page: `pages` (routed) are composed of `sections` (one per feature; they own resources
+//! and actions), which render with `components` (leaves: they render what they are given).
+//! `live` holds the data every section follows; `browser` is everything only a browser does.
 
+pub mod browser;
 pub mod components;
 pub mod pages;
+pub mod sections;
 
 use leptos::prelude::*;
 

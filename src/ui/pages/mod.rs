@@ -1,8 +1,5 @@
-//! Routed pages and the sections they are made of.
+//! Routed pages: the dashboard, composed of the sections.
 
-pub mod census;
-pub mod flush;
-pub mod rate_limits;
 pub mod stats;
 
 pub use stats::StatsPage;

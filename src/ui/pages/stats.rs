@@ -7,13 +7,9 @@ use crate::api::get_stats;
 use crate::i18n::texts;
 use crate::model::Lang;
 use crate::ui::charts::chart_width_for;
-use crate::ui::components::{
-    ChartsPanel, ClusterPanel, ConfigPanel, LivePanel, StatsPanel, TopologyPanel,
-};
+use crate::ui::components::{ConfigPanel, StatsPanel};
 use crate::ui::live::use_live_data;
-use crate::ui::pages::census::CensusSection;
-use crate::ui::pages::flush::FlushSection;
-use crate::ui::pages::rate_limits::RateLimitSection;
+use crate::ui::sections::{CensusSection, FlushSection, LiveSection, RateLimitSection};
 use crate::ui::use_page_config;
 
 /// `/admin/cache/stats`: the dashboard. Rendered with data on the server; after hydration it
@@ -56,39 +52,6 @@ pub fn StatsPage() -> impl IntoView {
         if page.embed { "&embed=1" } else { "" }
     );
     let snapshot = live.snapshot;
-    let census = live.census;
-    // Keys per group once a census has run; until then keys per database from INFO.
-    let key_bars = Signal::derive(move || {
-        let groups = census
-            .get()
-            .and_then(|state| state.last)
-            .map(|report| report.groups);
-        match groups {
-            Some(groups) if !groups.is_empty() => (
-                groups
-                    .into_iter()
-                    .map(|g| (g.prefix, g.keys as f64))
-                    .collect(),
-                texts.chart_keys_by_group,
-            ),
-            _ => (
-                snapshot
-                    .get()
-                    .map(|s| s.keys_per_db)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(db, keys)| (format!("db{db}"), keys as f64))
-                    .collect(),
-                texts.chart_keys,
-            ),
-        }
-    });
-    let target_hit_rate = Signal::derive(move || {
-        snapshot
-            .get()
-            .map_or(70.0, |s| s.thresholds.target_hit_rate_percent)
-    });
-
     view! {
         <main
             class=if page.embed { "page page-embed" } else { "page" }
@@ -131,27 +94,8 @@ pub fn StatsPage() -> impl IntoView {
                 </nav>
             </header>
             <Transition fallback=move || view! { <p>{texts.loading}</p> }>
-                <h2 class="section-heading">{texts.live_heading}</h2>
-                {move || snapshot.get().map(|snapshot| {
-                    view! { <LivePanel snapshot server_now_ms=live.server_now_ms.get() texts /> }
-                })}
-                {move || snapshot.get().filter(|snapshot| !snapshot.cluster_nodes.is_empty()).map(|snapshot| {
-                    view! {
-                        <ClusterPanel nodes=snapshot.cluster_nodes.clone() stats=snapshot.nodes.clone() texts />
-                    }
-                })}
-                {move || snapshot.get().and_then(|snapshot| snapshot.topology.clone()).map(|topology| {
-                    view! { <TopologyPanel topology texts /> }
-                })}
-                <ChartsPanel
-                    points=live.points
-                    key_bars
-                    target_hit_rate
-                    range=live.range
-                    width=chart_width.into()
-                    texts
-                />
-                <CensusSection census width=chart_width.into() lang=page.lang texts />
+                <LiveSection live width=chart_width.into() texts />
+                <CensusSection census=live.census width=chart_width.into() lang=page.lang texts />
                 <FlushSection flush=live.flush texts />
                 <RateLimitSection pushed=live.rate_limits server_now_ms=live.server_now_ms width=chart_width.into() texts />
                 <h2 class="section-heading">{texts.lifetime_heading}</h2>

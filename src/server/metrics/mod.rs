@@ -1,106 +1,21 @@
-//! `/metrics` in the Prometheus text format (0.0.4), built from what the sampler, the census
-//! and the flush already hold: a scrape causes no Redis call except one MGET of the last
-//! minute's rate-limit rejections. Label values are bounded: targets and prefix groups come
+//! `/metrics` in the Prometheus text format (0.0.4, written by `exposition`), built from what
+//! the sampler, the census, the flush and the counters reader already hold: a scrape sends no
+//! Redis command. Label values are bounded: targets and prefix groups come
 //! from configuration (plus the census' capped automatic groups), roles are a fixed list.
-
-use std::fmt::Write as _;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+
+mod exposition;
+
+use exposition::Exposition;
 
 use crate::error::AppError;
 use crate::model::census::CensusOutcome;
 use crate::model::live::{LiveSnapshot, LiveStatus};
 use crate::model::rate_limit::Role;
 use crate::server::state::{AppState, TargetState};
-
-/// Collects metric families. Samples may arrive in any order (target by target); each family
-/// is written once, HELP and TYPE first, with all its samples together, as the format needs.
-struct Exposition {
-    families: Vec<Family>,
-    current: usize,
-}
-
-struct Family {
-    name: &'static str,
-    kind: &'static str,
-    help: &'static str,
-    samples: String,
-}
-
-impl Exposition {
-    fn new() -> Self {
-        Self {
-            families: Vec::new(),
-            current: 0,
-        }
-    }
-
-    fn family(&mut self, name: &'static str, kind: &'static str, help: &'static str) {
-        self.current = match self.families.iter().position(|f| f.name == name) {
-            Some(index) => index,
-            None => {
-                self.families.push(Family {
-                    name,
-                    kind,
-                    help,
-                    samples: String::new(),
-                });
-                self.families.len() - 1
-            }
-        };
-    }
-
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
-        let Some(family) = self.families.get_mut(self.current) else {
-            return;
-        };
-        let text = &mut family.samples;
-        text.push_str(name);
-        if !labels.is_empty() {
-            text.push('{');
-            for (index, (label, label_value)) in labels.iter().enumerate() {
-                if index > 0 {
-                    text.push(',');
-                }
-                let _ = write!(text, "{label}=\"{}\"", escape(label_value));
-            }
-            text.push('}');
-        }
-        let _ = writeln!(text, " {}", number(value));
-    }
-
-    fn render(&self) -> String {
-        let mut out = String::new();
-        for family in &self.families {
-            let _ = writeln!(out, "# HELP {} {}", family.name, family.help);
-            let _ = writeln!(out, "# TYPE {} {}", family.name, family.kind);
-            out.push_str(&family.samples);
-        }
-        out
-    }
-}
-
-/// Label values escape backslash, double quote and newline (the format's three specials).
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn number(value: f64) -> String {
-    if value.is_nan() {
-        "NaN".into()
-    } else if value.is_infinite() {
-        if value > 0.0 { "+Inf" } else { "-Inf" }.into()
-    } else if value.fract() == 0.0 && value.abs() < 1e15 {
-        format!("{value:.0}")
-    } else {
-        format!("{value}")
-    }
-}
 
 /// On a cluster: each master's own figures, and every node's role, slots and state.
 fn write_nodes(out: &mut Exposition, target: &str, snapshot: &LiveSnapshot) {
@@ -491,23 +406,6 @@ fn bearer_matches(headers: &HeaderMap, expected: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn label_values_are_escaped_and_numbers_written_plainly() {
-        let mut out = Exposition::new();
-        out.family("x_total", "counter", "A thing.");
-        out.sample("x_total", &[("group", "a\"b\\c\nd")], 3.0);
-        out.sample("x_total", &[("group", "e")], 0.25);
-        out.family("y", "gauge", "Another.");
-        out.sample("y", &[], 1.0);
-        // A later sample of the first family joins it, not a second block.
-        out.family("x_total", "counter", "A thing.");
-        out.sample("x_total", &[("group", "f")], 1.0);
-        assert_eq!(
-            out.render(),
-            "# HELP x_total A thing.\n# TYPE x_total counter\nx_total{group=\"a\\\"b\\\\c\\nd\"} 3\nx_total{group=\"e\"} 0.25\nx_total{group=\"f\"} 1\n# HELP y Another.\n# TYPE y gauge\ny 1\n"
-        );
-    }
 
     #[test]
     fn bearer_tokens_must_match_exactly() {

@@ -1,0 +1,12 @@
+//! The dashboard's sections, one per feature: each owns its resources and actions and renders
+//! with the leaf components.
+
+pub mod census;
+pub mod flush;
+pub mod live;
+pub mod rate_limit;
+
+pub use census::CensusSection;
+pub use flush::FlushSection;
+pub use live::LiveSection;
+pub use rate_limit::RateLimitSection;
