@@ -3,10 +3,10 @@
 //! | layer | modules | role |
 //! |---|---|---|
 //! | entry points | `run`, `check`, `demo`, `cli`, `http`, `metrics` | start, serve HTTP, answer scrapes |
-//! | composition | `state`, `config` | wire the features together from the settings |
-//! | features | `live`, `census`, `flush`, `rate_limit`, `audit`, `security` | what the dashboard does |
-//! | infrastructure | `redis` | connections, timeouts, the one keyspace walker |
-//! | leaves | `env`, `clock`, `lang` | settings' error and secret types, the clock, the page language |
+//! | composition | `state`, `config` | wire the features together; the registry of every variable |
+//! | features | `live`, `census`, `flush`, `rate_limit`, `audit`, `security` | what the dashboard does; each reads its own settings |
+//! | infrastructure | `redis`, `job` | connections, timeouts, the one keyspace walker; one run at a time |
+//! | leaves | `env`, `clock`, `lang` | `Env` and its typed readers, secrets, the clock, the page language |
 
 pub mod audit;
 pub mod census;

@@ -11,7 +11,7 @@ pub struct CensusSettings {
     pub max_auto_groups: usize,
     /// Inspect 1 key in this many (1 = every key: the "full TTL" mode).
     pub sample_every: u64,
-    /// Starting `SCAN … COUNT`; adapted between 100 and 2000.
+    /// Starting `SCAN … COUNT`; the walker adapts it within its bounds (`scan::MIN_COUNT`..`MAX_COUNT`).
     pub scan_count: u64,
     /// Round trip a `SCAN` page should stay under; `COUNT` adapts to it.
     pub target_round_trip: Duration,

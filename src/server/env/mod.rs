@@ -119,21 +119,7 @@ impl Env {
         default: u64,
         range: RangeInclusive<u64>,
     ) -> Result<u64, ConfigError> {
-        Ok(self
-            .parsed(name, |text| {
-                text.trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|number| range.contains(number))
-                    .ok_or_else(|| {
-                        format!(
-                            "expected a whole number between {} and {}",
-                            range.start(),
-                            range.end()
-                        )
-                    })
-            })?
-            .unwrap_or(default))
+        self.bounded(name, default, range, "a whole number")
     }
 
     pub fn millis(
@@ -142,22 +128,37 @@ impl Env {
         default: u64,
         range: RangeInclusive<u64>,
     ) -> Result<Duration, ConfigError> {
-        let millis = self
+        Ok(Duration::from_millis(self.bounded(
+            name,
+            default,
+            range,
+            "milliseconds",
+        )?))
+    }
+
+    /// A whole number within `range`; the error says "expected {what} between …".
+    fn bounded(
+        &self,
+        name: &'static str,
+        default: u64,
+        range: RangeInclusive<u64>,
+        what: &str,
+    ) -> Result<u64, ConfigError> {
+        Ok(self
             .parsed(name, |text| {
                 text.trim()
                     .parse::<u64>()
                     .ok()
-                    .filter(|ms| range.contains(ms))
+                    .filter(|number| range.contains(number))
                     .ok_or_else(|| {
                         format!(
-                            "expected milliseconds between {} and {}",
+                            "expected {what} between {} and {}",
                             range.start(),
                             range.end()
                         )
                     })
             })?
-            .unwrap_or(default);
-        Ok(Duration::from_millis(millis))
+            .unwrap_or(default))
     }
 
     pub fn percent(&self, name: &'static str, default: f64) -> Result<f64, ConfigError> {

@@ -16,70 +16,30 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+mod error;
 mod preview;
+mod run;
 mod settings;
 mod walk;
 
+pub use error::FlushError;
 pub use settings::FlushSettings;
 
-use crate::error::AppError;
 use crate::model::census::PrefixGroup;
 use crate::model::flush::{
-    AuditAction, FlushOutcome, FlushPolicy, FlushPreview, FlushProgress, FlushReport, FlushState,
-    KeyPrefix, PrefixProblem, Refusal, check_flushable,
+    AuditAction, FlushOutcome, FlushPolicy, FlushPreview, FlushProgress, FlushState, KeyPrefix,
+    check_flushable,
 };
 use crate::server::audit::AuditLog;
 use crate::server::clock::now_ms;
 use crate::server::job::RunSlot;
 use crate::server::redis::{RedisFailure, RedisTarget};
 use preview::PreviewCounter;
-use walk::{ScanOutcome, scan_prefix};
+use walk::scan_prefix;
 
 /// Previews older than this cannot be confirmed: the keyspace has moved on.
 const PREVIEW_VALID_FOR: Duration = Duration::from_secs(600);
 const MAX_PREVIEWS: usize = 100;
-
-#[derive(Debug, PartialEq, thiserror::Error)]
-pub enum FlushError {
-    #[error("flushing is disabled: this deployment is read-only")]
-    ReadOnly,
-    #[error("flushing is disabled: this Redis is not a cache (CACHEPANEL_CACHE_TARGETS)")]
-    NotACache,
-    #[error("invalid prefix: {0}")]
-    InvalidPrefix(#[from] PrefixProblem),
-    #[error("'{0}' is not a rate-limit counter")]
-    NotACounter(String),
-    #[error("{0}")]
-    Refused(#[from] Refusal),
-    #[error("unknown or expired preview; preview the prefix again")]
-    UnknownPreview,
-    #[error("the confirmation '{typed}' does not match the previewed prefix '{previewed}'")]
-    ConfirmationMismatch { typed: String, previewed: String },
-    #[error("a flush is already running on this Redis")]
-    AlreadyRunning,
-    #[error("the audit entry could not be written ({0}); the flush did not start")]
-    AuditUnavailable(String),
-    #[error("Redis: {0}")]
-    Redis(#[from] RedisFailure),
-}
-
-impl From<FlushError> for AppError {
-    fn from(error: FlushError) -> Self {
-        let message = error.to_string();
-        match error {
-            FlushError::ReadOnly | FlushError::NotACache => AppError::Disabled { message },
-            FlushError::InvalidPrefix(_)
-            | FlushError::NotACounter(_)
-            | FlushError::Refused(_)
-            | FlushError::UnknownPreview
-            | FlushError::ConfirmationMismatch { .. } => AppError::BadRequest { message },
-            FlushError::AlreadyRunning => AppError::Conflict { message },
-            FlushError::AuditUnavailable(reason) | FlushError::Redis(RedisFailure { reason }) => {
-                AppError::RedisUnavailable { reason }
-            }
-        }
-    }
-}
 
 pub struct FlushManager {
     redis: RedisTarget,
@@ -388,73 +348,5 @@ impl FlushManager {
             }
         };
         tokio::time::timeout(limit, idle).await.is_ok()
-    }
-
-    async fn run(
-        &self,
-        prefix: KeyPrefix,
-        preview_id: String,
-        started_at_ms: i64,
-        cancel: &Arc<AtomicBool>,
-    ) -> FlushReport {
-        let started = Instant::now();
-        let (mut scanned, mut matched) = (0_u64, 0_u64);
-        let state = &self.state;
-        let result = scan_prefix(
-            &self.redis,
-            &prefix,
-            Some((cancel.clone(), self.settings.duty_cycle)),
-            |keys, deleted, visited| {
-                scanned = visited;
-                matched += keys.len() as u64;
-                state.send_modify(|state| {
-                    if let Some(progress) = state.running.as_mut() {
-                        progress.scanned_keys = visited.min(progress.dbsize_at_start);
-                        progress.matched_keys = matched;
-                        progress.deleted_keys = deleted;
-                    }
-                });
-                keys
-            },
-            |node, done, total| {
-                state.send_modify(|state| {
-                    if let Some(progress) = state.running.as_mut() {
-                        progress.node = node;
-                        progress.nodes_done = done;
-                        progress.nodes_total = total;
-                    }
-                });
-            },
-        )
-        .await;
-        let (deleted_keys, outcome) = match result {
-            Ok(ScanOutcome {
-                deleted,
-                cancelled: false,
-            }) => (deleted, FlushOutcome::Complete),
-            Ok(ScanOutcome {
-                deleted,
-                cancelled: true,
-            }) if self.interrupted.load(Ordering::Relaxed) => (deleted, FlushOutcome::Interrupted),
-            Ok(ScanOutcome {
-                deleted,
-                cancelled: true,
-            }) => (deleted, FlushOutcome::Cancelled),
-            Err((deleted, failure)) => (
-                deleted,
-                FlushOutcome::Failed {
-                    reason: failure.reason,
-                },
-            ),
-        };
-        FlushReport {
-            prefix: prefix.as_str().to_owned(),
-            preview_id,
-            started_at_ms,
-            duration_ms: started.elapsed().as_millis() as u64,
-            scanned_keys: scanned,
-            deleted_keys,
-            outcome,
-        }
     }
 }

@@ -32,7 +32,7 @@ pub async fn page(State(state): State<AppState>, Query(query): Query<Next>) -> H
     let action = format!(
         "{}{}?next={}",
         state.config.base_path,
-        crate::server::security::auth::DEV_LOGIN_PATH,
+        crate::server::security::settings::DEV_LOGIN_PATH,
         url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
     );
     let role = state

@@ -83,7 +83,7 @@ pub fn router(state: AppState) -> Router {
         ));
     let public = if state.config.auth.dev_login {
         Router::new().route(
-            auth::DEV_LOGIN_PATH,
+            crate::server::security::settings::DEV_LOGIN_PATH,
             get(dev_login::page).post(dev_login::sign_in).route_layer(
                 axum::middleware::from_fn_with_state(web_settings.clone(), web::same_origin_only),
             ),

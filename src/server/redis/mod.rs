@@ -11,6 +11,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::server::env::RedisUrl;
 
+mod cluster;
+mod failure;
 mod own_lookups;
 pub mod pacing;
 pub mod process;
@@ -18,53 +20,9 @@ pub mod scan;
 pub mod sentinel;
 pub mod settings;
 
+use cluster::ClusterState;
+pub use failure::RedisFailure;
 pub use own_lookups::OwnLookups;
-
-/// A Redis failure reduced to what may be shown and logged: never the URL, never a password.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{reason}")]
-pub struct RedisFailure {
-    pub reason: String,
-}
-
-impl RedisFailure {
-    pub fn timed_out() -> Self {
-        Self {
-            reason: "timed out".into(),
-        }
-    }
-}
-
-impl From<redis::RedisError> for RedisFailure {
-    fn from(error: redis::RedisError) -> Self {
-        let reason = if error.is_timeout() {
-            "timed out".to_owned()
-        } else if error.is_connection_refusal() {
-            "connection refused".to_owned()
-        } else if error.kind() == redis::ErrorKind::AuthenticationFailed
-            || matches!(error.code(), Some("NOAUTH" | "WRONGPASS"))
-        {
-            "authentication failed".to_owned()
-        } else if let Some(code) = error.code() {
-            // Server error codes (NOPERM, LOADING, READONLY, …) are fixed words, safe to show.
-            format!("server error {code}")
-        } else if error.is_io_error() || error.is_connection_dropped() {
-            "connection lost".to_owned()
-        } else {
-            format!("client error ({:?})", error.kind())
-        };
-        Self { reason }
-    }
-}
-
-/// Redis being unreachable is a 503 with the (secret-free) reason.
-impl From<RedisFailure> for crate::error::AppError {
-    fn from(failure: RedisFailure) -> Self {
-        Self::RedisUnavailable {
-            reason: failure.reason,
-        }
-    }
-}
 
 /// Timeouts applied to every Redis call.
 #[derive(Clone, Copy, Debug)]
@@ -117,14 +75,6 @@ impl redis::aio::ConnectionLike for Connection {
             Self::Cluster(connection) => connection.get_db(),
         }
     }
-}
-
-/// Redis Cluster: seed addresses, the routed connection (opened on first use), and one
-/// direct target per master for what must visit every node (INFO, SCAN).
-struct ClusterState {
-    seeds: Vec<String>,
-    connection: tokio::sync::OnceCell<redis::cluster_async::ClusterConnection>,
-    nodes: std::sync::Mutex<std::collections::HashMap<String, RedisTarget>>,
 }
 
 struct Inner {
@@ -364,93 +314,6 @@ impl RedisTarget {
         }
     }
 
-    async fn cluster_connection(
-        &self,
-        cluster: &ClusterState,
-    ) -> Result<redis::cluster_async::ClusterConnection, RedisFailure> {
-        let timeouts = self.inner.timeouts;
-        let seeds: Vec<String> = cluster
-            .seeds
-            .iter()
-            .filter_map(|seed| {
-                let (host, port) = seed.rsplit_once(':')?;
-                Some(
-                    self.inner
-                        .url
-                        .with_address(host, port.parse().ok()?)
-                        .expose()
-                        .to_owned(),
-                )
-            })
-            .collect();
-        let open = async {
-            let client = redis::cluster::ClusterClient::builder(seeds)
-                .connection_timeout(timeouts.connect)
-                .response_timeout(timeouts.response)
-                .retries(1)
-                .build()?;
-            client.get_async_connection().await
-        };
-        let connection = tokio::time::timeout(
-            self.inner.operation_timeout * 2,
-            cluster.connection.get_or_try_init(|| open),
-        )
-        .await
-        .map_err(|_| RedisFailure::timed_out())??;
-        Ok(connection.clone())
-    }
-
-    /// The targets that together hold every key: this one, or on a cluster each master that
-    /// serves slots (once each), as direct connections sharing this target's own-lookup
-    /// account. Refuses while a master fails: visiting the others would silently miss keys.
-    pub async fn masters(&self) -> Result<Vec<RedisTarget>, RedisFailure> {
-        let Some(cluster) = &self.inner.cluster else {
-            return Ok(vec![self.clone()]);
-        };
-        let nodes = self.cluster_nodes().await?;
-        let masters = crate::model::cluster::serving_masters(&nodes)
-            .map_err(|reason| RedisFailure { reason })?;
-        let Ok(mut known) = cluster.nodes.lock() else {
-            return Err(RedisFailure {
-                reason: "internal: node list lock poisoned".into(),
-            });
-        };
-        let mut targets = Vec::new();
-        for master in masters {
-            let target = match known.get(&master.address) {
-                Some(target) => target.clone(),
-                None => {
-                    let Some((host, port)) = master
-                        .address
-                        .rsplit_once(':')
-                        .and_then(|(host, port)| Some((host.to_owned(), port.parse().ok()?)))
-                    else {
-                        continue;
-                    };
-                    let url = self.inner.url.with_address(&host, port);
-                    let manager = manager_for(&url, self.inner.timeouts)?;
-                    let mut node = Self::build(
-                        &format!("{}@{}", self.inner.name, master.address),
-                        &url,
-                        self.inner.timeouts,
-                        None,
-                        Some(Current {
-                            address: master.address.clone(),
-                            manager,
-                        }),
-                    );
-                    if let Some(inner) = Arc::get_mut(&mut node.inner) {
-                        inner.own_lookups = self.inner.own_lookups.clone();
-                    }
-                    known.insert(master.address.clone(), node.clone());
-                    node
-                }
-            };
-            targets.push(target);
-        }
-        Ok(targets)
-    }
-
     /// Single-key commands over keys that may live in different slots: one pipeline on a
     /// single server; on a cluster (where a pipeline must stay in one slot) one routed request
     /// each. Replies in order.
@@ -482,21 +345,6 @@ impl RedisTarget {
             );
         }
         Ok(replies)
-    }
-
-    /// `CLUSTER NODES` as any node sees it.
-    pub async fn cluster_nodes(
-        &self,
-    ) -> Result<Vec<crate::model::cluster::ClusterNode>, RedisFailure> {
-        let text: String = self
-            .run(|mut connection| async move {
-                redis::cmd("CLUSTER")
-                    .arg("NODES")
-                    .query_async(&mut connection)
-                    .await
-            })
-            .await?;
-        Ok(crate::model::cluster::parse_nodes(&text))
     }
 
     async fn rediscover_within_bound(&self) {

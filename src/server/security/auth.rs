@@ -28,8 +28,6 @@ use crate::server::env::Secret;
 pub const COOKIE_NAME: &str = "access_token";
 /// Tokens longer than this are refused unread; the admin's tokens are a few hundred bytes.
 pub const MAX_TOKEN_BYTES: usize = 4096;
-/// Where the built-in login of dev mode lives (relative to the base path).
-pub const DEV_LOGIN_PATH: &str = "/auth/dev-login";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -4,6 +4,9 @@
 
 use crate::server::env::{ConfigError, Env, Secret, invalid};
 
+/// Where the built-in login of dev mode lives (relative to the base path).
+pub const DEV_LOGIN_PATH: &str = "/auth/dev-login";
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuthSettings {
     /// The admin's SECRET_KEY (or, in dev mode without one, a random throwaway secret).
@@ -173,7 +176,7 @@ impl AuthSettings {
                 }
                 url
             }
-            None if dev_login => format!("{base_path}{}", super::auth::DEV_LOGIN_PATH),
+            None if dev_login => format!("{base_path}{DEV_LOGIN_PATH}"),
             None => "/auth/login".into(),
         };
         let leeway_seconds = env
