@@ -8,8 +8,10 @@ cd "$ROOT"
 BIN="${CACHEPANEL_BIN:?CACHEPANEL_BIN must name the release server binary}"
 SITE="${SITE_ROOT:-$ROOT/target/site}"
 OUT=BENCHMARKS.md
-# BENCH_SECTIONS="viewers flush" runs only those sections (default: all of them).
+# BENCH_SECTIONS="viewers flush" runs only those sections (default: all of them but
+# `redesign`, which builds a second tree and runs only when named or with BENCH_REDESIGN=1).
 want() { [ -z "${BENCH_SECTIONS:-}" ] || [[ " $BENCH_SECTIONS " == *" $1 "* ]]; }
+want_named() { [[ " ${BENCH_SECTIONS:-} " == *" $1 "* ]] || [ "${BENCH_REDESIGN:-0}" = 1 ]; }
 
 wasm="$SITE/pkg/cachepanel.wasm"
 js="$SITE/pkg/cachepanel.js"
@@ -54,16 +56,20 @@ run_section() {
   echo "$text"
 }
 
-if want skeleton; then
-# Start the server against a private redis-server and read its RSS once it answers.
-redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-app_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis_dir=$(mktemp -d)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$redis_dir" >/dev/null &
-redis_pid=$!
-# A superadmin session, minted like the admin mints it (HS256 over the JWT's two parts).
-jwt_secret="bench-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-token=$(python3 - "$jwt_secret" <<'PY'
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Starts server binary $1 (site $2) against a private redis-server; sets app_pid, redis_pid,
+# app_port and token (a superadmin session) and waits until /healthz answers.
+start_app() {
+  local bin=$1 site=$2 redis_port jwt_secret
+  redis_port=$(free_port)
+  app_port=$(free_port)
+  redis_dir=$(mktemp -d)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$redis_dir" >/dev/null &
+  redis_pid=$!
+  # A superadmin session, minted like the admin mints it (HS256 over the JWT's two parts).
+  jwt_secret="bench-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  token=$(python3 - "$jwt_secret" <<'PY'
 import base64, hashlib, hmac, json, sys, time
 b64 = lambda data: base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 now = int(time.time())
@@ -73,16 +79,29 @@ signature = hmac.new(sys.argv[1].encode(), f"{head}.{body}".encode(), hashlib.sh
 print(f"{head}.{body}.{b64(signature)}")
 PY
 )
-CACHEPANEL_REDIS_URL="redis://127.0.0.1:$redis_port" CACHEPANEL_ADDR="127.0.0.1:$app_port" \
-  CACHEPANEL_JWT_SECRET="$jwt_secret" CACHEPANEL_RATE_LIMIT_ENABLED=false \
-  CACHEPANEL_SITE_ROOT="$SITE" CACHEPANEL_LOG=warn "$BIN" >/dev/null &
-app_pid=$!
-trap 'kill $app_pid $redis_pid 2>/dev/null || true; rm -rf "$redis_dir"' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$app_port/healthz" >/dev/null && break; sleep 0.05; done
+  CACHEPANEL_REDIS_URL="redis://127.0.0.1:$redis_port" CACHEPANEL_ADDR="127.0.0.1:$app_port" \
+    CACHEPANEL_JWT_SECRET="$jwt_secret" CACHEPANEL_RATE_LIMIT_ENABLED=false \
+    CACHEPANEL_SITE_ROOT="$site" CACHEPANEL_LOG=warn "$bin" >/dev/null &
+  app_pid=$!
+  trap 'kill $app_pid $redis_pid 2>/dev/null || true; rm -rf "$redis_dir"' EXIT
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$app_port/healthz" >/dev/null && break; sleep 0.05; done
+}
+
+stop_app() { kill "$app_pid" "$redis_pid" 2>/dev/null || true; wait "$app_pid" "$redis_pid" 2>/dev/null || true; rm -rf "$redis_dir"; }
+
+# 500 sequential page renders of the started app, timed by curl: "p50 / p99" in ms.
+page_loop() {
+  for _ in $(seq 500); do curl -s -o /dev/null -w '%{time_total}\n' -H "Cookie: access_token=$token" "http://127.0.0.1:$app_port/admin/cache/stats"; done \
+    | sort -n | awk '{a[NR]=$1} END {printf "%.2f / %.2f", a[int(NR*0.5)]*1000, a[int(NR*0.99)]*1000}'
+}
+
+# Page latency of server binary $1 with site $2, on an app of its own.
+page_latency() { start_app "$1" "$2"; page_loop; stop_app; }
+
+if want skeleton; then
+start_app "$BIN" "$SITE"
 rss_start=$(awk '/VmRSS/{print $2}' /proc/$app_pid/status)
-# 500 sequential page renders, timed by curl, then RSS again.
-page_ms=$(for _ in $(seq 500); do curl -s -o /dev/null -w '%{time_total}\n' -H "Cookie: access_token=$token" "http://127.0.0.1:$app_port/admin/cache/stats"; done \
-  | sort -n | awk '{a[NR]=$1} END {printf "%.2f / %.2f", a[int(NR*0.5)]*1000, a[int(NR*0.99)]*1000}')
+page_ms=$(page_loop)
 rss_after=$(awk '/VmRSS/{print $2}' /proc/$app_pid/status)
 
 section=$(cat <<MD
@@ -106,7 +125,7 @@ MD
 
 splice skeleton "$section"
 echo "$section"
-kill $app_pid $redis_pid 2>/dev/null || true
+stop_app
 fi
 
 # Live stats: 1 vs 1000 event-stream subscribers, endpoint latency (release build).
@@ -129,3 +148,66 @@ if want rate-limit; then
   "$venv/bin/python" -c 'import limits, redis' 2>/dev/null || "$venv/bin/pip" install --quiet limits redis
   BENCH_PYTHON="$venv/bin/python" run_section rate-limit cargo bench -q --features ssr --bench rate_limit
 fi
+
+# The redesign (issue 14), before and after in this run: the tree at BENCH_BASELINE_REF (the
+# last commit before the redesign) and this one, each cold-built in a fresh target dir, then
+# each side's own census, flush and limiter benches and its page latency.
+if want_named redesign; then
+  venv="${CACHEPANEL_STATE_DIR:-$HOME/.cache/cachepanel}/venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/python" -c 'import limits, redis' 2>/dev/null || "$venv/bin/pip" install --quiet limits redis
+  base_ref=${BENCH_BASELINE_REF:-053ec6b}
+  base_tree=$(mktemp -d)
+  git worktree add --detach --force "$base_tree" "$base_ref" >/dev/null 2>&1
+  # field N (1-based, split on '|') of the first row starting with $2 in section text $1
+  cell() { printf '%s\n' "$1" | awk -F'|' -v start="$2" -v n="$3" 'index($0, start) == 1 { print $n; exit }'; }
+  first_number() { grep -oE '[0-9]+(\.[0-9]+)?' | head -1; }
+  measure_tree() {
+    local tree=$1 target start cold bin site census flush limiter page
+    target=$(mktemp -d)
+    start=$(date +%s)
+    (cd "$tree" && CARGO_TARGET_DIR="$target" cargo leptos build --release >/dev/null 2>&1)
+    cold=$(( $(date +%s) - start ))
+    bin="$target/release/cachepanel"
+    site="$tree/target/site"
+    census=$(cd "$tree" && CARGO_TARGET_DIR="$target" CACHEPANEL_BIN="$bin" cargo bench -q --features ssr --bench census 2>/dev/null)
+    flush=$(cd "$tree" && CARGO_TARGET_DIR="$target" CACHEPANEL_BIN="$bin" cargo bench -q --features ssr --bench flush 2>/dev/null)
+    limiter=$(cd "$tree" && CARGO_TARGET_DIR="$target" CACHEPANEL_BIN="$bin" BENCH_PYTHON="$venv/bin/python" cargo bench -q --features ssr --bench rate_limit 2>/dev/null)
+    page=$(page_latency "$bin" "$site")
+    printf '%s;%s;%s;%s;%s;%s;%s;%s\n' "$cold" "$(size "$site/pkg/cachepanel.wasm")" "$(gz "$site/pkg/cachepanel.wasm")" \
+      "$(size "$bin")" "$(cell "$census" '| 1000000 |' 4 | first_number)" "$(cell "$flush" '| cachepanel flush' 4 | first_number)" \
+      "$(cell "$limiter" '| 16 |' 3 | first_number)" "$page"
+    rm -rf "$target"
+  }
+  before=$(measure_tree "$base_tree")
+  after=$(measure_tree "$ROOT")
+  git worktree remove --force "$base_tree" >/dev/null 2>&1 || rm -rf "$base_tree"
+  row() {  # label, field index, unit, decimals of the ratio
+    local b a
+    b=$(echo "$before" | cut -d';' -f"$2"); a=$(echo "$after" | cut -d';' -f"$2")
+    echo "| $1 | $b$3 | $a$3 | $(python3 -c "print(f'{$a / $b:.2f}×' if float('$b') else '—')") |"
+  }
+  page_before=$(echo "$before" | cut -d';' -f8); page_after=$(echo "$after" | cut -d';' -f8)
+  section=$(cat <<MD
+<!-- redesign:start -->
+## The redesign step (issue 14): before and after
+
+Measured by \`make bench BENCH_SECTIONS=redesign\` (scripts/bench.sh) on $(date -u +%Y-%m-%d), $(nproc) cores: the tree at \`$base_ref\` (the last commit before the redesign) and this one ($(git rev-parse --short HEAD)), one after the other in this run. Each side is cold-built in a fresh target dir (\`cargo leptos build --release\`), then runs its own census, flush and limiter benches (the sections above, same workloads) and 500 sequential page GETs.
+
+| what | before | after | after / before |
+|---|---|---|---|
+$(row "cold release build (both halves)" 1 " s")
+$(row "WASM bundle, raw" 2 " B")
+$(row "WASM bundle, gzip -9" 3 " B")
+$(row "server binary (release)" 4 " B")
+$(row "census, 1000000 keys (keys/s)" 5 "")
+$(row "flush of 200000 keys under \`user:\` (keys/s)" 6 "")
+$(row "limiter, 16 clients (decisions/s)" 7 "")
+| SSR page p50 / p99 (ms) | $page_before | $page_after | |
+<!-- redesign:end -->
+MD
+)
+  splice redesign "$section"
+  echo "$section"
+fi
+
