@@ -1,13 +1,14 @@
 # cachepanel container image. Not built in this project's CI (no Docker engine there): keep it
 # in step with the Makefile by reading. The build stage runs the same `cargo leptos build
-# --release` as `make build`; cargo-leptos fetches wasm-bindgen and wasm-opt itself here.
+# --release --precompress` as `make build`; cargo-leptos fetches wasm-bindgen and wasm-opt itself here.
 
 FROM rust:1.96-bookworm AS build
 WORKDIR /src
 RUN rustup target add wasm32-unknown-unknown \
  && cargo install cargo-leptos --version 0.3.11 --locked
 COPY . .
-RUN cargo leptos build --release \
+RUN cargo leptos build --release --precompress --split \
+ && cp target/release/hash.txt target/site/hash.txt \
  && cp target/release/cachepanel /cachepanel \
  && cp -r target/site /site
 

@@ -26,8 +26,12 @@ test: bootstrap lint test-rust build test-e2e
 bootstrap:
 	@scripts/bootstrap.sh
 
+# --precompress writes .br and .gz twins of the client files; --split moves the chart code into
+# a WASM chunk loaded after hydration; hash.txt (the content-hashed names) is copied into the
+# site, so the site directory alone describes the client. Every build path uses this command.
 build: bootstrap
-	cargo leptos build --release
+	cargo leptos build --release --precompress --split
+	cp $(CARGO_TARGET_DIR)/release/hash.txt $(SITE_ROOT)/hash.txt
 
 lint:
 	cargo fmt --check

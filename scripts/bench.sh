@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures what the walking skeleton promises (bundle sizes, server binary size, RSS after
 # start, page latency) and writes them into BENCHMARKS.md between the skeleton markers.
-# BENCH_COLD_BUILD=1 also times a cold `cargo leptos build --release` in a fresh target dir.
+# BENCH_COLD_BUILD=1 also times a cold `make build` (`cargo leptos build --release --precompress --split`)
+# in a fresh target dir.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -13,17 +14,26 @@ OUT=BENCHMARKS.md
 want() { [ -z "${BENCH_SECTIONS:-}" ] || [[ " $BENCH_SECTIONS " == *" $1 "* ]]; }
 want_named() { [[ " ${BENCH_SECTIONS:-} " == *" $1 "* ]] || [ "${BENCH_REDESIGN:-0}" = 1 ]; }
 
-wasm="$SITE/pkg/cachepanel.wasm"
-js="$SITE/pkg/cachepanel.js"
+# The client file of kind $2 (wasm, js, css) in site $1: content-hashed names come from the
+# site's hash.txt (make build copies it there), plain names otherwise.
+client_file() {
+  local hash
+  hash=$(awk -F': *' -v kind="$2" '$1 == kind { print $2 }' "$1/hash.txt" 2>/dev/null)
+  if [ -n "$hash" ]; then echo "$1/pkg/cachepanel.$hash.$2"; else echo "$1/pkg/cachepanel.$2"; fi
+}
+wasm=$(client_file "$SITE" wasm)
+js=$(client_file "$SITE" js)
 size() { stat -c %s "$1"; }
 gz() { gzip -9 -c "$1" | wc -c; }
+# The brotli twin's size as served (`--precompress`), or "—" without one.
+br() { if [ -f "$1.br" ]; then stat -c %s "$1.br"; else echo "—"; fi; }
 
 cold_row="| cold release build (both halves) | not measured in this run (BENCH_COLD_BUILD=1) | |"
 if [ "${BENCH_COLD_BUILD:-0}" = 1 ]; then
   cold_dir=$(mktemp -d)
   start=$(date +%s)
-  CARGO_TARGET_DIR="$cold_dir" cargo leptos build --release >/dev/null 2>&1
-  cold_row="| cold release build (both halves) | $(( $(date +%s) - start )) s | \`CARGO_TARGET_DIR=\$(mktemp -d) cargo leptos build --release\` |"
+  CARGO_TARGET_DIR="$cold_dir" cargo leptos build --release --precompress --split >/dev/null 2>&1
+  cold_row="| cold release build (both halves) | $(( $(date +%s) - start )) s | \`CARGO_TARGET_DIR=\$(mktemp -d) cargo leptos build --release --precompress --split\` |"
   rm -rf "$cold_dir"
 fi
 
@@ -113,8 +123,8 @@ Measured by \`make bench\` (scripts/bench.sh) on $(date -u +%Y-%m-%d), $(nproc) 
 | what | value | command |
 |---|---|---|
 $cold_row
-| WASM bundle (after wasm-opt) | $(size "$wasm") B raw, $(gz "$wasm") B gzip -9 | \`cargo leptos build --release\`; \`gzip -9 -c target/site/pkg/cachepanel.wasm \| wc -c\` |
-| JS glue | $(size "$js") B raw, $(gz "$js") B gzip -9 | same |
+| WASM bundle (after wasm-opt) | $(size "$wasm") B raw, $(br "$wasm") B brotli as served, $(gz "$wasm") B gzip -9 | \`make build\`; the \`.br\` twin; \`gzip -9 -c\` of the file |
+| JS glue | $(size "$js") B raw, $(br "$js") B brotli as served, $(gz "$js") B gzip -9 | same |
 | server binary (release, not stripped) | $(size "$BIN") B | \`stat -c %s \$CARGO_TARGET_DIR/release/cachepanel\` |
 | server RSS after start | $rss_start KiB | \`VmRSS\` of /proc/PID/status once /healthz answers |
 | server RSS after 500 page renders | $rss_after KiB | same, after the loop below |
@@ -126,6 +136,62 @@ MD
 splice skeleton "$section"
 echo "$section"
 stop_app
+fi
+
+# Client delivery (issue 15): first and repeat page loads in Chromium, unthrottled and under a
+# slow profile, for this build and for the build before the client work (BENCH_CLIENT_BASELINE_REF),
+# which is built once into a cache dir of its own and kept for later runs.
+if want client; then
+  base_ref=${BENCH_CLIENT_BASELINE_REF:-ef77e5c}
+  base_dir="${CACHEPANEL_STATE_DIR:-$HOME/.cache/cachepanel}/client-baseline-$base_ref"
+  if [ ! -x "$base_dir/cachepanel" ] || [ ! -d "$base_dir/site" ]; then
+    rm -rf "$base_dir"
+    mkdir -p "$base_dir"
+    git worktree add --detach --force "$base_dir/tree" "$base_ref" >/dev/null 2>&1
+    CARGO_TARGET_DIR="$base_dir/target" make -C "$base_dir/tree" build >/dev/null 2>&1
+    cp "$base_dir/target/release/cachepanel" "$base_dir/cachepanel"
+    cp -r "$base_dir/tree/target/site" "$base_dir/site"
+    git worktree remove --force "$base_dir/tree" >/dev/null 2>&1 || true
+    rm -rf "$base_dir/target"
+  fi
+  loads=$(node end2end/load-bench.mjs "before=$base_dir/cachepanel:$base_dir/site" "after=$BIN:$SITE")
+  served_wasm=$(br "$wasm")
+  section=$(python3 - "$base_ref" "$(git rev-parse --short HEAD)" "$served_wasm" <<PY
+import json, sys
+base_ref, head, served_wasm = sys.argv[1:4]
+runs = {run["label"]: run for run in map(json.loads, """$loads""".strip().splitlines())}
+before, after = runs["before"], runs["after"]
+kb = lambda b: "—" if b is None else f"{b / 1000:.1f} kB"
+ms = lambda v: "—" if v is None else f"{v:.0f} ms"
+def ratio(a, b):
+    return "—" if not a or b is None else f"{b / a:.2f}×"
+rows = []
+for profile in ("unthrottled", "throttled"):
+    for key, label, fmt in (
+        ("first_total_bytes", "first load: bytes on the wire", kb),
+        ("first_wasm_bytes", "first load: WASM on the wire", kb),
+        ("repeat_static_bytes", "repeat load: WASM/JS/CSS on the wire", kb),
+        ("first_paint_ms", "first contentful paint", ms),
+        ("hydrated_ms", "hydration mark (first load)", ms),
+        ("repeat_hydrated_ms", "hydration mark (repeat load)", ms),
+    ):
+        b, a = before[profile][key], after[profile][key]
+        rows.append(f"| {profile} | {label} | {fmt(b)} | {fmt(a)} | {ratio(b, a)} |")
+print(f"""<!-- client:start -->
+## Client delivery (issue 15)
+
+Measured by \`make bench\` (\`end2end/load-bench.mjs\`): headless Chromium through playwright-core, the dashboard (\`/admin/cache/stats?lang=ru\`, demo workload, signed in), {int(__import__('os').environ.get('BENCH_LOADS', '5'))} first loads (fresh browser profile) and as many repeat loads (a new navigation in the same profile) per row, medians. Throttled: 4× CPU slowdown (CDP \`Emulation.setCPUThrottlingRate\`), 10 Mbit/s down, 5 Mbit/s up, 40 ms RTT (CDP \`Network.emulateNetworkConditions\`). Before: the build at \`{base_ref}\` (before the client work); after: this build ({head}), in the same run. Bytes are the encoded bytes per response (headers included), the event stream left out.
+
+| profile | what | before | after | after / before |
+|---|---|---|---|---|
+""" + "\n".join(rows) + f"""
+
+Initial WASM as served (brotli twin): {served_wasm} B. Goals: initial WASM ≤ 250 kB brotli; a first load ≤ 450 kB; a repeat load 0 B of WASM/JS/CSS; hydration mark ≤ 1.0 s throttled.
+<!-- client:end -->""")
+PY
+)
+  splice client "$section"
+  echo "$section"
 fi
 
 # Live stats: 1 vs 1000 event-stream subscribers, endpoint latency (release build).
@@ -166,7 +232,8 @@ if want_named redesign; then
     local tree=$1 target start cold bin site census flush limiter page
     target=$(mktemp -d)
     start=$(date +%s)
-    (cd "$tree" && CARGO_TARGET_DIR="$target" cargo leptos build --release >/dev/null 2>&1)
+    # Each tree builds the way its own Makefile builds.
+    CARGO_TARGET_DIR="$target" make -C "$tree" build >/dev/null 2>&1
     cold=$(( $(date +%s) - start ))
     bin="$target/release/cachepanel"
     site="$tree/target/site"
@@ -174,7 +241,9 @@ if want_named redesign; then
     flush=$(cd "$tree" && CARGO_TARGET_DIR="$target" CACHEPANEL_BIN="$bin" cargo bench -q --features ssr --bench flush 2>/dev/null)
     limiter=$(cd "$tree" && CARGO_TARGET_DIR="$target" CACHEPANEL_BIN="$bin" BENCH_PYTHON="$venv/bin/python" cargo bench -q --features ssr --bench rate_limit 2>/dev/null)
     page=$(page_latency "$bin" "$site")
-    printf '%s;%s;%s;%s;%s;%s;%s;%s\n' "$cold" "$(size "$site/pkg/cachepanel.wasm")" "$(gz "$site/pkg/cachepanel.wasm")" \
+    local wasm_file
+    wasm_file=$(client_file "$site" wasm)
+    printf '%s;%s;%s;%s;%s;%s;%s;%s\n' "$cold" "$(size "$wasm_file")" "$(gz "$wasm_file")" \
       "$(size "$bin")" "$(cell "$census" '| 1000000 |' 4 | first_number)" "$(cell "$flush" '| cachepanel flush' 4 | first_number)" \
       "$(cell "$limiter" '| 16 |' 3 | first_number)" "$page"
     rm -rf "$target"
@@ -192,7 +261,7 @@ if want_named redesign; then
 <!-- redesign:start -->
 ## The redesign step (issue 14): before and after
 
-Measured by \`make bench BENCH_SECTIONS=redesign\` (scripts/bench.sh) on $(date -u +%Y-%m-%d), $(nproc) cores: the tree at \`$base_ref\` (the last commit before the redesign) and this one ($(git rev-parse --short HEAD)), one after the other in this run. Each side is cold-built in a fresh target dir (\`cargo leptos build --release\`), then runs its own census, flush and limiter benches (the sections above, same workloads) and 500 sequential page GETs.
+Measured by \`make bench BENCH_SECTIONS=redesign\` (scripts/bench.sh) on $(date -u +%Y-%m-%d), $(nproc) cores: the tree at \`$base_ref\` (the last commit before the redesign) and this one ($(git rev-parse --short HEAD)), one after the other in this run. Each side is cold-built in a fresh target dir by its own \`make build\`, then runs its own census, flush and limiter benches (the sections above, same workloads) and 500 sequential page GETs.
 
 | what | before | after | after / before |
 |---|---|---|---|
@@ -209,5 +278,12 @@ MD
 )
   splice redesign "$section"
   echo "$section"
+fi
+
+# The benches above rebuild the release binary with cargo's plain settings: the page must still
+# name client files the site holds and hydrate (hash.txt is read at run time).
+if want client; then
+  BENCH_LOADS=1 BENCH_PROFILES=unthrottled node end2end/load-bench.mjs "check=$BIN:$SITE" >/dev/null \
+    || { echo "bench: the page no longer hydrates after the benches" >&2; exit 1; }
 fi
 

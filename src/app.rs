@@ -8,12 +8,13 @@ use crate::ui::pages::StatsPage;
 
 /// The whole document, rendered on the server only. The page settings travel to the client as
 /// JSON in a script element, so hydration starts from exactly what the server used.
-pub fn shell(options: LeptosOptions, page: PageConfig) -> impl IntoView {
+/// `stylesheet` is the style file's name under `pkg/` (content-hashed in release builds).
+pub fn shell(options: LeptosOptions, page: PageConfig, stylesheet: String) -> impl IntoView {
     // `<` is escaped so no value can close the script element early.
     let page_json = serde_json::to_string(&page)
         .unwrap_or_default()
         .replace('<', "\\u003c");
-    let stylesheet = page.url("/pkg/cachepanel.css");
+    let stylesheet = page.url(&format!("/pkg/{stylesheet}"));
     let title = texts(page.lang).page_title;
     view! {
         <!DOCTYPE html>

@@ -54,6 +54,38 @@ test('charts are SVG drawn in the page and follow new samples without a reload',
   await page.close();
 });
 
+test('when the chart code cannot be loaded the page stays usable, keeps the first charts and says so', async () => {
+  traffic();
+  const page = await signedInPage(browser, app, { viewport: { width: 1280, height: 900 } });
+  const errors = watchErrors(page);
+  // Every WASM file but the page's own bundle (named in its preload link) is the chart chunk.
+  const html = await (await fetch(`${app.origin}/admin/cache/stats`, {
+    headers: { cookie: `access_token=${(await page.context().cookies())[0].value}` },
+  })).text();
+  const bundle = html.match(/href="([^"]+\.wasm)"/)[1];
+  let broken = 0;
+  await page.route(/\/pkg\/.*\.wasm$/, (route) => {
+    if (new URL(route.request().url()).pathname === bundle) return route.continue();
+    broken += 1;
+    return route.fulfill({ status: 503, body: 'chunk unavailable' });
+  });
+  const stats = new StatsPage(page, app.origin);
+  await stats.open('?lang=ru');
+  await stats.waitHydrated();
+  await page.waitForSelector('[data-testid="charts-unavailable"]', { timeout: 10000 });
+  assert.ok(broken > 0, 'the chart chunk was asked for');
+  assert.match(await page.textContent('[data-testid="charts-unavailable"]'), /не удалось загрузить код графиков/);
+  // The server's charts stay, and the rest of the page still works.
+  assert.equal(await page.locator('[data-testid="chart-hit-rate"] svg').count(), 1);
+  await page.click('[data-testid="refresh"]');
+  await page.waitForSelector('[data-testid="stats-page"][data-streaming="true"]', { timeout: 10000 });
+  await page.click('[data-testid="range-1h"]');
+  await page.waitForSelector('[data-testid="range-1h"][aria-pressed="true"]', { timeout: 5000 });
+  // The chunk's failed fetch and compile are logged by the browser; nothing else may be.
+  assert.deepEqual(errors.filter((error) => !/503|Failed to load|WebAssembly/i.test(error)), []);
+  await page.close();
+});
+
 test('the range selector switches the charts to minute rollups', async () => {
   const page = await signedInPage(browser, app, { viewport: { width: 1280, height: 900 } });
   const errors = watchErrors(page);

@@ -80,3 +80,46 @@ test('a Russian browser gets Russian; the switch renders English and is remember
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('the built client arrives brotli-compressed, is cached forever, and a repeat visit fetches none of it', async () => {
+  const page = await signedInPage(browser, app);
+  const errors = watchErrors(page);
+  const client = [];
+  page.on('response', (response) => {
+    if (/\/pkg\/.*\.(wasm|js|css)$/.test(new URL(response.url()).pathname)) client.push(response);
+  });
+  const stats = new StatsPage(page, app.origin);
+  await stats.open();
+  await stats.waitHydrated();
+  const wasm = client.find((response) => response.url().endsWith('.wasm'));
+  assert.ok(wasm, 'the page loaded its WASM');
+  const headers = await wasm.allHeaders();
+  assert.equal(headers['content-encoding'], 'br');
+  assert.match(headers.vary ?? '', /accept-encoding/i);
+  assert.equal(headers['cache-control'], 'public, max-age=31536000, immutable');
+  assert.match(wasm.url(), /cachepanel\.[A-Za-z0-9_-]+\.wasm$/, 'a content-hashed name');
+
+  // A second visit in the same browser profile: every client file comes from the cache.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  const requested = new Map();
+  cdp.on('Network.requestWillBeSent', ({ requestId, request }) => {
+    if (/\/pkg\//.test(request.url)) requested.set(requestId, { url: request.url, cached: false });
+  });
+  const cached = (requestId) => {
+    const entry = requested.get(requestId);
+    if (entry) entry.cached = true;
+  };
+  cdp.on('Network.requestServedFromCache', ({ requestId }) => cached(requestId));
+  cdp.on('Network.responseReceived', ({ requestId, response }) => {
+    if (response.fromDiskCache) cached(requestId);
+  });
+  await stats.open();
+  await stats.waitHydrated();
+  const again = [...requested.values()];
+  assert.ok(again.some(({ url }) => url.endsWith('.wasm')), 'the repeat visit asked for its WASM');
+  assert.deepEqual(again.filter(({ cached: fromCache }) => !fromCache).map(({ url }) => url), [],
+    'no client file crossed the network again');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -159,4 +159,5 @@ pub(super) const EN: Texts = Texts {
     chart_unavailable: "— the chart could not be drawn",
     audit_unavailable: "The audit log cannot be read right now:",
     flush_memory_unknown: "could not be estimated",
+    charts_code_unavailable: "This chart is not updating: the chart code could not be loaded",
 };

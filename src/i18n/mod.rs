@@ -168,6 +168,8 @@ pub struct Texts {
     pub audit_unavailable: &'static str,
     /// In place of the memory figure when the flush preview could not measure it.
     pub flush_memory_unknown: &'static str,
+    /// Below the charts when their drawing code could not be loaded (they stay as first drawn).
+    pub charts_code_unavailable: &'static str,
 }
 
 pub fn texts(lang: Lang) -> &'static Texts {

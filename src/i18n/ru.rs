@@ -159,4 +159,5 @@ pub(super) const RU: Texts = Texts {
     chart_unavailable: "— не удалось построить график",
     audit_unavailable: "Журнал действий сейчас недоступен:",
     flush_memory_unknown: "не удалось оценить",
+    charts_code_unavailable: "График не обновляется: не удалось загрузить код графиков",
 };

@@ -6,7 +6,7 @@
 //! | composition | `state`, `config` | wire the features together; the registry of every variable |
 //! | features | `live`, `census`, `flush`, `rate_limit`, `audit`, `security` | what the dashboard does; each reads its own settings |
 //! | infrastructure | `redis`, `job` | connections, timeouts, the one keyspace walker; one run at a time |
-//! | leaves | `env`, `clock`, `lang` | `Env` and its typed readers, secrets, the clock, the page language |
+//! | leaves | `env`, `clock`, `lang`, `site` | `Env` and its typed readers, secrets, the clock, the page language, the built client's files |
 
 pub mod audit;
 pub mod census;
@@ -26,8 +26,9 @@ pub mod rate_limit;
 pub mod redis;
 mod run;
 pub mod security;
+pub mod site;
 pub mod state;
 
 pub use http::page::STATS_PAGE_PATH;
-pub use http::{leptos_options, router};
+pub use http::router;
 pub use run::run;

@@ -17,6 +17,7 @@ use crate::server::rate_limit::counters::CountersReader;
 use crate::server::redis::RedisTarget;
 use crate::server::redis::settings::TargetError;
 use crate::server::security::auth::Authenticator;
+use crate::server::site::SiteAssets;
 
 /// One watched Redis with its own sampler, history, census and flush.
 #[derive(Clone)]
@@ -43,6 +44,8 @@ pub struct AppState {
     pub counters: Arc<CountersReader>,
     pub auth: Arc<Authenticator>,
     pub leptos_options: LeptosOptions,
+    /// The built client's files (hashed names, the stylesheet) as found at start.
+    pub site: Arc<SiteAssets>,
     pub targets: Arc<Vec<TargetState>>,
     /// Becomes `true` when the process shuts down: event streams end, flushes stop.
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
@@ -118,9 +121,11 @@ impl AppState {
         );
         tasks.push(tokio::spawn(counters.clone().run()));
         let auth = Arc::new(Authenticator::new(&config.auth));
+        let site = SiteAssets::find(&config.site_root);
         let state = Self {
             auth,
-            leptos_options: crate::server::leptos_options(&config),
+            leptos_options: site.leptos_options(config.addr),
+            site: Arc::new(site),
             config: Arc::new(config),
             redis,
             sampler,

@@ -1,8 +1,11 @@
 //! Everything only a browser does, in one place: read the page settings the server rendered,
-//! follow the event stream, report the page height to the admin's frame. Each body is
-//! `cfg(feature = "hydrate")`; the server build sees the no-op or nothing.
+//! follow the event stream, report the page height to the admin's frame, redraw charts with
+//! the chart code loaded after hydration. Each body is `cfg(feature = "hydrate")`; the server
+//! build sees the no-op, the synchronous form, or nothing.
 
 use leptos::prelude::*;
+
+use crate::ui::charts::ChartOrder;
 
 #[cfg(feature = "hydrate")]
 use crate::model::{
@@ -140,4 +143,88 @@ pub fn report_height_to_parent(parent_origin: Option<String>) {
         std::mem::forget(observer);
     }
     post_height.forget();
+}
+
+/// A chart's first paint: drawn on the server. In the browser nothing: hydration keeps the
+/// server's SVG, and the chart code is not in the initial bundle.
+pub fn first_paint(order: &ChartOrder) -> String {
+    #[cfg(not(feature = "hydrate"))]
+    {
+        crate::ui::charts::draw(order)
+    }
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = order;
+        String::new()
+    }
+}
+
+/// Redraws `svg` from `order` whenever the order changes, with the chart code from its own
+/// WASM chunk (fetched on the first redraw, after hydration). A chunk that fails to load sets
+/// `failed` and leaves the chart as it was; the rest of the page keeps working, and the chunk
+/// is asked for again at most every `CHART_CODE_RETRY_MS`, not on every sample.
+#[cfg(feature = "hydrate")]
+pub fn draw_later(order: Signal<ChartOrder>, svg: RwSignal<String>, failed: RwSignal<bool>) {
+    // Draws finish in any order; only the newest order's SVG is shown.
+    let newest = StoredValue::new(0_u64);
+    Effect::new(move |_| {
+        let current = order.get();
+        if js_sys::Date::now() < CHART_CODE_RETRY_AT.get() {
+            let _ = failed.try_set(true);
+            return;
+        }
+        let generation = newest.get_value() + 1;
+        newest.set_value(generation);
+        leptos::task::spawn_local(async move {
+            // The chart may be gone by the time the chunk is in (its section re-rendered):
+            // `try_` reads and writes do nothing then.
+            match draw_in_chunk(current).await {
+                Ok(drawn) if newest.try_get_value() == Some(generation) => {
+                    let _ = svg.try_set(drawn);
+                    let _ = failed.try_set(false);
+                }
+                Ok(_) => {}
+                Err(ChartCodeMissing) => {
+                    CHART_CODE_RETRY_AT.set(js_sys::Date::now() + CHART_CODE_RETRY_MS);
+                    let _ = failed.try_set(true);
+                }
+            }
+        });
+    });
+}
+
+/// After a failed chunk load, charts wait this long before the chunk is asked for again.
+#[cfg(feature = "hydrate")]
+const CHART_CODE_RETRY_MS: f64 = 30_000.0;
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// `Date.now()` before which no chart asks for the chunk (0: ask).
+    static CHART_CODE_RETRY_AT: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn draw_later(_order: Signal<ChartOrder>, _svg: RwSignal<String>, _failed: RwSignal<bool>) {}
+
+/// The chart code could not be loaded (network, a broken chunk).
+#[cfg(feature = "hydrate")]
+struct ChartCodeMissing;
+
+#[cfg(feature = "hydrate")]
+impl From<leptos::wasm_split::SplitLoaderError> for ChartCodeMissing {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
+        Self
+    }
+}
+
+/// The one way into the drawing code in the browser: `cargo leptos build --split` moves it, and
+/// everything only it reaches (charts-rs, its font parser and font), into a chunk of its own.
+#[cfg(feature = "hydrate")]
+#[leptos::wasm_split::wasm_split(
+    cachepanel_charts,
+    wasm_split_path = ::leptos::wasm_split,
+    fallible
+)]
+fn draw_in_chunk(order: ChartOrder) -> Result<String, ChartCodeMissing> {
+    Ok(crate::ui::charts::draw(&order))
 }

@@ -7,6 +7,7 @@
 mod architecture;
 mod bodies;
 mod census;
+mod client;
 mod cluster;
 mod demo;
 mod flush;

@@ -76,8 +76,11 @@ fn the_compose_example_runs_cachepanel_next_to_a_production_like_redis() {
 fn the_image_builds_with_the_makefiles_command_runs_as_non_root_and_checks_health() {
     let dockerfile = read("Dockerfile");
     let makefile = read("Makefile");
-    let build = "cargo leptos build --release";
+    let build = "cargo leptos build --release --precompress --split";
     assert!(makefile.contains(build) && dockerfile.contains(build));
+    // Both put the hashed names into the site, where the server looks for them.
+    assert!(makefile.contains("/release/hash.txt $(SITE_ROOT)/hash.txt"));
+    assert!(dockerfile.contains("cp target/release/hash.txt target/site/hash.txt"));
     assert!(dockerfile.contains("USER cachepanel"));
     assert!(dockerfile.contains("HEALTHCHECK") && dockerfile.contains("/healthz"));
     // The toolchain versions match the project's own bootstrap.

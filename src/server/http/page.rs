@@ -58,6 +58,7 @@ pub async fn stats_page(State(state): State<AppState>, request: Request<Body>) -
     let policy =
         web::content_security_policy(&state.config.web.frame_ancestors, Some(&nonce.to_string()));
     let options = state.leptos_options.clone();
+    let stylesheet = state.site.stylesheet.clone();
     let context_page = page.clone();
     let cookie_path = if state.config.base_path.is_empty() {
         "/".to_owned()
@@ -73,9 +74,13 @@ pub async fn stats_page(State(state): State<AppState>, request: Request<Body>) -
                 provide_context(caller);
             }
         },
-        move || shell(options.clone(), page.clone()),
+        move || shell(options.clone(), page.clone(), stylesheet.clone()),
     );
     let mut response = render(request).await;
+    // The page carries the caller's data and a fresh CSP nonce: never stored, every view new.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(value) = HeaderValue::from_str(&policy) {
         response
             .headers_mut()

@@ -2,7 +2,11 @@
 //! paint with them and the WASM client re-renders with the same code as samples arrive.
 //! charts-rs escapes every text it draws, so names that come from Redis stay text.
 
+mod order;
+
 use charts_rs::{BarChart, LineChart, Series, Symbol};
+
+pub use order::{ChartKind, ChartOrder, draw};
 
 use crate::model::live::Point;
 

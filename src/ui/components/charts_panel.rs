@@ -4,7 +4,8 @@ use leptos::prelude::*;
 
 use crate::i18n::Texts;
 use crate::model::live::{HistoryRange, Point};
-use crate::ui::charts::{self, LineLabels};
+use crate::ui::charts::{ChartKind, ChartOrder};
+use crate::ui::components::Chart;
 
 /// The time-range selector and the charts; re-drawn whenever points, width or range change.
 #[component]
@@ -17,40 +18,52 @@ pub fn ChartsPanel(
     width: Signal<f32>,
     texts: &'static Texts,
 ) -> impl IntoView {
-    let hit_rate = move || {
-        let labels = LineLabels {
-            title: texts.chart_hit_rate,
-            series: [texts.series_window, texts.series_target],
-            unavailable: texts.chart_unavailable,
-        };
-        charts::hit_rate_chart(&points.get(), target_hit_rate.get(), &labels, width.get())
+    let order = move |kind: ChartKind, title: &'static str, series: [&'static str; 2]| ChartOrder {
+        kind,
+        title,
+        series,
+        unavailable: texts.chart_unavailable,
+        width: width.get(),
     };
-    let memory = move || {
-        let labels = LineLabels {
-            title: texts.chart_memory,
-            series: [texts.series_used, texts.series_limit],
-            unavailable: texts.chart_unavailable,
-        };
-        charts::memory_chart(&points.get(), &labels, width.get())
-    };
-    let throughput = move || {
-        let labels = LineLabels {
-            title: texts.chart_throughput,
-            series: [texts.series_ops, texts.series_evicted],
-            unavailable: texts.chart_unavailable,
-        };
-        charts::throughput_chart(&points.get(), &labels, width.get())
-    };
-    let keys = move || {
-        let (bars, title) = key_bars.get();
-        charts::bar_chart(
-            &bars,
-            title,
-            texts.series_keys,
-            texts.chart_unavailable,
-            width.get(),
+    let hit_rate = Signal::derive(move || {
+        order(
+            ChartKind::HitRate {
+                points: points.get(),
+                target_percent: target_hit_rate.get(),
+            },
+            texts.chart_hit_rate,
+            [texts.series_window, texts.series_target],
         )
-    };
+    });
+    let memory = Signal::derive(move || {
+        order(
+            ChartKind::Memory {
+                points: points.get(),
+            },
+            texts.chart_memory,
+            [texts.series_used, texts.series_limit],
+        )
+    });
+    let throughput = Signal::derive(move || {
+        order(
+            ChartKind::Throughput {
+                points: points.get(),
+            },
+            texts.chart_throughput,
+            [texts.series_ops, texts.series_evicted],
+        )
+    });
+    let keys = Signal::derive(move || {
+        let (bars, title) = key_bars.get();
+        order(
+            ChartKind::Bars {
+                bars,
+                series: texts.series_keys,
+            },
+            title,
+            ["", ""],
+        )
+    });
     view! {
         <section class="panel">
             <div class="range-selector" role="group" aria-label=texts.range_label data-testid="range-selector">
@@ -71,10 +84,10 @@ pub fn ChartsPanel(
                     .collect_view()}
             </div>
             <div class="charts" data-testid="charts" data-points=move || points.get().len().to_string()>
-                <figure class="chart" data-testid="chart-hit-rate" inner_html=hit_rate></figure>
-                <figure class="chart" data-testid="chart-memory" inner_html=memory></figure>
-                <figure class="chart" data-testid="chart-throughput" inner_html=throughput></figure>
-                <figure class="chart" data-testid="chart-keys" inner_html=keys></figure>
+                <Chart order=hit_rate test_id="chart-hit-rate" code_unavailable=texts.charts_code_unavailable />
+                <Chart order=memory test_id="chart-memory" code_unavailable=texts.charts_code_unavailable />
+                <Chart order=throughput test_id="chart-throughput" code_unavailable=texts.charts_code_unavailable />
+                <Chart order=keys test_id="chart-keys" code_unavailable=texts.charts_code_unavailable />
             </div>
         </section>
     }

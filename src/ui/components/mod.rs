@@ -2,6 +2,7 @@
 
 pub mod audit_list;
 pub mod census_table;
+pub mod chart;
 pub mod charts_panel;
 pub mod cluster_panel;
 pub mod config_panel;
@@ -12,6 +13,7 @@ pub mod topology_panel;
 
 pub use audit_list::AuditList;
 pub use census_table::CensusTable;
+pub use chart::Chart;
 pub use charts_panel::ChartsPanel;
 pub use cluster_panel::ClusterPanel;
 pub use config_panel::ConfigPanel;

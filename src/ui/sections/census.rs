@@ -6,8 +6,8 @@ use crate::api::census::{CancelCensus, StartCensus};
 use crate::i18n::Texts;
 use crate::model::Lang;
 use crate::model::census::{CensusOutcome, CensusState, TTL_BUCKETS, total_ttl_buckets};
-use crate::ui::charts;
-use crate::ui::components::CensusTable;
+use crate::ui::charts::{ChartKind, ChartOrder};
+use crate::ui::components::{CensusTable, Chart};
 
 /// Keys by prefix: run / cancel the census, its live progress, the last result as a table
 /// and charts (memory per group, TTL distribution).
@@ -38,6 +38,18 @@ pub fn CensusSection(
                     {crate::ui::node_progress(progress.node.as_deref(), progress.nodes_done, progress.nodes_total, texts)}
                 </div>
             }
+        })
+    };
+    let bars = move |bars: Vec<(String, f64)>, title: &'static str, series: &'static str| {
+        Signal::derive(move || ChartOrder {
+            kind: ChartKind::Bars {
+                bars: bars.clone(),
+                series,
+            },
+            title,
+            series: ["", ""],
+            unavailable: texts.chart_unavailable,
+            width: width.get(),
         })
     };
     let summary = move || {
@@ -76,12 +88,10 @@ pub fn CensusSection(
             </p>
             <CensusTable groups=report.groups.clone() total_keys=report.scanned_keys lang texts />
             <div class="charts">
-                <figure class="chart" data-testid="chart-memory-by-group"
-                    inner_html=move || charts::bar_chart(&memory_bars, texts.chart_memory_by_group, texts.col_memory, texts.chart_unavailable, width.get())>
-                </figure>
-                <figure class="chart" data-testid="chart-ttl"
-                    inner_html=move || charts::bar_chart(&ttl_bars, texts.chart_ttl_histogram, texts.col_keys, texts.chart_unavailable, width.get())>
-                </figure>
+                <Chart order=bars(memory_bars, texts.chart_memory_by_group, texts.col_memory)
+                    test_id="chart-memory-by-group" code_unavailable=texts.charts_code_unavailable />
+                <Chart order=bars(ttl_bars, texts.chart_ttl_histogram, texts.col_keys)
+                    test_id="chart-ttl" code_unavailable=texts.charts_code_unavailable />
             </div>
         }
         .into_any()

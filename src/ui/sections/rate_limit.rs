@@ -7,7 +7,8 @@ use crate::api::rate_limit::{RefreshRateLimits, ResetRateLimit};
 use crate::i18n::Texts;
 use crate::model::rate_limit::{CounterRow, CountersReport, Role};
 use crate::ui::AuditRefresh;
-use crate::ui::charts;
+use crate::ui::charts::{ChartKind, ChartOrder};
+use crate::ui::components::Chart;
 
 /// Rate-limit counters: who is over or near the limit, stuck counters, a dominant IP, 429s
 /// per minute per role, and an audited reset per counter. The server's reader walks the
@@ -64,7 +65,13 @@ pub fn RateLimitSection(
                     .enumerate()
                     .map(|(i, role)| (role.name().to_owned(), report.rejections.iter().map(|m| m.per_role[i] as f64).collect()))
                     .collect();
-                let chart = move || charts::multi_line_chart(labels.clone(), series.clone(), texts.chart_rejections, texts.chart_unavailable, width.get());
+                let chart = Signal::derive(move || ChartOrder {
+                    kind: ChartKind::Lines { labels: labels.clone(), series: series.clone() },
+                    title: texts.chart_rejections,
+                    series: ["", ""],
+                    unavailable: texts.chart_unavailable,
+                    width: width.get(),
+                });
                 let read_at_ms = report.read_at_ms;
                 let served_age_ms = report.age_ms;
                 // Before the browser knows the server's clock, the age the server stated.
@@ -104,7 +111,7 @@ pub fn RateLimitSection(
                         </tr></thead>
                         <tbody>{report.top.into_iter().map(|row| counter_row(row, reset, texts)).collect_view()}</tbody>
                     </table>
-                    <figure class="chart" data-testid="chart-rejections" inner_html=chart></figure>
+                    <Chart order=chart test_id="chart-rejections" code_unavailable=texts.charts_code_unavailable />
                 }
                 .into_any()
             }
