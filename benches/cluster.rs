@@ -9,10 +9,13 @@
     reason = "a benchmark stops on any setup failure"
 )]
 
-use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions, start_cluster};
+use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
 use common::{connection, start_server};
+use support::start_cluster;
 
 mod common;
+#[path = "../tests/support/cluster.rs"]
+mod support;
 
 const KEYS: u64 = 300_000;
 const PREFIX: &str = "user:";

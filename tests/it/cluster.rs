@@ -3,7 +3,9 @@
 use std::time::{Duration, Instant};
 
 use cachepanel::server::config::RedisUrl;
-use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions, start_cluster};
+use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
+
+use crate::support::start_cluster;
 
 use crate::harness::{TestApp, redis_connection};
 

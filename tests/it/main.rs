@@ -20,5 +20,7 @@ mod rate_limit;
 mod security;
 mod sentinel;
 mod skeleton;
+#[path = "../support/cluster.rs"]
+mod support;
 mod targets;
 mod viewers;

@@ -39,8 +39,6 @@ pub enum RedisProcessError {
     Port(std::io::Error),
     #[error("redis-server on port {port} did not answer PING within {seconds} s")]
     NotReady { port: u16, seconds: u64 },
-    #[error("redis-cli --cluster create failed or the cluster did not become ok: {0}")]
-    Cluster(String),
 }
 
 impl RedisProcess {
@@ -147,62 +145,6 @@ impl RedisProcess {
             seconds: limit.as_secs(),
         })
     }
-}
-
-/// A Redis Cluster of `masters` fresh nodes (no replicas) on free loopback ports, created with
-/// `redis-cli --cluster create` and returned once every node reports `cluster_state:ok`.
-pub fn start_cluster(masters: usize) -> Result<Vec<RedisProcess>, RedisProcessError> {
-    let nodes = (0..masters)
-        .map(|_| {
-            RedisProcess::start(RedisProcessOptions {
-                extra_args: vec![
-                    "--cluster-enabled".into(),
-                    "yes".into(),
-                    "--cluster-node-timeout".into(),
-                    "2000".into(),
-                ],
-                ..Default::default()
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let status = Command::new("redis-cli")
-        .args(["--cluster", "create"])
-        .args(
-            nodes
-                .iter()
-                .map(|node| format!("127.0.0.1:{}", node.port())),
-        )
-        .args(["--cluster-replicas", "0", "--cluster-yes"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_err(RedisProcessError::Spawn)?;
-    if !status.success() {
-        return Err(RedisProcessError::Cluster(format!(
-            "redis-cli exited with {status}"
-        )));
-    }
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(20) {
-        let ok = nodes.iter().all(|node| {
-            redis::Client::open(node.url().as_str())
-                .and_then(|client| client.get_connection_with_timeout(Duration::from_millis(200)))
-                .and_then(|mut connection| {
-                    redis::cmd("CLUSTER")
-                        .arg("INFO")
-                        .query::<String>(&mut connection)
-                })
-                .is_ok_and(|info| info.contains("cluster_state:ok"))
-        });
-        if ok {
-            return Ok(nodes);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Err(RedisProcessError::Cluster(
-        "cluster_state not ok within 20 s".into(),
-    ))
 }
 
 impl Drop for RedisProcess {
