@@ -29,7 +29,9 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
     };
     let audit = Resource::new(audit_version, |_| get_audit());
     let can_act = crate::ui::use_page_config().can_act;
-    let policy = move || flush.get().map_or(FlushPolicy::ReadOnly, |f| f.policy);
+    // A memo: the controls (and the confirmation typed into them) are rebuilt only when the
+    // policy itself changes, not on every pushed flush state (preview progress, results).
+    let policy = Memo::new(move |_| flush.get().map_or(FlushPolicy::ReadOnly, |f| f.policy));
 
     let preview_view = move || {
         preview.value().get().map(|result| match result {
@@ -104,7 +106,7 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
         })
     };
     let controls = move || {
-        match policy() {
+        match policy.get() {
         FlushPolicy::ReadOnly => view! { <p class="meta" data-testid="flush-disabled">{texts.flush_disabled_read_only}</p> }.into_any(),
         FlushPolicy::NotACache => view! { <p class="meta" data-testid="flush-disabled">{texts.flush_disabled_not_cache}</p> }.into_any(),
         FlushPolicy::Enabled if !can_act => view! { <p class="meta" data-testid="flush-disabled">{texts.view_only_notice}</p> }.into_any(),
