@@ -35,13 +35,7 @@ pub async fn page(State(state): State<AppState>, Query(query): Query<Next>) -> H
         crate::server::security::settings::DEV_LOGIN_PATH,
         url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
     );
-    let role = state
-        .config
-        .auth
-        .full_access_roles
-        .first()
-        .cloned()
-        .unwrap_or_default();
+    let role = dev_role(&state);
     Html(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>cachepanel dev login</title></head>\
          <body><main data-testid=\"dev-login\"><h1>cachepanel — dev mode</h1>\
@@ -58,13 +52,7 @@ pub async fn sign_in(State(state): State<AppState>, Query(query): Query<Next>) -
         query.next,
         format!("{}{STATS_PAGE_PATH}", state.config.base_path),
     );
-    let role = state
-        .config
-        .auth
-        .full_access_roles
-        .first()
-        .cloned()
-        .unwrap_or_default();
+    let role = dev_role(&state);
     let now = chrono::Utc::now().timestamp();
     let claims = MintClaims {
         sub: "0",
@@ -92,6 +80,17 @@ pub async fn sign_in(State(state): State<AppState>, Query(query): Query<Next>) -
         response.headers_mut().insert(header::LOCATION, location);
     }
     response
+}
+
+/// The dev login signs in with the first full-access role.
+fn dev_role(state: &AppState) -> String {
+    state
+        .config
+        .auth
+        .full_access_roles
+        .first()
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn html_escape(text: &str) -> String {
