@@ -3,7 +3,6 @@
 
 use leptos::server_fn;
 use serde::{Deserialize, Serialize};
-use server_fn::codec::JsonEncoding;
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -77,7 +76,7 @@ impl AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::api::encoding::JsonText;
 
     /// Framework errors are mostly malformed requests (bad arguments, bad encoding); the rest
     /// are server-side failures that the caller cannot act on.

@@ -1,20 +1,22 @@
 //! Server functions of the key census.
 
 use leptos::prelude::*;
+
+use crate::api::encoding::Json;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 use crate::model::census::CensusState;
 
 /// `GET /api/census`: the running census' progress (if any) and the last result.
-#[server(prefix = "/api", endpoint = "census", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "census", input = GetUrl, output = Json)]
 pub async fn get_census() -> Result<CensusState, AppError> {
     let state = crate::server::state::app_state()?;
     Ok(state.census.state())
 }
 
 /// `POST /api/census/start`: starts a census now; 409 while one is running.
-#[server(prefix = "/api", endpoint = "census/start")]
+#[server(prefix = "/api", endpoint = "census/start", output = Json)]
 pub async fn start_census() -> Result<CensusState, AppError> {
     let (state, _caller) = crate::server::state::app_state_to_act()?;
     state.census.start().map_err(|error| AppError::Conflict {
@@ -24,7 +26,7 @@ pub async fn start_census() -> Result<CensusState, AppError> {
 }
 
 /// `POST /api/census/cancel`: stops the running census after its current page.
-#[server(prefix = "/api", endpoint = "census/cancel")]
+#[server(prefix = "/api", endpoint = "census/cancel", output = Json)]
 pub async fn cancel_census() -> Result<bool, AppError> {
     let (state, _caller) = crate::server::state::app_state_to_act()?;
     Ok(state.census.cancel())

@@ -1,20 +1,22 @@
 //! Server functions of the governed flush and the audit trail.
 
 use leptos::prelude::*;
+
+use crate::api::encoding::Json;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 use crate::model::flush::{AuditEntry, FlushPreview, FlushState};
 
 /// `GET /api/flush`: whether flushing is enabled, the running flush and the last result.
-#[server(prefix = "/api", endpoint = "flush", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "flush", input = GetUrl, output = Json)]
 pub async fn get_flush() -> Result<FlushState, AppError> {
     let state = crate::server::state::app_state()?;
     Ok(state.flush.state())
 }
 
 /// `POST /api/flush/preview` (`prefix`): step one, the exact count under a literal prefix.
-#[server(prefix = "/api", endpoint = "flush/preview")]
+#[server(prefix = "/api", endpoint = "flush/preview", output = Json)]
 pub async fn preview_flush(prefix: String) -> Result<FlushPreview, AppError> {
     let (state, caller) = crate::server::state::app_state_to_act()?;
     let actor = caller.actor();
@@ -26,7 +28,7 @@ pub async fn preview_flush(prefix: String) -> Result<FlushPreview, AppError> {
 }
 
 /// `POST /api/flush/start` (`prefix` typed again, `preview_id`): step two, starts the flush.
-#[server(prefix = "/api", endpoint = "flush/start")]
+#[server(prefix = "/api", endpoint = "flush/start", output = Json)]
 pub async fn flush_prefix(prefix: String, preview_id: String) -> Result<FlushState, AppError> {
     let (state, caller) = crate::server::state::app_state_to_act()?;
     let actor = caller.actor();
@@ -38,7 +40,7 @@ pub async fn flush_prefix(prefix: String, preview_id: String) -> Result<FlushSta
 }
 
 /// `POST /api/flush/cancel`: stops the running flush within one batch.
-#[server(prefix = "/api", endpoint = "flush/cancel")]
+#[server(prefix = "/api", endpoint = "flush/cancel", output = Json)]
 pub async fn cancel_flush() -> Result<bool, AppError> {
     let (state, _caller) = crate::server::state::app_state_to_act()?;
     Ok(state.flush.cancel())
@@ -48,7 +50,7 @@ pub async fn cancel_flush() -> Result<bool, AppError> {
 pub const AUDIT_ENTRIES_SHOWN: usize = 20;
 
 /// `GET /api/audit`: the newest `AUDIT_ENTRIES_SHOWN` audit entries, newest first.
-#[server(prefix = "/api", endpoint = "audit", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "audit", input = GetUrl, output = Json)]
 pub async fn get_audit() -> Result<Vec<AuditEntry>, AppError> {
     let state = crate::server::state::app_state()?;
     state

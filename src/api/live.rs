@@ -1,20 +1,22 @@
 //! Server functions of the live stats: the latest snapshot and the history.
 
 use leptos::prelude::*;
+
+use crate::api::encoding::Json;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 use crate::model::live::{HistoryRange, LiveSnapshot, Point};
 
 /// `GET /api/live/snapshot`: the sampler's latest snapshot (no Redis command of its own).
-#[server(prefix = "/api", endpoint = "live/snapshot", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "live/snapshot", input = GetUrl, output = Json)]
 pub async fn get_live_snapshot() -> Result<LiveSnapshot, AppError> {
     let state = crate::server::state::app_state()?;
     Ok((*state.sampler.latest()).clone())
 }
 
 /// `GET /api/history?range=15m|1h|6h|24h`: chart points of the range, oldest first.
-#[server(prefix = "/api", endpoint = "history", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "history", input = GetUrl, output = Json)]
 pub async fn get_history(range: HistoryRange) -> Result<Vec<Point>, AppError> {
     let state = crate::server::state::app_state()?;
     Ok(state.sampler.history(range))

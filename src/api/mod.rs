@@ -2,6 +2,7 @@
 //! (see README "HTTP API") and is a thin adapter over a plain function in `server`.
 
 pub mod census;
+pub mod encoding;
 pub mod flush;
 pub mod live;
 pub mod rate_limit;

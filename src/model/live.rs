@@ -135,9 +135,7 @@ impl LiveSnapshot {
         match (&self.status, &self.stats) {
             (LiveStatus::Up, Some(stats)) => StatsReport::Up {
                 stats: stats.clone(),
-                read_at: chrono::DateTime::from_timestamp_millis(self.sampled_at_ms)
-                    .unwrap_or_default()
-                    .to_rfc3339(),
+                read_at_ms: self.sampled_at_ms,
             },
             (LiveStatus::Unavailable { reason, .. }, _) => StatsReport::Unavailable {
                 reason: reason.clone(),

@@ -84,8 +84,8 @@ impl RedisStats {
 pub enum StatsReport {
     Up {
         stats: RedisStats,
-        /// RFC 3339 time the reading was taken.
-        read_at: String,
+        /// When the reading was taken (Unix milliseconds).
+        read_at_ms: i64,
     },
     Unavailable {
         /// A short, secret-free reason such as "connection refused" or "timed out".
@@ -94,10 +94,10 @@ pub enum StatsReport {
 }
 
 impl StatsReport {
-    /// Time of the reading (RFC 3339 sorts as text); `None` while unavailable.
-    pub fn read_at(&self) -> Option<&str> {
+    /// When the reading was taken (Unix milliseconds); `None` while unavailable.
+    pub fn read_at_ms(&self) -> Option<i64> {
         match self {
-            Self::Up { read_at, .. } => Some(read_at),
+            Self::Up { read_at_ms, .. } => Some(*read_at_ms),
             Self::Unavailable { .. } => None,
         }
     }

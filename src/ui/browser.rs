@@ -24,6 +24,21 @@ pub fn read_page_config() -> PageConfig {
         .unwrap_or_default()
 }
 
+/// The clock in Unix milliseconds: the browser's in the client (the standard library has no
+/// clock on wasm32), the system's on the server.
+pub fn now_ms() -> i64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now() as i64
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_millis() as i64)
+    }
+}
+
 /// What each event of the stream is handed to.
 pub struct Listeners<S, C, F, R> {
     pub on_snapshot: S,

@@ -10,7 +10,7 @@ use crate::model::census::CensusState;
 use crate::model::flush::FlushState;
 use crate::model::live::{HistoryRange, LiveSnapshot, Point};
 use crate::model::rate_limit::CountersReport;
-use crate::ui::browser::{Listeners, subscribe};
+use crate::ui::browser::{Listeners, now_ms, subscribe};
 
 #[derive(Clone, Copy)]
 pub struct LiveData {
@@ -42,7 +42,7 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
     let pushed_rate_limits = RwSignal::new(None::<CountersReport>);
     let appended = RwSignal::new(Vec::<Point>::new());
     let streaming = RwSignal::new(false);
-    let client_now = RwSignal::new(chrono::Utc::now().timestamp_millis());
+    let client_now = RwSignal::new(now_ms());
     let clock_skew_ms = RwSignal::new(0_i64);
 
     // A new range loads its own history; points pushed before belong to the old one.
@@ -54,11 +54,11 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
     let url = page.api_url("/api/live/events");
     Effect::new(move |_| {
         let _ = set_interval_with_handle(
-            move || client_now.set(chrono::Utc::now().timestamp_millis()),
+            move || client_now.set(now_ms()),
             std::time::Duration::from_secs(1),
         );
         let on_snapshot = move |snapshot: LiveSnapshot| {
-            let now = chrono::Utc::now().timestamp_millis();
+            let now = now_ms();
             clock_skew_ms.set(snapshot.published_at_ms - now);
             client_now.set(now);
             if let Some(point) = snapshot.point {

@@ -26,9 +26,11 @@ pub struct AuthSettings {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct WebSettings {
-    /// Origins (`scheme://host[:port]`) whose mutating requests are accepted when the browser
-    /// sends no `Sec-Fetch-Site: same-origin`; normally the admin's public origin.
+    /// Origins (`scheme://host[:port]`) other than the one a request was sent to whose
+    /// mutating requests are accepted.
     pub allowed_origins: Vec<String>,
+    /// The origin a request was sent to comes from the proxy's forwarded headers.
+    pub trust_forwarded: bool,
     /// CSP `frame-ancestors` sources: who may put cachepanel in a frame.
     pub frame_ancestors: String,
     /// Where the embedded page posts its height; `None`: its own origin (admin and cachepanel
@@ -42,6 +44,7 @@ impl Default for WebSettings {
     fn default() -> Self {
         Self {
             allowed_origins: Vec::new(),
+            trust_forwarded: false,
             frame_ancestors: "'self'".into(),
             admin_origin: None,
             embed_by_default: false,
@@ -231,6 +234,7 @@ impl WebSettings {
         }
         Ok(Self {
             allowed_origins: origins("CACHEPANEL_ALLOWED_ORIGINS")?,
+            trust_forwarded: env.flag("CACHEPANEL_TRUST_FORWARDED", false)?,
             frame_ancestors,
             admin_origin: admin_origin.into_iter().next(),
             embed_by_default: env.flag("CACHEPANEL_EMBED", false)?,

@@ -8,6 +8,7 @@ use charts_rs::{BarChart, LineChart, Series, Symbol};
 
 pub use order::{ChartKind, ChartOrder, draw};
 
+use crate::model::format::UtcMoment;
 use crate::model::live::Point;
 
 /// Charts are drawn at the width of their container, within these bounds (iframe widths
@@ -73,16 +74,12 @@ fn time_labels(points: &[Point]) -> Vec<String> {
         (Some(first), Some(last)) => last.at_ms - first.at_ms,
         _ => 0,
     };
-    let format = if span < 30 * 60_000 {
-        "%H:%M:%S"
-    } else {
-        "%H:%M"
-    };
+    let with_seconds = span < 30 * 60_000;
     points
         .iter()
         .map(|point| {
-            chrono::DateTime::from_timestamp_millis(point.at_ms)
-                .map(|time| time.format(format).to_string())
+            UtcMoment::from_millis(point.at_ms)
+                .map(|moment| moment.clock(with_seconds))
                 .unwrap_or_default()
         })
         .collect()

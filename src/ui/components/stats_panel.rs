@@ -11,7 +11,7 @@ use crate::ui::components::StatCard;
 #[component]
 pub fn StatsPanel(report: StatsReport, texts: &'static Texts) -> impl IntoView {
     match report {
-        StatsReport::Up { stats, read_at } => figures(stats, read_at, texts).into_any(),
+        StatsReport::Up { stats, read_at_ms } => figures(stats, read_at_ms, texts).into_any(),
         StatsReport::Unavailable { reason } => view! {
             <div class="banner banner-critical" role="alert" data-testid="redis-unavailable">
                 <strong>{texts.redis_unavailable}</strong>
@@ -23,7 +23,7 @@ pub fn StatsPanel(report: StatsReport, texts: &'static Texts) -> impl IntoView {
     }
 }
 
-fn figures(stats: RedisStats, read_at: String, texts: &'static Texts) -> impl IntoView {
+fn figures(stats: RedisStats, read_at_ms: i64, texts: &'static Texts) -> impl IntoView {
     let hit_rate = stats
         .hit_rate_percent()
         .map(|percent| texts.lang.percent(percent, 1))
@@ -57,7 +57,7 @@ fn figures(stats: RedisStats, read_at: String, texts: &'static Texts) -> impl In
         <p class="meta">
             {texts.redis_version} " " <span data-testid="redis-version">{stats.redis_version}</span>
             " · " {texts.policy} " " <span data-testid="policy">{stats.maxmemory_policy}</span>
-            " · " {texts.read_at} " " <time data-testid="read-at">{read_at}</time>
+            " · " {texts.read_at} " " <time data-testid="read-at" data-ms=read_at_ms>{texts.lang.date_time_ms(read_at_ms)}</time>
         </p>
     }
 }

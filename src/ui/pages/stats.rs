@@ -108,7 +108,7 @@ pub fn StatsPage() -> impl IntoView {
                     let asked = stats.get();
                     let newest = match (asked, pushed) {
                         (Some(Ok(asked)), Some(pushed))
-                            if pushed.read_at().is_some() && asked.read_at() > pushed.read_at() =>
+                            if pushed.read_at_ms().is_some() && asked.read_at_ms() > pushed.read_at_ms() =>
                         {
                             Some(Ok(asked))
                         }

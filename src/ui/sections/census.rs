@@ -24,11 +24,11 @@ pub fn CensusSection(
 
     let progress = move || {
         running().map(|progress| {
-            let percent = if progress.dbsize_at_start == 0 {
-                0.0
-            } else {
-                (progress.scanned_keys as f64 * 100.0 / progress.dbsize_at_start as f64).min(100.0)
-            };
+            // Whole percent: a float attribute would pull float formatting into the bundle.
+            let percent = (progress.scanned_keys.saturating_mul(100))
+                .checked_div(progress.dbsize_at_start)
+                .unwrap_or(0)
+                .min(100);
             let eta = progress.eta_seconds.map(|s| format!(" · {} {s} {}", texts.census_eta, texts.seconds_short));
             view! {
                 <div class="census-progress" data-testid="census-progress">
