@@ -16,12 +16,24 @@ pub enum AppError {
     #[error("cross-site request refused: {message}")]
     CrossSite { message: String },
     #[error("invalid request: {message}")]
-    BadRequest { message: String },
+    BadRequest {
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        problem: Option<Problem>,
+    },
     #[error("{message}")]
-    Conflict { message: String },
+    Conflict {
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        problem: Option<Problem>,
+    },
     /// The action is switched off in this deployment (read-only, or flush before auth).
     #[error("{message}")]
-    Disabled { message: String },
+    Disabled {
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        problem: Option<Problem>,
+    },
     #[error("Redis unavailable: {reason}")]
     RedisUnavailable { reason: String },
     /// The request body is larger than the server takes.
@@ -31,6 +43,43 @@ pub enum AppError {
     RateLimited { retry_after_seconds: u64 },
     #[error("internal error (reference {reference})")]
     Internal { reference: String },
+}
+
+/// What exactly was refused, so the page can say it in its language; `message` stays the
+/// English sentence for API clients and logs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Problem {
+    ReadOnly,
+    NotACache,
+    InvalidPrefix,
+    NotACounter { key: String },
+    StateGroup { prefix: String, group: String },
+    NotACacheGroup { prefix: String, groups: String },
+    UnknownPreview,
+    ConfirmationMismatch { typed: String, previewed: String },
+    FlushRunning,
+    CensusRunning,
+}
+
+impl AppError {
+    /// A malformed request with nothing more specific to say.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            message: message.into(),
+            problem: None,
+        }
+    }
+
+    /// The machine-readable reason, if the error has one.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            Self::BadRequest { problem, .. }
+            | Self::Conflict { problem, .. }
+            | Self::Disabled { problem, .. } => problem.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 impl AppError {
@@ -85,7 +134,7 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Args(message)
             | ServerFnErrorErr::MissingArg(message)
             | ServerFnErrorErr::Deserialization(message)
-            | ServerFnErrorErr::UnsupportedRequestMethod(message) => Self::BadRequest { message },
+            | ServerFnErrorErr::UnsupportedRequestMethod(message) => Self::bad_request(message),
             other => Self::internal(other),
         }
     }

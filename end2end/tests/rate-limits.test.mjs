@@ -40,7 +40,7 @@ test('the counters table shows role and share of the limit, and reset removes a 
   const row = (key) => `[data-testid="limits-row"][data-key="${key}"]`;
   assert.equal(await page.textContent(`${row('rate_limit:user:1')} [data-testid="limits-role"]`), 'manager');
   assert.equal(await page.textContent(`${row('rate_limit:user:1')} [data-testid="limits-percent"]`), '80%');
-  assert.equal(await page.textContent(`${row('rate_limit:user:2')} [data-testid="limits-role"]`), 'unknown');
+  assert.equal(await page.textContent(`${row('rate_limit:user:2')} [data-testid="limits-role"]`), 'unknown role');
   assert.match(await page.textContent('[data-testid="limits-stuck"]'), /rate_limit:user:2/);
 
   await page.click(`${row('rate_limit:user:2')} [data-testid="limits-reset"]`);
@@ -56,7 +56,7 @@ test('the counters table shows role and share of the limit, and reset removes a 
 test('the counters view says how old it is, and refresh brings a new counter in (ru and en)', async () => {
   const shots = process.env.CACHEPANEL_E2E_SHOTS || `${tmpdir()}/cachepanel-e2e`;
   mkdirSync(shots, { recursive: true });
-  for (const [lang, age] of [['ru', /Прочитаны \d+ с назад · обновляются каждые 15 с/], ['en', /Read \d+ s ago · refreshed every 15 s/]]) {
+  for (const [lang, age] of [['ru', /Прочитаны (только что|\d+\s+с назад) · обновляются каждые 15\s+с/], ['en', /Read (just now|\d+\s+s ago) · refreshed every 15\s+s/]]) {
     const page = await signedInPage(browser, app, { userId: 901, viewport: { width: 1280, height: 900 } });
     const errors = watchErrors(page);
     const stats = new StatsPage(page, app.origin);

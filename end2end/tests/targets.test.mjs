@@ -42,7 +42,7 @@ test('the selector switches targets, and the page of a target talks to that targ
   await page.waitForSelector('[data-testid="stats-page"][data-hydrated="true"]', { timeout: 15000 });
   assert.equal(await page.textContent('[data-testid="total-keys"]'), '7');
 
-  // Server functions from this page go to /targets/bot-fsm/api/…: a refresh and a census
+  // Server functions from this page go to /admin/cache/targets/bot-fsm/api/…: a refresh and a census
   // read and walk the bot's Redis, and the live stream is the bot's.
   const requests = [];
   page.on('request', (request) => requests.push(new URL(request.url()).pathname));
@@ -55,8 +55,8 @@ test('the selector switches targets, and the page of a target talks to that targ
   );
   await page.click('[data-testid="census-start"]');
   await page.waitForSelector('[data-testid="census-row"][data-prefix="fsm:"]', { timeout: 15000 });
-  assert.ok(requests.some((path) => path.startsWith('/targets/bot-fsm/api/')), requests.join(' '));
-  assert.ok(!requests.some((path) => path.startsWith('/api/')), 'nothing went to the first target');
+  assert.ok(requests.some((path) => path.startsWith('/admin/cache/targets/bot-fsm/api/')), requests.join(' '));
+  assert.ok(!requests.some((path) => path.startsWith('/admin/cache/api/')), 'nothing went to the first target');
   // Flushing is for caches only: the bot's target shows why not.
   assert.match(await page.textContent('[data-testid="flush-disabled"]'), /not a cache/);
   assert.deepEqual(errors, []);

@@ -21,6 +21,7 @@ pub async fn start_census() -> Result<CensusState, AppError> {
     let (state, _caller) = crate::server::state::app_state_to_act()?;
     state.census.start().map_err(|error| AppError::Conflict {
         message: error.to_string(),
+        problem: Some(crate::error::Problem::CensusRunning),
     })?;
     Ok(state.census.state())
 }

@@ -2,6 +2,7 @@
 //! so a language that misses one does not compile; components never hard-code strings.
 
 use crate::model::Lang;
+pub use crate::model::format::Noun;
 
 mod en;
 mod ru;
@@ -170,6 +171,78 @@ pub struct Texts {
     pub flush_memory_unknown: &'static str,
     /// Below the charts when their drawing code could not be loaded (they stay as first drawn).
     pub charts_code_unavailable: &'static str,
+    /// Roles in `Role::ALL` order, then the unknown role.
+    pub role_names: [&'static str; 7],
+    /// The TTL histogram's buckets, in `TTL_BUCKETS` order.
+    pub ttl_buckets: [&'static str; 7],
+    /// Before a database number (`БД 0`).
+    pub database_short: &'static str,
+    /// A counter that never expires.
+    pub no_ttl_mark: &'static str,
+    /// Counted nouns (see `Lang::counted`).
+    pub noun_keys: Noun,
+    pub noun_requests: Noun,
+    /// The history range buttons, in `HistoryRange::ALL` order.
+    pub range_names: [&'static str; 4],
+    /// After the used-memory share.
+    pub of_maxmemory: &'static str,
+    /// Sentence templates: `{name}` is filled by `ui::phrases::sentence`.
+    pub updated_ago: &'static str,
+    pub census_summary: &'static str,
+    pub census_progress: &'static str,
+    pub census_left: &'static str,
+    pub census_sampled_every: &'static str,
+    pub flush_preview_line: &'static str,
+    pub flush_counting_line: &'static str,
+    pub flush_running_line: &'static str,
+    /// A finished flush, in the last-flush line and the audit.
+    pub flush_done: &'static str,
+    pub flush_cancelled: &'static str,
+    pub flush_interrupted_line: &'static str,
+    pub flush_failed: &'static str,
+    pub audit_preview: &'static str,
+    pub audit_flush_started: &'static str,
+    pub audit_reset: &'static str,
+    pub audit_other: &'static str,
+    pub limits_read_line: &'static str,
+    pub limits_every_line: &'static str,
+    pub limits_summary: &'static str,
+    /// Why Redis could not be read (`RedisFailure` reasons).
+    pub reason_timed_out: &'static str,
+    pub reason_refused: &'static str,
+    pub reason_auth: &'static str,
+    pub reason_lost: &'static str,
+    pub reason_not_read: &'static str,
+    pub reason_server_error: &'static str,
+    pub reason_other: &'static str,
+    /// API errors (`AppError`) as the page says them.
+    pub error_unauthorized: &'static str,
+    pub error_forbidden: &'static str,
+    pub error_cross_site: &'static str,
+    pub error_bad_request: &'static str,
+    pub error_redis: &'static str,
+    pub error_too_large: &'static str,
+    pub error_rate_limited: &'static str,
+    pub error_internal: &'static str,
+    pub problem_invalid_prefix: &'static str,
+    pub problem_not_a_counter: &'static str,
+    pub problem_state_group: &'static str,
+    pub problem_not_cache_group: &'static str,
+    pub problem_unknown_preview: &'static str,
+    pub problem_confirmation: &'static str,
+    pub problem_flush_running: &'static str,
+    pub problem_census_running: &'static str,
+}
+
+impl Texts {
+    /// A role as this language names it.
+    pub fn role_name(&self, role: crate::model::rate_limit::Role) -> &'static str {
+        use crate::model::rate_limit::Role;
+        Role::ALL
+            .iter()
+            .position(|known| *known == role)
+            .map_or(self.role_names[6], |index| self.role_names[index])
+    }
 }
 
 pub fn texts(lang: Lang) -> &'static Texts {

@@ -368,17 +368,6 @@ pub fn total_ttl_buckets(groups: &[GroupReport]) -> [u64; TTL_BUCKET_COUNT] {
     total
 }
 
-/// A duration as operators read TTLs: "45s", "5m 0s", "1h 0m", "2d 3h".
-pub fn format_duration_ms(ms: i64) -> String {
-    let seconds = ms.max(0) / 1000;
-    match seconds {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m {}s", s / 60, s % 60),
-        s if s < 86_400 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-        s => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,14 +432,6 @@ mod tests {
         assert_eq!(totals["user:"].hit_rate_percent(), Some(90.0));
         assert_eq!(totals["shift:"].hit_rate_percent(), Some(0.0));
         assert_eq!(totals.len(), 2);
-    }
-
-    #[test]
-    fn durations_read_like_ttls() {
-        assert_eq!(format_duration_ms(45_000), "45s");
-        assert_eq!(format_duration_ms(900_000), "15m 0s");
-        assert_eq!(format_duration_ms(3_600_000), "1h 0m");
-        assert_eq!(format_duration_ms(-1), "0s");
     }
 
     #[test]

@@ -173,6 +173,7 @@ pub struct FlushReport {
     pub preview_id: String,
     pub started_at_ms: i64,
     pub duration_ms: u64,
+    /// Keys the walk visited: an estimate (pages × COUNT), capped at the database size.
     pub scanned_keys: u64,
     /// Keys UNLINK actually removed (not keys seen).
     pub deleted_keys: u64,
@@ -211,6 +212,99 @@ pub struct AuditEntry {
     pub actor: String,
     pub prefix: String,
     pub detail: String,
+    /// The figures `detail` records, read back (what the page words as a sentence).
+    #[serde(default)]
+    pub figures: AuditFigures,
+}
+
+/// The figures of an audited action. The stream stores them as the entry's `detail`, in
+/// `name=value` words (`keys=1234 bytes=56789 preview=…`; `reason=` last, it may hold spaces),
+/// readable with `XRANGE` as they are and parsed back by `from_detail`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFigures {
+    pub preview_id: Option<String>,
+    /// Keys a preview counted (or, for a started flush, the preview had counted).
+    pub keys: Option<u64>,
+    /// A preview's memory estimate.
+    pub bytes: Option<u64>,
+    pub deleted: Option<u64>,
+    /// Keys the walk visited: an estimate (pages × COUNT), capped at the database size.
+    pub scanned: Option<u64>,
+    pub duration_ms: Option<u64>,
+    /// `complete`, `cancelled`, `interrupted` or `failed`.
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl AuditFigures {
+    pub fn to_detail(&self) -> String {
+        let mut words = Vec::new();
+        if let Some(id) = &self.preview_id {
+            words.push(format!("preview={id}"));
+        }
+        for (name, value) in [
+            ("keys", self.keys),
+            ("bytes", self.bytes),
+            ("deleted", self.deleted),
+            ("scanned", self.scanned),
+            ("duration_ms", self.duration_ms),
+        ] {
+            if let Some(value) = value {
+                words.push(format!("{name}={value}"));
+            }
+        }
+        if let Some(outcome) = &self.outcome {
+            words.push(format!("outcome={outcome}"));
+        }
+        if let Some(reason) = &self.reason {
+            words.push(format!("reason={reason}"));
+        }
+        words.join(" ")
+    }
+
+    /// Also reads the wording of earlier versions (`preview <id> keys=… bytes≈…`,
+    /// `previewed_keys=…`, `outcome={"state":"complete"}`); unknown words are skipped.
+    pub fn from_detail(detail: &str) -> Self {
+        let mut figures = Self::default();
+        let (words, reason) = match detail.split_once(" reason=") {
+            Some((words, reason)) => (words, Some(reason)),
+            None => match detail.strip_prefix("reason=") {
+                Some(reason) => ("", Some(reason)),
+                None => (detail, None),
+            },
+        };
+        figures.reason = reason.map(str::to_owned);
+        let mut previous = "";
+        for word in words.split_whitespace() {
+            let (name, value) = word
+                .split_once('=')
+                .or_else(|| word.split_once('≈'))
+                .unwrap_or((word, ""));
+            let number = value.parse::<u64>().ok();
+            match name {
+                "preview" => figures.preview_id = Some(value.to_owned()),
+                "keys" | "previewed_keys" => figures.keys = number,
+                "bytes" => figures.bytes = number,
+                "deleted" => figures.deleted = number,
+                "scanned" => figures.scanned = number,
+                "duration_ms" => figures.duration_ms = number,
+                "outcome" => {
+                    let state = value
+                        .trim_start_matches(r#"{"state":""#)
+                        .split('"')
+                        .next()
+                        .unwrap_or_default();
+                    figures.outcome = Some(state.to_owned());
+                }
+                _ if previous == "preview" && value.is_empty() => {
+                    figures.preview_id = Some(name.to_owned());
+                }
+                _ => {}
+            }
+            previous = name;
+        }
+        figures
+    }
 }
 
 #[cfg(test)]
@@ -220,6 +314,44 @@ mod tests {
 
     fn prefix(text: &str) -> KeyPrefix {
         KeyPrefix::new(text).unwrap()
+    }
+
+    #[test]
+    fn audit_figures_round_trip_through_the_detail_and_old_wordings_still_read() {
+        let figures = AuditFigures {
+            preview_id: Some("p1".into()),
+            keys: Some(1234),
+            bytes: Some(56_789),
+            deleted: Some(1200),
+            scanned: Some(2000),
+            duration_ms: Some(812),
+            outcome: Some("failed".into()),
+            reason: Some("server error NOPERM".into()),
+        };
+        assert_eq!(AuditFigures::from_detail(&figures.to_detail()), figures);
+        assert_eq!(AuditFigures::from_detail(""), AuditFigures::default());
+        let old_preview = AuditFigures::from_detail("preview p9 keys=500 bytes≈40960");
+        assert_eq!(
+            (
+                old_preview.preview_id.as_deref(),
+                old_preview.keys,
+                old_preview.bytes
+            ),
+            (Some("p9"), Some(500), Some(40_960))
+        );
+        let old_started = AuditFigures::from_detail("preview p9 previewed_keys=500");
+        assert_eq!(old_started.keys, Some(500));
+        let old_finished = AuditFigures::from_detail(
+            r#"outcome={"state":"complete"} deleted=1 scanned=1000 duration_ms=0"#,
+        );
+        assert_eq!(
+            (
+                old_finished.outcome.as_deref(),
+                old_finished.deleted,
+                old_finished.duration_ms
+            ),
+            (Some("complete"), Some(1), Some(0))
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::model::flush::{AuditAction, AuditEntry};
+use crate::model::flush::{AuditAction, AuditEntry, AuditFigures};
 use crate::server::clock::now_ms;
 use crate::server::env::{ConfigError, Env};
 use crate::server::redis::{RedisFailure, RedisTarget};
@@ -208,6 +208,7 @@ impl AuditLog {
                     action: field("action"),
                     actor: field("actor"),
                     prefix: field("prefix"),
+                    figures: AuditFigures::from_detail(&field("detail")),
                     detail: field("detail"),
                     id,
                 }

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod components;
 pub mod pages;
+pub mod phrases;
 pub mod sections;
 
 use leptos::prelude::*;

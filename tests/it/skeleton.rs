@@ -47,7 +47,7 @@ async fn the_page_shows_hits_misses_hit_rate_memory_and_keys_read_from_redis() {
         test_id_text(&html, "maxmemory").as_deref(),
         Some("без ограничения")
     );
-    assert!(test_id_text(&html, "used-memory").is_some_and(|text| text.ends_with("iB")));
+    assert!(test_id_text(&html, "used-memory").is_some_and(|text| text.ends_with("иБ")));
     assert!(html.contains("<html lang=\"ru\""));
 }
 
@@ -81,9 +81,9 @@ async fn maxmemory_is_shown_with_the_share_used() {
     let (_, html) = app.get_text("/admin/cache/stats").await;
     assert_eq!(
         test_id_text(&html, "maxmemory").as_deref(),
-        Some("64,0\u{a0}MiB")
+        Some("64,0\u{a0}МиБ")
     );
-    assert!(html.contains("\u{a0}% maxmemory"));
+    assert!(html.contains("\u{a0}% от maxmemory"));
     let (_, html) = app.get_text("/admin/cache/stats?lang=en").await;
     assert_eq!(
         test_id_text(&html, "maxmemory").as_deref(),
@@ -273,12 +273,12 @@ async fn a_base_path_prefixes_every_public_url_and_is_served_behind_either_proxy
     })
     .await;
 
-    let (status, html) = app.get_text("/tools/cachepanel/admin/cache/stats").await;
+    let (status, html) = app.get_text("/tools/cachepanel/stats").await;
     assert_eq!(status, 200);
     assert!(html.contains("/tools/cachepanel/pkg/cachepanel.js"));
     assert!(html.contains("/tools/cachepanel/pkg/cachepanel.css"));
     // A proxy that strips the prefix reaches the same page at the root.
-    let (status, _) = app.get_text("/admin/cache/stats").await;
+    let (status, _) = app.get_text("/stats").await;
     assert_eq!(status, 200);
     let (status, json) = app.get_json("/tools/cachepanel/api/stats").await;
     assert_eq!((status, json["status"].as_str()), (200, Some("up")));
@@ -288,8 +288,46 @@ async fn a_base_path_prefixes_every_public_url_and_is_served_behind_either_proxy
             .headers()
             .get("location")
             .and_then(|v| v.to_str().ok()),
-        Some("/tools/cachepanel/admin/cache/stats")
+        Some("/tools/cachepanel/stats")
     );
+}
+
+/// The default layout: every path under `/admin/cache/`, so the admin's one proxy rule
+/// (`location /admin/cache/`) serves the page exactly where its users know it.
+#[tokio::test]
+async fn by_default_everything_lives_under_admin_cache() {
+    let app = start_app().await;
+    let (status, html) = app.get_text("/admin/cache/stats").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("/admin/cache/pkg/cachepanel"),
+        "assets under the prefix"
+    );
+    assert!(
+        html.contains("\"base_path\":\"/admin/cache\""),
+        "API calls under the prefix"
+    );
+    let (status, json) = app.get_json("/admin/cache/api/stats").await;
+    assert_eq!((status, json["status"].as_str()), (200, Some("up")));
+    let (status, _) = app.get_json("/admin/cache/healthz").await;
+    assert_eq!(status, 200);
+    let (status, _) = app.get_text("/admin/cache/admin/cache/stats").await;
+    assert_eq!(status, 404, "no doubled prefix any more");
+    let (status, _) = app.get_text("/admin/cache/metrics").await;
+    assert_eq!(status, 404, "metrics stay off the forwarded prefix");
+    let (status, _) = app.get_text("/metrics").await;
+    assert_ne!(status, 404, "metrics at the root, for scrapers");
+    for entry in ["/", "/admin/cache/"] {
+        let response = app.get(entry).await;
+        assert_eq!(
+            response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok()),
+            Some("/admin/cache/stats"),
+            "{entry}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -155,8 +155,16 @@ impl LogSettings {
     }
 }
 
+/// Where cachepanel lives unless told otherwise: the admin's own path for it, so one proxy
+/// rule (`location /admin/cache/`) serves the page at `/admin/cache/stats`.
+pub const DEFAULT_BASE_PATH: &str = "/admin/cache";
+
+/// `None` (unset): the default prefix; `""` or `/`: everything at the root.
 fn parse_base_path(text: Option<&str>) -> Result<String, String> {
-    let path = text.unwrap_or_default().trim().trim_end_matches('/');
+    let path = text
+        .unwrap_or(DEFAULT_BASE_PATH)
+        .trim()
+        .trim_end_matches('/');
     if path.is_empty() {
         return Ok(String::new());
     }

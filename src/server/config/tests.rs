@@ -290,7 +290,7 @@ fn defaults_need_no_variables() {
     let config = config(&[]).unwrap();
     assert_eq!(config.redis.url, None);
     assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
-    assert_eq!(config.base_path, "");
+    assert_eq!(config.base_path, "/admin/cache");
     assert_eq!(config.redis.response_timeout, Duration::from_secs(1));
 }
 
@@ -387,6 +387,8 @@ fn base_path_is_normalised_and_validated() {
         Ok("/tools/cachepanel".into())
     );
     assert_eq!(parse_base_path(Some("/")), Ok(String::new()));
+    assert_eq!(parse_base_path(Some("")), Ok(String::new()));
+    assert_eq!(parse_base_path(None), Ok("/admin/cache".into()));
     assert!(parse_base_path(Some("tools")).is_err());
     assert!(parse_base_path(Some("/a/../b")).is_err());
     assert!(parse_base_path(Some("/a b")).is_err());

@@ -1,6 +1,6 @@
 //! Why a flush, preview or reset did not happen, and the HTTP error each becomes.
 
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::model::flush::{PrefixProblem, Refusal};
 use crate::server::redis::RedisFailure;
 
@@ -31,17 +31,40 @@ pub enum FlushError {
 impl From<FlushError> for AppError {
     fn from(error: FlushError) -> Self {
         let message = error.to_string();
-        match error {
-            FlushError::ReadOnly | FlushError::NotACache => AppError::Disabled { message },
-            FlushError::InvalidPrefix(_)
-            | FlushError::NotACounter(_)
-            | FlushError::Refused(_)
-            | FlushError::UnknownPreview
-            | FlushError::ConfirmationMismatch { .. } => AppError::BadRequest { message },
-            FlushError::AlreadyRunning => AppError::Conflict { message },
-            FlushError::AuditUnavailable(reason) | FlushError::Redis(RedisFailure { reason }) => {
-                AppError::RedisUnavailable { reason }
+        let problem = match &error {
+            FlushError::ReadOnly => Problem::ReadOnly,
+            FlushError::NotACache => Problem::NotACache,
+            FlushError::InvalidPrefix(_) => Problem::InvalidPrefix,
+            FlushError::NotACounter(key) => Problem::NotACounter { key: key.clone() },
+            FlushError::Refused(Refusal::StateGroup(prefix, group)) => Problem::StateGroup {
+                prefix: prefix.clone(),
+                group: group.clone(),
+            },
+            FlushError::Refused(Refusal::NotACacheGroup(prefix, groups)) => {
+                Problem::NotACacheGroup {
+                    prefix: prefix.clone(),
+                    groups: groups.clone(),
+                }
             }
+            FlushError::UnknownPreview => Problem::UnknownPreview,
+            FlushError::ConfirmationMismatch { typed, previewed } => {
+                Problem::ConfirmationMismatch {
+                    typed: typed.clone(),
+                    previewed: previewed.clone(),
+                }
+            }
+            FlushError::AlreadyRunning => Problem::FlushRunning,
+            FlushError::AuditUnavailable(reason) | FlushError::Redis(RedisFailure { reason }) => {
+                return AppError::RedisUnavailable {
+                    reason: reason.clone(),
+                };
+            }
+        };
+        let problem = Some(problem);
+        match error {
+            FlushError::ReadOnly | FlushError::NotACache => AppError::Disabled { message, problem },
+            FlushError::AlreadyRunning => AppError::Conflict { message, problem },
+            _ => AppError::BadRequest { message, problem },
         }
     }
 }

@@ -27,8 +27,8 @@ pub use settings::FlushSettings;
 
 use crate::model::census::PrefixGroup;
 use crate::model::flush::{
-    AuditAction, FlushOutcome, FlushPolicy, FlushPreview, FlushProgress, FlushState, KeyPrefix,
-    check_flushable,
+    AuditAction, AuditFigures, FlushOutcome, FlushPolicy, FlushPreview, FlushProgress, FlushState,
+    KeyPrefix, check_flushable,
 };
 use crate::server::audit::AuditLog;
 use crate::server::clock::now_ms;
@@ -197,10 +197,13 @@ impl FlushManager {
             }
             previews.insert(id, (preview.clone(), Instant::now()));
         }
-        let detail = format!(
-            "preview {} keys={} bytes≈{}",
-            preview.id, preview.keys, preview.estimated_bytes
-        );
+        let detail = AuditFigures {
+            preview_id: Some(preview.id.clone()),
+            keys: Some(preview.keys),
+            bytes: Some(preview.estimated_bytes),
+            ..AuditFigures::default()
+        }
+        .to_detail();
         // A preview deletes nothing: a failed audit write is logged, not fatal.
         let _ = self
             .audit
@@ -237,7 +240,12 @@ impl FlushManager {
         let Some(cancel) = self.slot.try_start() else {
             return Err(FlushError::AlreadyRunning);
         };
-        let detail = format!("preview {preview_id} previewed_keys={}", previewed.keys);
+        let detail = AuditFigures {
+            preview_id: Some(preview_id.to_owned()),
+            keys: Some(previewed.keys),
+            ..AuditFigures::default()
+        }
+        .to_detail();
         let dbsize = match self.dbsize().await {
             Ok(dbsize) => dbsize,
             Err(failure) => {
@@ -276,13 +284,21 @@ impl FlushManager {
             let report = manager
                 .run(prefix, preview_id, started_at_ms, &cancel)
                 .await;
-            let detail = format!(
-                "outcome={} deleted={} scanned={} duration_ms={}",
-                serde_json::to_string(&report.outcome).unwrap_or_default(),
-                report.deleted_keys,
-                report.scanned_keys,
-                report.duration_ms
-            );
+            let (outcome, reason) = match &report.outcome {
+                FlushOutcome::Complete => ("complete", None),
+                FlushOutcome::Cancelled => ("cancelled", None),
+                FlushOutcome::Interrupted => ("interrupted", None),
+                FlushOutcome::Failed { reason } => ("failed", Some(reason.clone())),
+            };
+            let detail = AuditFigures {
+                deleted: Some(report.deleted_keys),
+                scanned: Some(report.scanned_keys),
+                duration_ms: Some(report.duration_ms),
+                outcome: Some(outcome.to_owned()),
+                reason,
+                ..AuditFigures::default()
+            }
+            .to_detail();
             manager.state.send_modify(|state| {
                 state.running = None;
                 state.last = Some(report.clone());

@@ -26,11 +26,13 @@ impl FlushManager {
             &prefix,
             Some((cancel.clone(), self.settings.duty_cycle)),
             |keys, deleted, visited| {
-                scanned = visited;
                 matched += keys.len() as u64;
                 state.send_modify(|state| {
                     if let Some(progress) = state.running.as_mut() {
-                        progress.scanned_keys = visited.min(progress.dbsize_at_start);
+                        // Pages × COUNT overshoots a small database: never more than it held
+                        // (or than the walk found under the prefix, if it grew meanwhile).
+                        progress.scanned_keys = visited.min(progress.dbsize_at_start.max(matched));
+                        scanned = progress.scanned_keys;
                         progress.matched_keys = matched;
                         progress.deleted_keys = deleted;
                     }

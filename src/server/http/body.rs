@@ -35,10 +35,7 @@ pub async fn bounded_body(request: Request<Body>, next: axum::middleware::Next) 
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => return too_large(),
         Err(_) => {
-            return AppError::BadRequest {
-                message: "the request body could not be read".into(),
-            }
-            .into_response();
+            return AppError::bad_request("the request body could not be read").into_response();
         }
     };
     let bytes = if is_json(&parts.headers) {
@@ -50,7 +47,7 @@ pub async fn bounded_body(request: Request<Body>, next: axum::middleware::Next) 
                 );
                 axum::body::Bytes::from(form)
             }
-            Err(message) => return AppError::BadRequest { message }.into_response(),
+            Err(message) => return AppError::bad_request(message).into_response(),
         }
     } else {
         bytes

@@ -95,14 +95,20 @@ pub fn router(state: AppState) -> Router {
     let routes = protected
         .merge(public)
         .route("/healthz", get(health::healthz))
-        .route("/metrics", get(metrics::metrics))
         .nest_service("/pkg", client_files(&site_root, hashed_assets))
-        .with_state(state);
+        .with_state(state.clone());
     let routes = if base_path.is_empty() {
         routes
     } else {
-        Router::new().nest(&base_path, routes.clone()).merge(routes)
+        Router::new()
+            .route(&format!("{base_path}/"), get(redirect_to_stats))
+            .with_state(state.clone())
+            .nest(&base_path, routes.clone())
+            .merge(routes)
     };
+    // For scrapers on the internal address only: never under the prefix the public proxy
+    // forwards.
+    let routes = routes.route("/metrics", get(metrics::metrics).with_state(state));
     let app = routes
         .fallback_service(ServeDir::new(site_root))
         .layer(axum::middleware::from_fn(body::bounded_body))
@@ -230,6 +236,7 @@ pub(crate) fn state_for(state: &AppState, request: &Request<Body>) -> Result<App
         return Ok(state.clone());
     };
     state.for_target(&name).ok_or_else(|| AppError::BadRequest {
+        problem: None,
         message: format!(
             "unknown target; configured: {}",
             state.target_names().join(", ")

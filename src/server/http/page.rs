@@ -15,7 +15,7 @@ use crate::server::security::{auth, web};
 use crate::server::state::AppState;
 
 /// Path of the dashboard page, relative to the base path.
-pub const STATS_PAGE_PATH: &str = "/admin/cache/stats";
+pub const STATS_PAGE_PATH: &str = "/stats";
 
 pub async fn stats_page(State(state): State<AppState>, request: Request<Body>) -> Response {
     let state = match state_for(&state, &request) {

@@ -4,7 +4,7 @@
 
 mod order;
 
-use charts_rs::{BarChart, LineChart, Series, Symbol};
+use charts_rs::{LineChart, Series, Symbol};
 
 pub use order::{ChartKind, ChartOrder, draw};
 
@@ -185,7 +185,8 @@ pub fn memory_chart(points: &[Point], labels: &LineLabels, width: f32) -> String
     let mut chart = line_chart(width, labels.title, series_list, time_labels(&points));
     if let Some(axis) = chart.y_axis_configs.first_mut() {
         axis.min = Some(0.0);
-        axis.formatter = Some("{c} MiB".into());
+        // The unit is in the title, in the page's language.
+        axis.formatter = Some("{c}".into());
     }
     render(labels.title, labels.unavailable, || chart.svg())
 }
@@ -228,26 +229,140 @@ pub fn multi_line_chart(
     render(title, unavailable, || chart.svg())
 }
 
-/// A bar per named value: keys per group or database, memory per group, TTL buckets.
-pub fn bar_chart(
-    bars: &[(String, f64)],
-    title: &str,
-    series_name: &str,
-    unavailable: &str,
-    width: f32,
-) -> String {
-    let names = bars.iter().map(|(name, _)| name.clone()).collect();
-    let counts = bars.iter().map(|(_, value)| Some(*value as f32)).collect();
-    let mut chart = BarChart::new(vec![series(series_name, counts)], names);
-    chart.width = width.clamp(MIN_WIDTH, MAX_WIDTH);
-    chart.height = HEIGHT;
-    chart.font_family = FONT_FAMILY.to_owned();
-    chart.title.text = title.to_owned();
-    chart.title.font.size = 14.0;
-    if let Some(axis) = chart.y_axis_configs.first_mut() {
-        axis.min = Some(0.0);
+/// Horizontal bars, one row per name: names of any length stay readable (cut with "…" and
+/// whole in the row's tooltip), each value is written at its bar's end in the page's
+/// language, and every row's `<title>` holds the exact figure. Names come from Redis (key
+/// prefixes): escaped, and marked `translate="no"`.
+pub fn bar_chart(bars: &[(String, f64)], title: &str, values: BarValues) -> String {
+    const ROW: f32 = 22.0;
+    const TOP: f32 = 30.0;
+    const CHAR: f32 = 6.6; // average glyph width at 12 px, for fitting names and values
+    let width = values.width.clamp(MIN_WIDTH, MAX_WIDTH);
+    let height = TOP + ROW * bars.len().max(1) as f32 + 8.0;
+    let written: Vec<String> = bars.iter().map(|(_, value)| values.write(*value)).collect();
+    let longest_value = written.iter().map(|w| w.chars().count()).max().unwrap_or(1) as f32;
+    let value_width = longest_value * CHAR + 10.0;
+    let longest_name = bars
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(1) as f32;
+    let name_width = (longest_name * CHAR + 8.0).min(width * 0.4);
+    let bar_space = (width - name_width - value_width - 8.0).max(10.0);
+    let largest = bars.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max);
+    let fit = ((name_width - 8.0) / CHAR).max(3.0) as usize;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" font-family=\"{FONT_FAMILY}\" font-size=\"12\" \
+         role=\"img\" aria-label=\"{title}\">\
+         <text x=\"{x}\" y=\"18\" font-size=\"14\" text-anchor=\"middle\" fill=\"#464646\">{title}</text>",
+        title = escape_html(title),
+        x = width / 2.0,
+    );
+    for (row, ((name, value), shown)) in bars.iter().zip(&written).enumerate() {
+        let y = TOP + ROW * row as f32;
+        let length = if largest > 0.0 {
+            (*value / largest) as f32 * bar_space
+        } else {
+            0.0
+        };
+        let cut = if name.chars().count() > fit {
+            let kept: String = name.chars().take(fit.saturating_sub(1)).collect();
+            format!("{kept}…")
+        } else {
+            name.clone()
+        };
+        svg.push_str(&format!(
+            "<g data-bar=\"{name}\"><title translate=\"no\">{name}: {shown}</title>\
+             <text x=\"{label_end}\" y=\"{text_y}\" text-anchor=\"end\" fill=\"#464646\" translate=\"no\">{cut}</text>\
+             <rect x=\"{bar_x}\" y=\"{bar_y}\" width=\"{length}\" height=\"14\" rx=\"2\" fill=\"#5470c6\"/>\
+             <text x=\"{value_x}\" y=\"{text_y}\" fill=\"#464646\">{shown}</text></g>",
+            name = escape_html(name),
+            cut = escape_html(&cut),
+            shown = escape_html(shown),
+            label_end = name_width,
+            text_y = y + 12.0,
+            bar_x = name_width + 6.0,
+            bar_y = y + 1.0,
+            value_x = name_width + 10.0 + length,
+        ));
     }
-    render(title, unavailable, || chart.svg())
+    svg.push_str("</svg>");
+    svg
+}
+
+/// charts-rs writes axis numbers the English way (`0.5`, `5.3k`); for Russian every text
+/// node that is such a number is rewritten (`0,5`, `5,3 тыс.`). Other text is left alone.
+pub fn numbers_in_language(svg: &str, lang: crate::model::Lang) -> String {
+    if lang == crate::model::Lang::En {
+        return svg.to_owned();
+    }
+    let mut out = String::with_capacity(svg.len() + 64);
+    let mut rest = svg;
+    while let Some(open) = rest.find('>') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        let end = rest.find('<').unwrap_or(rest.len());
+        let node = &rest[..end];
+        out.push_str(&russian_number(node).unwrap_or_else(|| node.to_owned()));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `5.3k` → `5,3 тыс.`; `None` unless the whole text is a number, with an optional
+/// charts-rs magnitude suffix and an optional ` %`.
+fn russian_number(text: &str) -> Option<String> {
+    let trimmed = text.trim();
+    let (number, percent) = match trimmed.strip_suffix('%') {
+        Some(number) => (number.trim_end(), true),
+        None => (trimmed, false),
+    };
+    let (digits, magnitude) = match number.char_indices().last() {
+        Some((at, 'k')) => (&number[..at], Some("тыс.")),
+        Some((at, 'M')) => (&number[..at], Some("млн")),
+        Some((at, 'G')) => (&number[..at], Some("млрд")),
+        Some((at, 'T')) => (&number[..at], Some("трлн")),
+        _ => (number, None),
+    };
+    let unsigned = digits.strip_prefix('-').unwrap_or(digits);
+    let numeric = !unsigned.is_empty()
+        && unsigned.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && unsigned.matches('.').count() <= 1
+        && !unsigned.starts_with('.');
+    if !numeric {
+        return None;
+    }
+    let mut written = digits.replace('.', ",");
+    if let Some(magnitude) = magnitude {
+        written.push('\u{a0}');
+        written.push_str(magnitude);
+    }
+    if percent {
+        written.push_str("\u{a0}%");
+    }
+    Some(written)
+}
+
+/// How a bar chart writes its values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BarValues {
+    pub lang: crate::model::Lang,
+    /// Byte counts (written `1,5 МиБ`) rather than plain counts.
+    pub bytes: bool,
+    pub width: f32,
+}
+
+impl BarValues {
+    fn write(self, value: f64) -> String {
+        let whole = value.max(0.0).round() as u64;
+        if self.bytes {
+            self.lang.bytes(whole)
+        } else {
+            self.lang.count(whole)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -309,11 +424,63 @@ mod tests {
             ("<script>alert(1)</script>".to_owned(), 5.0),
             ("user:".to_owned(), 3.0),
         ];
-        let svg = bar_chart(&groups, "<b>keys</b>", "keys", "unavailable", 600.0);
+        let svg = bar_chart(&groups, "<b>keys</b>", BAR_COUNTS);
         assert!(svg.starts_with("<svg"));
         assert!(!svg.contains("<script>"));
         assert!(!svg.contains("<b>"));
         assert!(svg.contains("&lt;script&gt;"));
+    }
+
+    const BAR_COUNTS: BarValues = BarValues {
+        lang: crate::model::Lang::Ru,
+        bytes: false,
+        width: 600.0,
+    };
+
+    #[test]
+    fn bars_keep_long_names_apart_and_carry_exact_values_in_tooltips() {
+        let groups = vec![
+            ("analytics:".to_owned(), 1234.0),
+            ("contract_employees:".to_owned(), 56.0),
+            ("owner_objects:".to_owned(), 0.0),
+        ];
+        let svg = bar_chart(&groups, "Ключи по группам", BAR_COUNTS);
+        assert_eq!(svg.matches("<g data-bar=").count(), 3, "one row per group");
+        assert!(svg.contains(">analytics:: 1\u{a0}234</title>"), "{svg}");
+        assert!(svg.contains(">contract_employees:: 56</title>"));
+        assert!(svg.contains("translate=\"no\">analytics:</text>"));
+        let narrow = bar_chart(
+            &[("a_very_long_prefix_of_some_service:".to_owned(), 1.0)],
+            "t",
+            BarValues {
+                width: 300.0,
+                ..BAR_COUNTS
+            },
+        );
+        assert!(narrow.contains("…</text>"), "cut to fit: {narrow}");
+        assert!(narrow.contains(">a_very_long_prefix_of_some_service:: 1</title>"));
+        let bytes = bar_chart(
+            &[("user:".to_owned(), 1536.0)],
+            "t",
+            BarValues {
+                bytes: true,
+                lang: crate::model::Lang::En,
+                width: 600.0,
+            },
+        );
+        assert!(bytes.contains(">1.5\u{a0}KiB</text>"), "{bytes}");
+    }
+
+    #[test]
+    fn russian_charts_write_numbers_the_russian_way_and_leave_other_text() {
+        let svg = "<svg><text x=\"1.5\">5.3k</text><text>0.5</text><text>100 %</text>\
+                   <text>12</text><text>v1.2</text><text>14:05</text><text>-2.5M</text></svg>";
+        assert_eq!(
+            numbers_in_language(svg, crate::model::Lang::Ru),
+            "<svg><text x=\"1.5\">5,3\u{a0}тыс.</text><text>0,5</text><text>100\u{a0}%</text>\
+             <text>12</text><text>v1.2</text><text>14:05</text><text>-2,5\u{a0}млн</text></svg>"
+        );
+        assert_eq!(numbers_in_language(svg, crate::model::Lang::En), svg);
     }
 
     #[test]

@@ -22,10 +22,11 @@ pub enum ChartKind {
         labels: Vec<String>,
         series: Vec<(String, Vec<f64>)>,
     },
-    /// A bar per named value; `series` names the values.
+    /// A horizontal bar per named value.
     Bars {
         bars: Vec<(String, f64)>,
-        series: &'static str,
+        /// The values are byte counts.
+        bytes: bool,
     },
 }
 
@@ -38,6 +39,8 @@ pub struct ChartOrder {
     /// Shown instead of a chart that cannot be drawn.
     pub unavailable: &'static str,
     pub width: f32,
+    /// The language the chart's numbers are written in.
+    pub lang: crate::model::Lang,
 }
 
 /// The order's SVG (or its error state).
@@ -47,7 +50,7 @@ pub fn draw(order: &ChartOrder) -> String {
         series: order.series,
         unavailable: order.unavailable,
     };
-    match &order.kind {
+    let svg = match &order.kind {
         ChartKind::HitRate {
             points,
             target_percent,
@@ -61,8 +64,17 @@ pub fn draw(order: &ChartOrder) -> String {
             order.unavailable,
             order.width,
         ),
-        ChartKind::Bars { bars, series } => {
-            super::bar_chart(bars, order.title, series, order.unavailable, order.width)
+        ChartKind::Bars { bars, bytes } => {
+            return super::bar_chart(
+                bars,
+                order.title,
+                super::BarValues {
+                    lang: order.lang,
+                    bytes: *bytes,
+                    width: order.width,
+                },
+            );
         }
-    }
+    };
+    super::numbers_in_language(&svg, order.lang)
 }

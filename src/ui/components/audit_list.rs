@@ -1,11 +1,12 @@
-//! The newest audit entries (previews, flushes, resets).
+//! The newest audit entries (previews, flushes, resets), each as a sentence.
 
 use leptos::prelude::*;
 
 use crate::i18n::Texts;
-use crate::model::flush::AuditEntry;
+use crate::model::flush::{AuditEntry, FlushOutcome};
+use crate::ui::phrases::{code, flush_sentence, sentence, text};
 
-/// The newest audit entries: when, who, what, on which prefix.
+/// The newest audit entries: when, who, and what was done, in the page's language.
 #[component]
 pub fn AuditList(entries: Vec<AuditEntry>, texts: &'static Texts) -> impl IntoView {
     if entries.is_empty() {
@@ -22,10 +23,8 @@ pub fn AuditList(entries: Vec<AuditEntry>, texts: &'static Texts) -> impl IntoVi
                         view! {
                             <tr data-testid="audit-entry" data-action=action>
                                 <td>{when}</td>
-                                <td>{entry.actor}</td>
-                                <td>{entry.action}</td>
-                                <td><code>{entry.prefix}</code></td>
-                                <td class="meta">{entry.detail}</td>
+                                <td translate="no">{entry.actor.clone()}</td>
+                                <td data-testid="audit-sentence">{what_was_done(&entry, texts)}</td>
                             </tr>
                         }
                     })
@@ -34,4 +33,48 @@ pub fn AuditList(entries: Vec<AuditEntry>, texts: &'static Texts) -> impl IntoVi
         </table>
     }
     .into_any()
+}
+
+/// "Удалено 1 234 ключа с префиксом user: за 0,8 с": the entry's action with its figures.
+fn what_was_done(entry: &AuditEntry, texts: &'static Texts) -> AnyView {
+    let lang = texts.lang;
+    let figures = &entry.figures;
+    let keys = |count: Option<u64>| text(lang.counted(count.unwrap_or(0), &texts.noun_keys));
+    let prefix = code(entry.prefix.clone());
+    match entry.action.as_str() {
+        "preview" => sentence(
+            texts.audit_preview,
+            &[
+                ("prefix", prefix),
+                ("keys", keys(figures.keys)),
+                ("bytes", text(lang.bytes(figures.bytes.unwrap_or(0)))),
+            ],
+        ),
+        "flush_started" => sentence(
+            texts.audit_flush_started,
+            &[("prefix", prefix), ("keys", keys(figures.keys))],
+        ),
+        "flush_finished" | "flush_interrupted" => {
+            let outcome = match (entry.action.as_str(), figures.outcome.as_deref()) {
+                ("flush_interrupted", _) | (_, Some("interrupted")) => FlushOutcome::Interrupted,
+                (_, Some("cancelled")) => FlushOutcome::Cancelled,
+                (_, Some("failed")) => FlushOutcome::Failed {
+                    reason: figures.reason.clone().unwrap_or_default(),
+                },
+                _ => FlushOutcome::Complete,
+            };
+            flush_sentence(
+                &outcome,
+                &entry.prefix,
+                figures.deleted.unwrap_or(0),
+                figures.duration_ms.unwrap_or(0),
+                texts,
+            )
+        }
+        "reset_rate_limit" => sentence(texts.audit_reset, &[("prefix", prefix)]),
+        other => sentence(
+            texts.audit_other,
+            &[("action", code(other)), ("prefix", prefix)],
+        ),
+    }
 }

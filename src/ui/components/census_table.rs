@@ -4,9 +4,15 @@ use leptos::prelude::*;
 
 use crate::i18n::Texts;
 use crate::model::Lang;
-use crate::model::census::{
-    GroupKind, GroupReport, HotnessKind, SortBy, format_duration_ms, sort_groups,
-};
+use crate::model::census::{GroupKind, GroupReport, HotnessKind, SortBy, sort_groups};
+
+/// A TTL or median TTL in the page's language; `—` for none.
+fn ttl_text(lang: Lang, ms: Option<i64>) -> String {
+    match ms {
+        Some(ms) if ms >= 0 => lang.duration_ms(ms.unsigned_abs()),
+        _ => "—".to_owned(),
+    }
+}
 
 /// The census result as a sortable table; a click on a group shows its sample keys.
 #[component]
@@ -72,17 +78,22 @@ pub fn CensusTable(
             Lang::Ru => group.name_ru.clone(),
             Lang::En => group.name_en.clone(),
         };
+        // A group found in the keyspace is named by its key segment: not a word to translate.
+        let name_is_key = name == prefix;
         let row_prefix = prefix.clone();
         view! {
             <tr class="census-row" data-testid="census-row" data-prefix=prefix.clone()
                 on:click=move |_| selected.set(Some(row_prefix.clone()))>
-                <td><span class="group-name">{name}</span> " " <code>{prefix.clone()}</code></td>
+                <td>
+                    <span class="group-name" translate=name_is_key.then_some("no")>{name}</span>
+                    " " <code translate="no">{prefix.clone()}</code>
+                </td>
                 <td>{kind}</td>
                 <td class="num" data-testid="census-keys">{lang.count(group.keys)}</td>
                 <td class="num">{lang.percent(share, 1)}</td>
                 <td class="num">{memory}</td>
                 <td class="num">{lang.count(group.ttl.without_ttl)}</td>
-                <td class="num">{group.ttl.median_ms.map(format_duration_ms).unwrap_or_else(|| "—".into())}</td>
+                <td class="num">{ttl_text(lang, group.ttl.median_ms)}</td>
                 <td class="num">{hot.unwrap_or_else(|| "—".into())}</td>
                 <td class="num" data-testid="census-app-hit-rate">{app_hit_rate.unwrap_or_else(|| "—".into())}</td>
             </tr>
@@ -96,7 +107,7 @@ pub fn CensusTable(
             .find(|g| g.prefix == prefix)?;
         Some(view! {
             <div class="drill-down" data-testid="census-samples">
-                <h3>{texts.drill_heading} ": " <code>{prefix}</code></h3>
+                <h3>{texts.drill_heading} ": " <code translate="no">{prefix}</code></h3>
                 <table class="data-table">
                     <thead><tr>
                         <th>{texts.col_name}</th><th>{texts.col_type}</th>
@@ -105,9 +116,9 @@ pub fn CensusTable(
                     <tbody>
                         {group.samples.into_iter().map(|sample| view! {
                             <tr>
-                                <td><code>{sample.name}</code></td>
-                                <td>{sample.redis_type}</td>
-                                <td>{match sample.ttl_ms { -1 => "—".to_owned(), ms => format_duration_ms(ms) }}</td>
+                                <td><code translate="no">{sample.name}</code></td>
+                                <td><code translate="no">{sample.redis_type}</code></td>
+                                <td>{ttl_text(lang, Some(sample.ttl_ms))}</td>
                                 <td>{sample.memory_bytes.map(|bytes| lang.bytes(bytes)).unwrap_or_default()}</td>
                             </tr>
                         }).collect_view()}

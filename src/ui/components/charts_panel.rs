@@ -24,6 +24,7 @@ pub fn ChartsPanel(
         series,
         unavailable: texts.chart_unavailable,
         width: width.get(),
+        lang: texts.lang,
     };
     let hit_rate = Signal::derive(move || {
         order(
@@ -55,14 +56,7 @@ pub fn ChartsPanel(
     });
     let keys = Signal::derive(move || {
         let (bars, title) = key_bars.get();
-        order(
-            ChartKind::Bars {
-                bars,
-                series: texts.series_keys,
-            },
-            title,
-            ["", ""],
-        )
+        order(ChartKind::Bars { bars, bytes: false }, title, ["", ""])
     });
     view! {
         <section class="panel">
@@ -78,7 +72,7 @@ pub fn ChartsPanel(
                             data-testid=format!("range-{}", choice.label())
                             on:click=move |_| range.set(choice)
                         >
-                            {choice.label()}
+                            {texts.range_names[HistoryRange::ALL.iter().position(|c| *c == choice).unwrap_or(0)]}
                         </button>
                     })
                     .collect_view()}

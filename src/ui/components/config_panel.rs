@@ -37,17 +37,18 @@ pub fn ConfigPanel(
         view! {
             <tr class:mismatch=mismatch data-mismatch=mismatch.to_string()>
                 <th scope="row">{label}</th>
-                <td>{value}</td>
+                // Redis' own words (versions, roles, policies, save rules) are not translated.
+                <td translate=field_is_verbatim(label, texts).then_some("no")>{value}</td>
                 <td class="expected">
-                    {expected.map(|e| format!("{}: {e}", texts.config_expected))}
+                    {expected.map(|e| view! {
+                        {texts.config_expected} ": "
+                        <span translate=field_is_verbatim(label, texts).then_some("no")>{e}</span>
+                    })}
                     {mismatch.then(|| view! { <span class="mismatch-note">" — " {texts.config_mismatch}</span> })}
                 </td>
             </tr>
         }
     };
-    let days = view.uptime_seconds / 86_400;
-    let hours = (view.uptime_seconds % 86_400) / 3600;
-    let minutes = (view.uptime_seconds % 3600) / 60;
     view! {
         <section class="panel" data-testid="config-panel">
             <h2>{texts.config_heading}</h2>
@@ -55,7 +56,7 @@ pub fn ConfigPanel(
                 <tbody>
                     {row(texts.redis_version, view.version.clone(), None, None)}
                     {row(texts.config_role, view.role.clone(), None, None)}
-                    {row(texts.config_uptime, format!("{days}d {hours}h {minutes}m"), None, None)}
+                    {row(texts.config_uptime, texts.lang.duration_s(view.uptime_seconds), None, None)}
                     {row(texts.config_clients, view.connected_clients.to_string(), None, None)}
                     {row(texts.maxmemory, maxmemory, Some(texts.lang.bytes(expected.maxmemory_bytes)), Some(ConfigField::Maxmemory))}
                     {row(
@@ -82,4 +83,14 @@ pub fn ConfigPanel(
         </section>
     }
     .into_any()
+}
+
+fn field_is_verbatim(label: &str, texts: &Texts) -> bool {
+    [
+        texts.redis_version,
+        texts.config_role,
+        texts.policy,
+        texts.config_save,
+    ]
+    .contains(&label)
 }

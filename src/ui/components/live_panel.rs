@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use crate::i18n::Texts;
 use crate::model::health::{Badge, BadgeKind, Level};
 use crate::model::live::{LiveSnapshot, LiveStatus};
+use crate::ui::phrases::{self, sentence, text};
 
 /// Availability banner, data age, health badges and windowed rates of the latest snapshot.
 #[component]
@@ -13,26 +14,38 @@ pub fn LivePanel(
     server_now_ms: i64,
     texts: &'static Texts,
 ) -> impl IntoView {
-    let age_seconds = snapshot.data_age_ms(server_now_ms).map(|ms| ms / 1000);
+    let age_ms = snapshot.data_age_ms(server_now_ms);
+    let age = move || {
+        age_ms.map(|ms| {
+            let ago = texts.lang.ago_ms(u64::try_from(ms).unwrap_or(0));
+            view! { " · " {sentence(texts.updated_ago, &[("ago", text(ago))])} }
+        })
+    };
     let stale = snapshot.is_stale(server_now_ms);
     let banner = match &snapshot.status {
-        LiveStatus::Unavailable { reason, .. } => Some(view! {
-            <div class="banner banner-critical" role="alert" data-testid="live-unavailable">
-                <strong>{texts.redis_unavailable}</strong>
-                " — "
-                {reason.clone()}
-                {age_seconds.map(|age| format!(" · {} {age} {}", texts.data_age, texts.seconds_short))}
-            </div>
+        LiveStatus::Unavailable { reason, .. } => Some(
+            view! {
+                <div class="banner banner-critical" role="alert" data-testid="live-unavailable">
+                    <strong>{texts.redis_unavailable}</strong>
+                    " — "
+                    {phrases::reason(reason, texts)}
+                    {age()}
+                </div>
+            }
+            .into_any(),
+        ),
+        LiveStatus::Starting => {
+            Some(view! { <p class="meta">{texts.no_sample_yet}</p> }.into_any())
         }
-        .into_any()),
-        LiveStatus::Starting => Some(view! { <p class="meta">{texts.no_sample_yet}</p> }.into_any()),
-        LiveStatus::Up if stale => Some(view! {
-            <div class="banner banner-warning" role="status" data-testid="live-stale">
-                {texts.stale_data}
-                {age_seconds.map(|age| format!(" · {} {age} {}", texts.data_age, texts.seconds_short))}
-            </div>
-        }
-        .into_any()),
+        LiveStatus::Up if stale => Some(
+            view! {
+                <div class="banner banner-warning" role="status" data-testid="live-stale">
+                    {texts.stale_data}
+                    {age()}
+                </div>
+            }
+            .into_any(),
+        ),
         LiveStatus::Up => None,
     };
     let rates = snapshot.rates;

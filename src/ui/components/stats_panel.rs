@@ -16,7 +16,7 @@ pub fn StatsPanel(report: StatsReport, texts: &'static Texts) -> impl IntoView {
             <div class="banner banner-critical" role="alert" data-testid="redis-unavailable">
                 <strong>{texts.redis_unavailable}</strong>
                 " — "
-                <span data-testid="redis-unavailable-reason">{reason}</span>
+                <span data-testid="redis-unavailable-reason">{crate::ui::phrases::reason(&reason, texts)}</span>
             </div>
         }
         .into_any(),
@@ -34,7 +34,7 @@ fn figures(stats: RedisStats, read_at_ms: i64, texts: &'static Texts) -> impl In
     };
     let memory_hint = stats
         .memory_used_percent()
-        .map(|percent| format!("{} maxmemory", texts.lang.percent(percent, 1)));
+        .map(|percent| format!("{} {}", texts.lang.percent(percent, 1), texts.of_maxmemory));
     view! {
         <section class="stat-grid" data-testid="stats">
             <StatCard label=texts.hits value=texts.lang.count(stats.keyspace_hits) test_id="hits" />
@@ -55,8 +55,8 @@ fn figures(stats: RedisStats, read_at_ms: i64, texts: &'static Texts) -> impl In
             <StatCard label=texts.total_keys value=texts.lang.count(stats.total_keys) test_id="total-keys" />
         </section>
         <p class="meta">
-            {texts.redis_version} " " <span data-testid="redis-version">{stats.redis_version}</span>
-            " · " {texts.policy} " " <span data-testid="policy">{stats.maxmemory_policy}</span>
+            {texts.redis_version} " " <span data-testid="redis-version" translate="no">{stats.redis_version}</span>
+            " · " {texts.policy} " " <span data-testid="policy" translate="no">{stats.maxmemory_policy}</span>
             " · " {texts.read_at} " " <time data-testid="read-at" data-ms=read_at_ms>{texts.lang.date_time_ms(read_at_ms)}</time>
         </p>
     }

@@ -16,15 +16,15 @@ pub fn TopologyPanel(topology: Topology, texts: &'static Texts) -> impl IntoView
         };
         let lag = node
             .lag_seconds
-            .map(|lag| format!("{} {}", texts.lang.count(lag), texts.seconds_short))
+            .map(|lag| texts.lang.duration_s(lag))
             .unwrap_or_else(|| "—".into());
         view! {
             <tr data-testid="topology-node" data-role=role data-healthy=node.healthy.to_string()>
-                <td>{role}</td>
-                <td><code>{node.address}</code></td>
+                <td translate="no">{role}</td>
+                <td><code translate="no">{node.address}</code></td>
                 <td class=if node.healthy { "" } else { "mismatch" }>{state}</td>
                 <td class="num">{lag}</td>
-                <td class="meta">{node.flags}</td>
+                <td class="meta" translate="no">{node.flags}</td>
             </tr>
         }
     };
@@ -43,7 +43,7 @@ pub fn TopologyPanel(topology: Topology, texts: &'static Texts) -> impl IntoView
         .collect_view();
     view! {
         <section class="panel" data-testid="topology">
-            <h2>{texts.topology_heading} ": " <code>{topology.master_name.clone()}</code></h2>
+            <h2>{texts.topology_heading} ": " <code translate="no">{topology.master_name.clone()}</code></h2>
             <table class="data-table">
                 <thead><tr>
                     <th>{texts.col_role}</th><th>{texts.col_address}</th><th>{texts.col_state}</th>

@@ -83,7 +83,7 @@ pub fn StatsPage() -> impl IntoView {
                 })}
                 <nav class="page-actions">
                     {page.user.clone().filter(|_| !page.embed).map(|user| view! {
-                        <span class="meta" data-testid="signed-in-as">{texts.signed_in_as} " " {user}</span>
+                        <span class="meta" data-testid="signed-in-as">{texts.signed_in_as} " " <span translate="no">{user}</span></span>
                     })}
                     <a class="lang-switch" href=other_lang_href hreflang=other_lang.code() data-testid="lang-switch">
                         {texts.language} ": " {other_lang.code().to_uppercase()}
@@ -119,7 +119,7 @@ pub fn StatsPage() -> impl IntoView {
                         Ok(report) => view! { <StatsPanel report texts /> }.into_any(),
                         Err(error) => view! {
                             <div class="banner banner-critical" role="alert" data-testid="api-error">
-                                {error.to_string()}
+                                {crate::ui::phrases::error_message(&error, texts)}
                             </div>
                         }
                         .into_any(),

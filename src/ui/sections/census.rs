@@ -5,9 +5,10 @@ use leptos::prelude::*;
 use crate::api::census::{CancelCensus, StartCensus};
 use crate::i18n::Texts;
 use crate::model::Lang;
-use crate::model::census::{CensusOutcome, CensusState, TTL_BUCKETS, total_ttl_buckets};
+use crate::model::census::{CensusOutcome, CensusState, total_ttl_buckets};
 use crate::ui::charts::{ChartKind, ChartOrder};
 use crate::ui::components::{CensusTable, Chart};
+use crate::ui::phrases::{self, sentence, text};
 
 /// Keys by prefix: run / cancel the census, its live progress, the last result as a table
 /// and charts (memory per group, TTL distribution).
@@ -29,27 +30,38 @@ pub fn CensusSection(
                 .checked_div(progress.dbsize_at_start)
                 .unwrap_or(0)
                 .min(100);
-            let eta = progress.eta_seconds.map(|s| format!(" · {} {s} {}", texts.census_eta, texts.seconds_short));
+            let lang = texts.lang;
+            let eta = progress.eta_seconds.map(|seconds| {
+                view! { " · " {sentence(texts.census_left, &[("left", text(lang.duration_s(seconds)))])} }
+            });
+            let counted = sentence(
+                texts.census_progress,
+                &[
+                    ("done", text(lang.count(progress.scanned_keys))),
+                    ("total", text(lang.counted(progress.dbsize_at_start, &texts.noun_keys))),
+                ],
+            );
             view! {
                 <div class="census-progress" data-testid="census-progress">
                     <progress max="100" value=percent></progress>
-                    {format!(" {}: {} / {}", texts.census_running, progress.scanned_keys, progress.dbsize_at_start)}
+                    " " {counted}
                     {eta}
                     {crate::ui::node_progress(progress.node.as_deref(), progress.nodes_done, progress.nodes_total, texts)}
                 </div>
             }
         })
     };
-    let bars = move |bars: Vec<(String, f64)>, title: &'static str, series: &'static str| {
+    let bars = move |bars: Vec<(String, f64)>, title: &'static str, bytes: bool| {
         Signal::derive(move || ChartOrder {
             kind: ChartKind::Bars {
                 bars: bars.clone(),
-                series,
+                bytes,
             },
             title,
             series: ["", ""],
             unavailable: texts.chart_unavailable,
             width: width.get(),
+            lang: texts.lang,
         })
     };
     let summary = move || {
@@ -58,39 +70,52 @@ pub fn CensusSection(
                 .into_any();
         };
         let outcome = match &report.outcome {
-            CensusOutcome::Complete => String::new(),
-            CensusOutcome::Cancelled => format!(" · {}", texts.census_cancelled),
-            CensusOutcome::Failed { reason } => format!(" · {}: {reason}", texts.census_failed),
+            CensusOutcome::Complete => ().into_any(),
+            CensusOutcome::Cancelled => view! { " · " {texts.census_cancelled} }.into_any(),
+            CensusOutcome::Failed { reason } => {
+                view! { " · " {texts.census_failed} ": " {phrases::reason(reason, texts)} }
+                    .into_any()
+            }
         };
         let when = texts.lang.date_time_ms(report.started_at_ms);
-        let sampled = (report.sample_every > 1)
-            .then(|| format!(" · {} {}", texts.census_sampled, report.sample_every));
+        let sampled = (report.sample_every > 1).then(|| {
+            let every = texts.lang.count(report.sample_every);
+            view! { " · " {sentence(texts.census_sampled_every, &[("every", text(every))])} }
+        });
+        let summary = sentence(
+            texts.census_summary,
+            &[
+                ("when", text(when)),
+                ("took", text(texts.lang.duration_ms(report.duration_ms))),
+                (
+                    "keys",
+                    text(texts.lang.counted(report.scanned_keys, &texts.noun_keys)),
+                ),
+            ],
+        );
         let memory_bars: Vec<(String, f64)> = report
             .groups
             .iter()
-            .map(|g| {
-                (
-                    g.prefix.clone(),
-                    g.memory.estimated_bytes as f64 / (1024.0 * 1024.0),
-                )
-            })
+            .map(|g| (g.prefix.clone(), g.memory.estimated_bytes as f64))
             .collect();
         let ttl_totals = total_ttl_buckets(&report.groups);
-        let ttl_bars: Vec<(String, f64)> = TTL_BUCKETS
+        let ttl_bars: Vec<(String, f64)> = texts
+            .ttl_buckets
             .iter()
             .zip(ttl_totals)
             .map(|(label, count)| ((*label).to_owned(), count as f64))
             .collect();
         view! {
             <p class="meta" data-testid="census-summary">
-                {format!("{}: {when} · {} {} ms · {} keys{outcome}", texts.census_last, texts.census_duration, report.duration_ms, report.scanned_keys)}
+                {summary}
+                {outcome}
                 {sampled}
             </p>
             <CensusTable groups=report.groups.clone() total_keys=report.scanned_keys lang texts />
             <div class="charts">
-                <Chart order=bars(memory_bars, texts.chart_memory_by_group, texts.col_memory)
+                <Chart order=bars(memory_bars, texts.chart_memory_by_group, true)
                     test_id="chart-memory-by-group" code_unavailable=texts.charts_code_unavailable />
-                <Chart order=bars(ttl_bars, texts.chart_ttl_histogram, texts.col_keys)
+                <Chart order=bars(ttl_bars, texts.chart_ttl_histogram, false)
                     test_id="chart-ttl" code_unavailable=texts.charts_code_unavailable />
             </div>
         }

@@ -8,6 +8,7 @@ use crate::i18n::Texts;
 use crate::model::flush::{FlushOutcome, FlushPolicy, FlushState};
 use crate::ui::AuditRefresh;
 use crate::ui::components::AuditList;
+use crate::ui::phrases::{code, error_message, flush_sentence, sentence, text};
 
 /// Flush by prefix, in two steps: preview (exact count, samples, memory), then the prefix
 /// typed again with the preview's id. Progress and the result arrive over the event stream;
@@ -41,16 +42,15 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
                         {texts.flush_preview_result} ": "
                         <strong data-testid="flush-preview-count">{texts.lang.count(preview.keys)}</strong>
                         {format!(
-                            " · {} {} · id {}",
+                            " · {} {}",
                             texts.flush_memory,
                             match &preview.estimate_error {
                                 None => texts.lang.bytes(preview.estimated_bytes),
                                 Some(_) => texts.flush_memory_unknown.to_owned(),
                             },
-                            preview.id
                         )}
                     </p>
-                    <p class="meta">{preview.sample_names.join(", ")}</p>
+                    <p class="meta" translate="no">{preview.sample_names.join(", ")}</p>
                     <ActionForm action=start>
                         <input type="hidden" name="preview_id" value=preview.id.clone() />
                         <label>
@@ -62,18 +62,23 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
                 </div>
             }
             .into_any(),
-            Err(error) => view! { <p class="banner banner-critical" data-testid="flush-error">{error.to_string()}</p> }.into_any(),
+            Err(error) => view! { <p class="banner banner-critical" data-testid="flush-error">{error_message(&error, texts)}</p> }.into_any(),
         })
     };
     let start_error = move || {
         start.value().get().and_then(Result::err).map(|error| {
-            view! { <p class="banner banner-critical" data-testid="flush-error">{error.to_string()}</p> }
+            view! { <p class="banner banner-critical" data-testid="flush-error">{error_message(&error, texts)}</p> }
         })
     };
     let counting = move || {
         flush.get().and_then(|f| f.previewing).map(|p| view! {
             <p class="census-progress" data-testid="flush-counting">
-                {format!("{} {}: {} {} / {} · {} {}", texts.flush_counting, p.prefix, texts.flush_scanned, p.scanned_keys, p.dbsize_at_start, texts.flush_matched, p.matched_keys)}
+                {sentence(texts.flush_counting_line, &[
+                    ("prefix", code(p.prefix.clone())),
+                    ("scanned", text(texts.lang.count(p.scanned_keys))),
+                    ("total", text(texts.lang.counted(p.dbsize_at_start, &texts.noun_keys))),
+                    ("matched", text(texts.lang.counted(p.matched_keys, &texts.noun_keys))),
+                ])}
                 {crate::ui::node_progress(p.node.as_deref(), p.nodes_done, p.nodes_total, texts)}
             </p>
         })
@@ -81,7 +86,11 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
     let progress = move || {
         flush.get().and_then(|f| f.running).map(|p| view! {
             <p class="census-progress" data-testid="flush-progress">
-                {format!("{} {}: {} {} · {} {}", texts.flush_running, p.prefix, texts.flush_deleted, p.deleted_keys, texts.flush_scanned, p.scanned_keys)}
+                {sentence(texts.flush_running_line, &[
+                    ("prefix", code(p.prefix.clone())),
+                    ("deleted", text(texts.lang.counted(p.deleted_keys, &texts.noun_keys))),
+                    ("scanned", text(texts.lang.count(p.scanned_keys))),
+                ])}
                 {crate::ui::node_progress(p.node.as_deref(), p.nodes_done, p.nodes_total, texts)}
                 " "
                 <ActionForm action=cancel>
@@ -92,15 +101,16 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
     };
     let last = move || {
         flush.get().and_then(|f| f.last).map(|report| {
-            let outcome = match report.outcome {
-                FlushOutcome::Complete => String::new(),
-                FlushOutcome::Cancelled => format!(" · {}", texts.census_cancelled),
-                FlushOutcome::Interrupted => format!(" · {}", texts.flush_interrupted),
-                FlushOutcome::Failed { reason } => format!(" · {}: {reason}", texts.census_failed),
+            let outcome = match &report.outcome {
+                FlushOutcome::Complete => "complete",
+                FlushOutcome::Cancelled => "cancelled",
+                FlushOutcome::Interrupted => "interrupted",
+                FlushOutcome::Failed { .. } => "failed",
             };
             view! {
-                <p class="meta" data-testid="flush-last">
-                    {format!("{}: {} · {} {} · {} ms{outcome}", texts.flush_last, report.prefix, texts.flush_deleted, report.deleted_keys, report.duration_ms)}
+                <p class="meta" data-testid="flush-last" data-outcome=outcome>
+                    {texts.flush_last} ": "
+                    {flush_sentence(&report.outcome, &report.prefix, report.deleted_keys, report.duration_ms, texts)}
                 </p>
             }
         })
@@ -114,7 +124,7 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
             <ActionForm action=preview>
                 <label>
                     {texts.flush_prefix_label} ": "
-                    <input type="text" name="prefix" placeholder="user:" autocomplete="off" data-testid="flush-prefix" />
+                    <input type="text" name="prefix" placeholder="user:" autocomplete="off" translate="no" data-testid="flush-prefix" />
                 </label>
                 <button type="submit" data-testid="flush-preview-button">{texts.flush_preview}</button>
             </ActionForm>
@@ -137,7 +147,7 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
                     Ok(entries) => view! { <AuditList entries texts /> }.into_any(),
                     Err(error) => view! {
                         <p class="error" role="alert" data-testid="audit-error">
-                            {texts.audit_unavailable} " " {error.to_string()}
+                            {texts.audit_unavailable} " " {error_message(&error, texts)}
                         </p>
                     }
                     .into_any(),

@@ -32,7 +32,7 @@ pub fn LiveSection(live: LiveData, width: Signal<f32>, texts: &'static Texts) ->
                     .map(|s| s.keys_per_db)
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|(db, keys)| (format!("db{db}"), keys as f64))
+                    .map(|(db, keys)| (format!("{} {db}", texts.database_short), keys as f64))
                     .collect(),
                 texts.chart_keys,
             ),

@@ -9,6 +9,7 @@ use crate::model::rate_limit::{CounterRow, CountersReport, Role};
 use crate::ui::AuditRefresh;
 use crate::ui::charts::{ChartKind, ChartOrder};
 use crate::ui::components::Chart;
+use crate::ui::phrases::{self, error_message, sentence, text};
 
 /// Rate-limit counters: who is over or near the limit, stuck counters, a dominant IP, 429s
 /// per minute per role, and an audited reset per counter. The server's reader walks the
@@ -57,13 +58,13 @@ pub fn RateLimitSection(
     });
     let body = move || {
         report.get().map(|result| match result {
-            Err(error) => view! { <p class="banner banner-critical">{error.to_string()}</p> }.into_any(),
+            Err(error) => view! { <p class="banner banner-critical">{error_message(&error, texts)}</p> }.into_any(),
             Ok(report) => {
                 let labels: Vec<String> = report.rejections.iter().map(|m| m.minute.clone()).collect();
                 let series: Vec<(String, Vec<f64>)> = Role::ALL
                     .iter()
                     .enumerate()
-                    .map(|(i, role)| (role.name().to_owned(), report.rejections.iter().map(|m| m.per_role[i] as f64).collect()))
+                    .map(|(i, role)| (texts.role_name(*role).to_owned(), report.rejections.iter().map(|m| m.per_role[i] as f64).collect()))
                     .collect();
                 let chart = Signal::derive(move || ChartOrder {
                     kind: ChartKind::Lines { labels: labels.clone(), series: series.clone() },
@@ -71,38 +72,45 @@ pub fn RateLimitSection(
                     series: ["", ""],
                     unavailable: texts.chart_unavailable,
                     width: width.get(),
+                    lang: texts.lang,
                 });
                 let read_at_ms = report.read_at_ms;
                 let served_age_ms = report.age_ms;
                 // Before the browser knows the server's clock, the age the server stated.
-                let age_seconds = move || {
+                let age_ms = move || {
                     let now = server_now_ms.get();
-                    let age = if now > 0 { (now - read_at_ms).max(0) as u64 } else { served_age_ms };
-                    age / 1000
+                    if now > 0 { (now - read_at_ms).max(0) as u64 } else { served_age_ms }
                 };
+                let lang = texts.lang;
                 let every = report.every_seconds;
                 view! {
                     <p class="muted" data-testid="limits-age">
-                        {move || format!("{} {} {}", texts.limits_read_ago.0, age_seconds(), texts.limits_read_ago.1)}
-                        {(every > 0).then(|| format!(" · {} {every} {}", texts.limits_read_every.0, texts.limits_read_every.1))}
+                        {move || sentence(texts.limits_read_line, &[("ago", text(lang.ago_ms(age_ms())))])}
+                        {(every > 0).then(|| view! {
+                            " · " {sentence(texts.limits_every_line, &[("every", text(lang.duration_s(every)))])}
+                        })}
                     </p>
                     {report.last_error.clone().map(|reason| view! {
-                        <p class="banner banner-warning" data-testid="limits-stale">{texts.limits_stale} " (" {reason} ")"</p>
+                        <p class="banner banner-warning" data-testid="limits-stale">{texts.limits_stale} " (" {phrases::reason(&reason, texts)} ")"</p>
                     })}
                     {report.capped.then(|| view! {
                         <p class="banner banner-warning" data-testid="limits-partial">{texts.limits_partial}</p>
                     })}
                     <p data-testid="limits-summary">
-                        {format!("{}: {} · {} {} · ", texts.limits_counters, report.counters, report.total_requests, texts.limits_requests)}
+                        {sentence(texts.limits_summary, &[
+                            ("counters", text(lang.count(report.counters))),
+                            ("requests", text(lang.counted(report.total_requests, &texts.noun_requests))),
+                        ])}
+                        " · "
                         <span class="badge badge-critical" data-testid="limits-over">{format!("{} {}", report.over_limit, texts.limits_over)}</span>
                         " "
                         <span class="badge badge-warning" data-testid="limits-near">{format!("{} {}", report.near_limit, texts.limits_near)}</span>
                     </p>
                     {(!report.without_ttl.is_empty()).then(|| view! {
-                        <p class="banner banner-warning" data-testid="limits-stuck">{texts.limits_stuck} ": " {report.without_ttl.join(", ")}</p>
+                        <p class="banner banner-warning" data-testid="limits-stuck">{texts.limits_stuck} ": " <code translate="no">{report.without_ttl.join(", ")}</code></p>
                     })}
                     {report.dominant_ip.clone().map(|row| view! {
-                        <p class="banner banner-warning" data-testid="limits-dominant-ip">{texts.limits_dominant_ip} ": " {row.key}</p>
+                        <p class="banner banner-warning" data-testid="limits-dominant-ip">{texts.limits_dominant_ip} ": " <code translate="no">{row.key}</code></p>
                     })}
                     <table class="data-table" data-testid="limits-table">
                         <thead><tr>
@@ -154,11 +162,11 @@ fn counter_row(
     let title = row.key_escaped.then_some(texts.limits_not_text);
     view! {
         <tr class=class data-testid="limits-row" data-key=key>
-            <td><code>{shown_key}</code></td>
-            <td data-testid="limits-role">{row.role.name()}</td>
+            <td><code translate="no">{shown_key}</code></td>
+            <td data-testid="limits-role" data-role=row.role.name()>{texts.role_name(row.role)}</td>
             <td class="num">{texts.lang.count(row.count)}</td>
             <td class="num" data-testid="limits-percent">{row.percent_of_limit.map(|p| texts.lang.percent(p, 0)).unwrap_or_else(|| "—".into())}</td>
-            <td class="num">{row.ttl_seconds.map(|s| format!("{s} {}", texts.seconds_short)).unwrap_or_else(|| "∅ TTL".into())}</td>
+            <td class="num">{row.ttl_seconds.map(|s| texts.lang.duration_s(s)).unwrap_or_else(|| texts.no_ttl_mark.into())}</td>
             <td>
                 <ActionForm action=reset>
                     <input type="hidden" name="key" value=reset_key />
