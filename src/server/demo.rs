@@ -1,13 +1,20 @@
 //! Demo workload shaped like the production app, so every chart moves when someone just runs
 //! `make run`: cache-aside reads with skewed (Zipf-like) ids over the production prefixes and
-//! TTLs, periodic invalidations, and per-user rate-limit counters with a few users over their
-//! limits. `cachepanel demo` runs it against any Redis it owns.
+//! TTLs, periodic invalidations, the app's per-prefix hit counters, and per-user rate-limit
+//! counters with a few users over their limits, bursts of 429s and one counter stuck without a
+//! TTL (a limiter that died between INCR and EXPIRE). `cachepanel demo` runs it against any
+//! Redis it owns.
 
 use std::time::Duration;
 
 use rand::Rng;
 
+use crate::model::census::PREFIX_HITS_KEY;
+use crate::model::rate_limit::STATS_PREFIX;
 use crate::server::redis::{RedisFailure, RedisTarget};
+
+/// A counter whose EXPIRE never ran: the dashboard's "stuck counters" warning shows it.
+pub const STUCK_COUNTER: &str = "rate_limit:user:77";
 
 /// Marks a Redis as written by the demo; without it (and with keys) the demo refuses to run.
 pub const OWNER_KEY: &str = "cachepanel:demo:owner";
@@ -53,9 +60,15 @@ pub async fn claim(redis: &RedisTarget, force: bool) -> Result<(), DemoError> {
     }
     redis
         .run(|mut connection| async move {
-            redis::cmd("SET")
+            redis::pipe()
+                .cmd("SET")
                 .arg(OWNER_KEY)
                 .arg("cachepanel demo")
+                .ignore()
+                .cmd("SET")
+                .arg(STUCK_COUNTER)
+                .arg(23)
+                .ignore()
                 .query_async::<()>(&mut connection)
                 .await
         })
@@ -84,6 +97,10 @@ struct DemoStep {
     invalidations: Vec<String>,
     /// Users making API requests this tick.
     requests: Vec<u32>,
+    /// 429s the limiter answered this tick, per role name (a burst every 10 s).
+    rejections: Vec<(&'static str, u64)>,
+    /// `yyyymmddhhmm` of now (UTC), for the per-minute keys.
+    minute: String,
 }
 
 impl DemoStep {
@@ -105,10 +122,28 @@ impl DemoStep {
         };
         // Users 1 and 2 are heavy (over their limits); the rest spread out.
         let requests = (0..8).map(|_| skewed_id(&mut rng, 40)).collect();
+        let rejections = if tick == 1 || tick.is_multiple_of(100) {
+            vec![
+                ("employee", rng.random_range(5..40)),
+                ("manager", rng.random_range(1..10)),
+            ]
+        } else {
+            Vec::new()
+        };
+        let minute = crate::model::format::UtcMoment::from_millis(crate::server::clock::now_ms())
+            .map(|m| {
+                format!(
+                    "{:04}{:02}{:02}{:02}{:02}",
+                    m.year, m.month, m.day, m.hour, m.minute
+                )
+            })
+            .unwrap_or_default();
         Self {
             reads,
             invalidations,
             requests,
+            rejections,
+            minute,
         }
     }
 
@@ -123,6 +158,27 @@ impl DemoStep {
         }
         let cached: Vec<Option<String>> = gets.query_async(connection).await?;
         let mut writes = redis::pipe();
+        // The app's own per-prefix counters (what the census' "hit rate (app counters)" reads).
+        let hits_key = format!("{PREFIX_HITS_KEY}{}", self.minute);
+        for ((key, _), value) in self.reads.iter().zip(&cached) {
+            let group = key.split_once(':').map_or(key.as_str(), |(first, _)| first);
+            let field = match value {
+                Some(_) => format!("hit:{group}:"),
+                None => format!("miss:{group}:"),
+            };
+            writes
+                .cmd("HINCRBY")
+                .arg(&hits_key)
+                .arg(field)
+                .arg(1)
+                .ignore();
+        }
+        writes.cmd("EXPIRE").arg(&hits_key).arg(20 * 60).ignore();
+        for (role, count) in &self.rejections {
+            let key = format!("{STATS_PREFIX}rejected:{role}:{}", self.minute);
+            writes.cmd("INCRBY").arg(&key).arg(*count).ignore();
+            writes.cmd("EXPIRE").arg(&key).arg(3600).ignore();
+        }
         for ((key, ttl), value) in self.reads.iter().zip(cached) {
             if value.is_none() {
                 writes

@@ -63,7 +63,8 @@ async fn serve(file: &config::FileSettings) -> anyhow::Result<()> {
     } else {
         let process = tokio::task::spawn_blocking(|| {
             RedisProcess::start(RedisProcessOptions {
-                maxmemory: Some("64mb".into()),
+                // Production's memory settings, so the memory badge and chart read as there.
+                maxmemory: Some("512mb".into()),
                 maxmemory_policy: Some("allkeys-lru".into()),
                 ..Default::default()
             })

@@ -64,4 +64,33 @@ async fn the_demo_writes_production_shaped_traffic() {
         (1..=60).contains(&ttl),
         "rate-limit counters expire within 60 s, got {ttl}"
     );
+    let stuck: i64 = redis::cmd("TTL")
+        .arg(demo::STUCK_COUNTER)
+        .query(&mut connection)
+        .unwrap();
+    assert_eq!(stuck, -1, "one counter stuck without a TTL");
+    let counter_keys: Vec<String> = redis::cmd("KEYS")
+        .arg("cachepanel:hits:*")
+        .query(&mut connection)
+        .unwrap();
+    assert_eq!(counter_keys.len(), 1, "{counter_keys:?}");
+    let fields: std::collections::HashMap<String, u64> = redis::cmd("HGETALL")
+        .arg(&counter_keys[0])
+        .query(&mut connection)
+        .unwrap();
+    assert!(!fields.is_empty());
+    assert!(
+        fields
+            .keys()
+            .all(|f| (f.starts_with("hit:") || f.starts_with("miss:")) && f.ends_with(':')),
+        "per-prefix counters as the census reads them (hit:user: …): {fields:?}"
+    );
+    let rejections: Vec<String> = redis::cmd("KEYS")
+        .arg("rate_limit:stats:rejected:*")
+        .query(&mut connection)
+        .unwrap();
+    assert!(
+        !rejections.is_empty(),
+        "a burst of 429s in the first seconds"
+    );
 }

@@ -27,6 +27,7 @@ pub struct LineLabels<'a> {
     pub series: [&'a str; 2],
     /// Shown instead of the chart when it cannot be drawn.
     pub unavailable: &'a str,
+    pub lang: crate::model::Lang,
 }
 
 /// Width of one chart for a viewport (the iframe) `viewport` px wide: two charts per row
@@ -166,7 +167,9 @@ pub fn hit_rate_chart(
     render(labels.title, labels.unavailable, || chart.svg())
 }
 
-/// Used memory and maxmemory over time, in MiB.
+/// Used memory and maxmemory over time, in MiB. A maxmemory far above the use (a fresh
+/// 512 MiB cache holding a few MiB) would flatten the used line to the axis: then the axis
+/// follows the use and maxmemory is named in the title instead of drawn.
 pub fn memory_chart(points: &[Point], labels: &LineLabels, width: f32) -> String {
     let points = downsample(points, MAX_POINTS);
     let mib = |bytes: u64| Some(bytes as f64 / (1024.0 * 1024.0));
@@ -174,7 +177,23 @@ pub fn memory_chart(points: &[Point], labels: &LineLabels, width: f32) -> String
         labels.series[0],
         values(&points, |p| mib(p.used_memory_bytes)),
     )];
-    if points.iter().any(|p| p.maxmemory_bytes > 0) {
+    let most_used = points
+        .iter()
+        .map(|p| p.used_memory_bytes)
+        .max()
+        .unwrap_or(0);
+    let limit = points.iter().map(|p| p.maxmemory_bytes).max().unwrap_or(0);
+    let title = if limit > 0 && limit > most_used.saturating_mul(4) {
+        format!(
+            "{} ({} {})",
+            labels.title,
+            labels.series[1],
+            labels.lang.bytes(limit)
+        )
+    } else {
+        labels.title.to_owned()
+    };
+    if limit > 0 && title == labels.title {
         let mut limit = series(
             labels.series[1],
             values(&points, |p| mib(p.maxmemory_bytes)),
@@ -182,7 +201,7 @@ pub fn memory_chart(points: &[Point], labels: &LineLabels, width: f32) -> String
         limit.stroke_dash_array = Some("6,4".into());
         series_list.push(limit);
     }
-    let mut chart = line_chart(width, labels.title, series_list, time_labels(&points));
+    let mut chart = line_chart(width, &title, series_list, time_labels(&points));
     if let Some(axis) = chart.y_axis_configs.first_mut() {
         axis.min = Some(0.0);
         // The unit is in the title, in the page's language.
@@ -255,7 +274,7 @@ pub fn bar_chart(bars: &[(String, f64)], title: &str, values: BarValues) -> Stri
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
          viewBox=\"0 0 {width} {height}\" font-family=\"{FONT_FAMILY}\" font-size=\"12\" \
          role=\"img\" aria-label=\"{title}\">\
-         <text x=\"{x}\" y=\"18\" font-size=\"14\" text-anchor=\"middle\" fill=\"#464646\">{title}</text>",
+         <text x=\"{x}\" y=\"18\" font-size=\"14\" font-weight=\"bold\" text-anchor=\"middle\" fill=\"#464646\">{title}</text>",
         title = escape_html(title),
         x = width / 2.0,
     );
@@ -383,10 +402,32 @@ mod tests {
             .collect()
     }
 
+    #[test]
+    fn a_maxmemory_far_above_the_use_is_named_not_drawn() {
+        let mut far = points(5);
+        for point in &mut far {
+            point.used_memory_bytes = 3 << 20;
+            point.maxmemory_bytes = 512 << 20;
+        }
+        let svg = memory_chart(&far, &LABELS, 600.0);
+        assert!(svg.contains("(цель 70 % 512,0\u{a0}МиБ)"), "{svg}");
+        assert!(!svg.contains("6,4"), "no dashed limit line");
+        let mut near = points(5);
+        for point in &mut near {
+            point.used_memory_bytes = 200 << 20; // of 512 MiB
+        }
+        let svg = memory_chart(&near, &LABELS, 600.0);
+        assert!(
+            svg.contains("6,4"),
+            "the limit drawn when the use is near it"
+        );
+    }
+
     const LABELS: LineLabels = LineLabels {
         title: "Доля попаданий",
         series: ["окно", "цель 70 %"],
         unavailable: "— не удалось построить график",
+        lang: crate::model::Lang::Ru,
     };
 
     #[test]

@@ -49,6 +49,7 @@ pub fn draw(order: &ChartOrder) -> String {
         title: order.title,
         series: order.series,
         unavailable: order.unavailable,
+        lang: order.lang,
     };
     let svg = match &order.kind {
         ChartKind::HitRate {
