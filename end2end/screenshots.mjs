@@ -9,7 +9,8 @@ import { App, RedisServer, launchBrowser, signedInPage } from './support/harness
 const out = new URL('../docs/screenshots/', import.meta.url).pathname;
 mkdirSync(out, { recursive: true });
 
-const redis = await RedisServer.start();
+// Production's memory settings, as `make run`'s embedded Redis has them.
+const redis = await RedisServer.start(['--maxmemory', '512mb', '--maxmemory-policy', 'allkeys-lru']);
 const demo = spawn(process.env.CACHEPANEL_BIN, ['demo', '--redis-url', redis.url], { stdio: 'ignore' });
 const app = await App.start({
   redisUrl: redis.url,

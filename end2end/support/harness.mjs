@@ -36,14 +36,16 @@ async function waitFor(check, what, timeoutMs = 15000) {
 }
 
 export class RedisServer {
-  static async start() {
-    const redis = new RedisServer(await freePort());
+  /** `extraArgs`: more redis-server options (`['--maxmemory', '512mb']`). */
+  static async start(extraArgs = []) {
+    const redis = new RedisServer(await freePort(), extraArgs);
     await redis.startProcess();
     return redis;
   }
 
-  constructor(port) {
+  constructor(port, extraArgs = []) {
     this.port = port;
+    this.extraArgs = extraArgs;
     this.dir = mkdtempSync(join(tmpdir(), 'cachepanel-e2e-redis-'));
   }
 
@@ -54,7 +56,7 @@ export class RedisServer {
   async startProcess() {
     this.process = spawn('redis-server', [
       '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--dir', this.dir,
+      '--dir', this.dir, ...this.extraArgs,
     ], { stdio: 'ignore' });
     await waitFor(() => this.cli('PING') === 'PONG', `redis-server on ${this.port}`);
   }
