@@ -32,6 +32,8 @@ def crate(name):
     `<T as trait>` items whose self type is a generic parameter."""
     if name.startswith(("custom section", '"function names"')):
         return None  # names are kept only for this attribution; the served file has none
+    if name.startswith("__wasm_split"):
+        return "(chunk entry glue)"
     if name.startswith("data segment"):
         return "(data: strings, tables, fonts)"
     match = re.match(r"<(?:&mut |&|dyn )?([A-Za-z_]\w*)", name)

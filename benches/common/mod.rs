@@ -154,20 +154,11 @@ pub fn command_calls(redis: &RedisProcess) -> std::collections::HashMap<String, 
         .arg("commandstats")
         .query(&mut connection)
         .unwrap();
-    stats
-        .lines()
-        .filter_map(|line| {
-            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest
-                .strip_prefix("calls=")?
-                .split(',')
-                .next()?
-                .parse()
-                .ok()?;
-            Some((name.to_owned(), calls))
-        })
-        .collect()
+    commandstats::parse_command_calls(&stats)
 }
+
+#[path = "../../tests/support/commandstats.rs"]
+mod commandstats;
 
 /// Starts a census through the API and waits for it: (seconds, keys scanned).
 pub async fn census_via_api(http: &reqwest::Client, origin: &str) -> (f64, u64) {

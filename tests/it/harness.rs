@@ -267,20 +267,11 @@ pub fn all_command_calls(url: &str) -> std::collections::HashMap<String, u64> {
         .arg("commandstats")
         .query(&mut redis_connection(url))
         .unwrap();
-    stats
-        .lines()
-        .filter_map(|line| {
-            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest
-                .strip_prefix("calls=")?
-                .split(',')
-                .next()?
-                .parse()
-                .ok()?;
-            Some((name.to_owned(), calls))
-        })
-        .collect()
+    commandstats::parse_command_calls(&stats)
 }
+
+#[path = "../support/commandstats.rs"]
+mod commandstats;
 
 /// Calls of `command` (lower case) so far.
 pub fn command_calls(url: &str, command: &str) -> u64 {
