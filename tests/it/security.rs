@@ -799,6 +799,17 @@ async fn dev_mode_login_signs_a_working_session_only_when_enabled() {
         page.headers()["location"],
         "/auth/dev-login?next=%2Fadmin%2Fcache%2Fstats"
     );
+    // The sign-in page looks like the dashboard and speaks the page's languages.
+    let (status, russian) = app.get_text("/admin/cache/auth/dev-login").await;
+    assert_eq!(status, 200);
+    assert!(russian.contains("<html lang=\"ru\"") && russian.contains("Войти как"));
+    assert!(
+        russian.contains("href=\"/admin/cache/pkg/cachepanel"),
+        "the dashboard's stylesheet"
+    );
+    assert!(russian.contains("action=\"/admin/cache/auth/dev-login?next="));
+    let (_, english) = app.get_text("/admin/cache/auth/dev-login?lang=en").await;
+    assert!(english.contains("<html lang=\"en\"") && english.contains("Sign in as"));
     // A cross-site POST cannot log a victim in.
     let refused = client
         .post(format!("{}/auth/dev-login", app.base_url))

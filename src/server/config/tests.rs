@@ -30,7 +30,10 @@ fn a_jwt_secret_is_required_outside_dev_mode() {
         64,
         "a random throwaway secret"
     );
-    assert_eq!(dev.auth.login_url, "/auth/dev-login");
+    assert_eq!(
+        dev.auth.login_url, "/admin/cache/auth/dev-login",
+        "under the prefix, like every path"
+    );
     let given = config(&[]).unwrap();
     assert!(!given.auth.dev_login);
     assert_eq!(given.auth.login_url, "/auth/login");

@@ -3,10 +3,12 @@
 //! user with the throwaway secret, exactly as the admin would, and sets the same cookie.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::model::Lang;
 use crate::server::STATS_PAGE_PATH;
+use crate::server::lang::page_language;
 use crate::server::security::auth::{COOKIE_NAME, MintClaims, mint};
 
 /// How long a dev-login session lasts (token expiry and cookie lifetime alike).
@@ -24,7 +26,43 @@ fn local_target(next: Option<String>, fallback: String) -> String {
         .unwrap_or(fallback)
 }
 
-pub async fn page(State(state): State<AppState>, Query(query): Query<Next>) -> Html<String> {
+/// The page's words in one language.
+struct DevLoginTexts {
+    title: &'static str,
+    heading: &'static str,
+    explanation: &'static str,
+    button: &'static str,
+}
+
+fn dev_login_texts(lang: Lang) -> DevLoginTexts {
+    match lang {
+        Lang::Ru => DevLoginTexts {
+            title: "cachepanel — вход для пробного запуска",
+            heading: "Пробный запуск cachepanel",
+            explanation: "Секрет JWT не задан, поэтому этот экземпляр (только на локальном \
+                          адресе) сам подписывает токены. В рабочей установке вход — через админку.",
+            button: "Войти как",
+        },
+        Lang::En => DevLoginTexts {
+            title: "cachepanel — trial sign-in",
+            heading: "cachepanel trial run",
+            explanation: "No JWT secret is configured, so this instance (on a loopback address \
+                          only) signs its own tokens. In production, users sign in through the admin.",
+            button: "Sign in as",
+        },
+    }
+}
+
+/// The sign-in page, in the dashboard's look (its stylesheet) and language (`?lang=`, the
+/// remembered choice, the browser's `Accept-Language`).
+pub async fn page(
+    State(state): State<AppState>,
+    Query(query): Query<Next>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Html<String> {
+    let lang = page_language(uri.query(), &headers);
+    let texts = dev_login_texts(lang);
     let target = local_target(
         query.next,
         format!("{}{STATS_PAGE_PATH}", state.config.base_path),
@@ -36,14 +74,24 @@ pub async fn page(State(state): State<AppState>, Query(query): Query<Next>) -> H
         url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
     );
     let role = dev_role(&state);
+    let stylesheet = format!("{}/pkg/{}", state.config.base_path, state.site.stylesheet);
     Html(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>cachepanel dev login</title></head>\
-         <body><main data-testid=\"dev-login\"><h1>cachepanel — dev mode</h1>\
-         <p>No JWT secret is configured, so this trial instance signs its own tokens.</p>\
-         <form method=\"post\" action=\"{}\"><button type=\"submit\">Sign in as dev ({})</button></form>\
-         </main></body></html>",
-        html_escape(&action),
-        html_escape(&role)
+        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><link rel=\"stylesheet\" href=\"{stylesheet}\"></head>\
+         <body><main class=\"page dev-login\" data-testid=\"dev-login\">\
+         <section class=\"panel\"><h1>{heading}</h1><p>{explanation}</p>\
+         <form method=\"post\" action=\"{action}\" class=\"page-actions\">\
+         <button type=\"submit\">{button} <span translate=\"no\">dev ({role})</span></button></form>\
+         </section></main></body></html>",
+        lang = lang.code(),
+        title = texts.title,
+        heading = texts.heading,
+        explanation = texts.explanation,
+        button = texts.button,
+        stylesheet = html_escape(&stylesheet),
+        action = html_escape(&action),
+        role = html_escape(&role),
     ))
 }
 

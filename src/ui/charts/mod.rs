@@ -164,7 +164,53 @@ pub fn hit_rate_chart(
         axis.max = Some(100.0);
         axis.formatter = Some("{c} %".into());
     }
-    render(labels.title, labels.unavailable, || chart.svg())
+    let lang = labels.lang;
+    let newest = latest(&points, labels, |p| {
+        vec![(
+            labels.series[0],
+            p.hit_rate_percent.map(|v| lang.percent(v, 1)),
+        )]
+    });
+    with_tooltip(
+        render(labels.title, labels.unavailable, || chart.svg()),
+        &newest,
+    )
+}
+
+/// Where the root `<svg …>` tag of a charts-rs chart ends: the tooltip goes right after.
+const SVG_OPEN_END: &str = ">";
+
+/// The chart with `tooltip` (from `latest`) as the root's first child; an error state as it is.
+fn with_tooltip(svg: String, tooltip: &str) -> String {
+    if svg.starts_with("<svg") {
+        svg.replacen(SVG_OPEN_END, tooltip, 1)
+    } else {
+        svg
+    }
+}
+
+/// `>` plus a `<title>` with the newest exact figures ("16:04:42 — окно: 94,0 %"), the
+/// chart's tooltip; just `>` without points.
+fn latest<'a>(
+    points: &[Point],
+    labels: &LineLabels<'a>,
+    figures: impl Fn(&Point) -> Vec<(&'a str, Option<String>)>,
+) -> String {
+    let Some(point) = points.last() else {
+        return SVG_OPEN_END.to_owned();
+    };
+    let when = UtcMoment::from_millis(point.at_ms)
+        .map(|moment| moment.clock(true))
+        .unwrap_or_default();
+    let shown: Vec<String> = figures(point)
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|value| format!("{name}: {value}")))
+        .collect();
+    format!(
+        "><title>{} — {when} UTC — {}</title>",
+        escape_html(labels.title),
+        escape_html(&shown.join(" · "))
+    )
 }
 
 /// Used memory and maxmemory over time, in MiB. A maxmemory far above the use (a fresh
@@ -207,7 +253,20 @@ pub fn memory_chart(points: &[Point], labels: &LineLabels, width: f32) -> String
         // The unit is in the title, in the page's language.
         axis.formatter = Some("{c}".into());
     }
-    render(labels.title, labels.unavailable, || chart.svg())
+    let lang = labels.lang;
+    let newest = latest(&points, labels, |p| {
+        vec![
+            (labels.series[0], Some(lang.bytes(p.used_memory_bytes))),
+            (
+                labels.series[1],
+                (p.maxmemory_bytes > 0).then(|| lang.bytes(p.maxmemory_bytes)),
+            ),
+        ]
+    });
+    with_tooltip(
+        render(labels.title, labels.unavailable, || chart.svg()),
+        &newest,
+    )
 }
 
 /// Commands per second and evictions per second.
@@ -226,7 +285,20 @@ pub fn throughput_chart(points: &[Point], labels: &LineLabels, width: f32) -> St
     if let Some(axis) = chart.y_axis_configs.first_mut() {
         axis.min = Some(0.0);
     }
-    render(labels.title, labels.unavailable, || chart.svg())
+    let lang = labels.lang;
+    let newest = latest(&points, labels, |p| {
+        vec![
+            (labels.series[0], p.ops_per_sec.map(|v| lang.decimal(v, 0))),
+            (
+                labels.series[1],
+                p.evicted_per_sec.map(|v| lang.decimal(v, 1)),
+            ),
+        ]
+    });
+    with_tooltip(
+        render(labels.title, labels.unavailable, || chart.svg()),
+        &newest,
+    )
 }
 
 /// Several named series over the same labels (e.g. 429s per minute, one line per role).
@@ -400,6 +472,20 @@ mod tests {
                 total_keys: 10,
             })
             .collect()
+    }
+
+    #[test]
+    fn line_charts_carry_the_newest_exact_figures_as_their_tooltip() {
+        let svg = hit_rate_chart(&points(3), 70.0, &LABELS, 600.0);
+        let root_end = svg.find('>').unwrap_or(0);
+        assert!(
+            svg[root_end..].starts_with("><title>Доля попаданий — "),
+            "the root's first child: {}",
+            &svg[..root_end + 60]
+        );
+        assert!(svg.contains("UTC — окно: 62,0\u{a0}%</title>"), "{svg}");
+        let memory = memory_chart(&points(2), &LABELS, 600.0);
+        assert!(memory.contains("окно: 100,0\u{a0}МиБ · цель 70 %: 512,0\u{a0}МиБ</title>"));
     }
 
     #[test]
