@@ -234,4 +234,8 @@ pub(super) const EN: Texts = Texts {
     ],
     database_short: "db",
     no_ttl_mark: "no TTL",
+    forecast_stable: "stable",
+    forecast_growing: "growing {rate}/h",
+    forecast_shrinking: "shrinking {rate}/h",
+    forecast_full_in: "maxmemory in ≈ {left}",
 };

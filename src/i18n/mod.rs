@@ -171,6 +171,11 @@ pub struct Texts {
     pub flush_memory_unknown: &'static str,
     /// Below the charts when their drawing code could not be loaded (they stay as first drawn).
     pub charts_code_unavailable: &'static str,
+    /// The memory trend of the last hour, on the used-memory card.
+    pub forecast_stable: &'static str,
+    pub forecast_growing: &'static str,
+    pub forecast_shrinking: &'static str,
+    pub forecast_full_in: &'static str,
     /// Roles in `Role::ALL` order, then the unknown role.
     pub role_names: [&'static str; 7],
     /// The TTL histogram's buckets, in `TTL_BUCKETS` order.

@@ -234,4 +234,8 @@ pub(super) const RU: Texts = Texts {
     ],
     database_short: "БД",
     no_ttl_mark: "без TTL",
+    forecast_stable: "стабильно",
+    forecast_growing: "растёт на {rate}/ч",
+    forecast_shrinking: "снижается на {rate}/ч",
+    forecast_full_in: "до maxmemory ≈ {left}",
 };

@@ -125,6 +125,9 @@ pub struct LiveSnapshot {
     /// … and every node with its role, slots and state.
     #[serde(default)]
     pub cluster_nodes: Vec<super::cluster::ClusterNode>,
+    /// Used memory's trend over the last hour and the time until maxmemory.
+    #[serde(default)]
+    pub memory_forecast: Option<super::forecast::MemoryForecast>,
 }
 
 impl LiveSnapshot {
@@ -170,6 +173,7 @@ impl LiveSnapshot {
             topology: None,
             nodes: Vec::new(),
             cluster_nodes: Vec::new(),
+            memory_forecast: None,
         }
     }
 

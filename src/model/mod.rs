@@ -4,6 +4,7 @@
 pub mod census;
 pub mod cluster;
 pub mod flush;
+pub mod forecast;
 pub mod format;
 pub mod health;
 pub mod info;

@@ -204,11 +204,63 @@ pub fn flush_sentence(
     sentence(template, &blanks)
 }
 
+/// The used-memory card's trend: "растёт на 12,0 МиБ/ч · до maxmemory ≈ 3 ч 20 мин".
+pub fn memory_trend(forecast: &crate::model::forecast::MemoryForecast, texts: &Texts) -> String {
+    let lang = texts.lang;
+    if forecast.stable {
+        return texts.forecast_stable.to_owned();
+    }
+    let rate = text(lang.bytes(forecast.bytes_per_hour.abs().round() as u64));
+    let template = if forecast.bytes_per_hour > 0.0 {
+        texts.forecast_growing
+    } else {
+        texts.forecast_shrinking
+    };
+    let mut trend = sentence_text(template, &[("rate", rate)]);
+    if let Some(full_in_ms) = forecast.full_in_ms {
+        trend.push_str(" · ");
+        trend.push_str(&sentence_text(
+            texts.forecast_full_in,
+            &[("left", text(lang.duration_ms(full_in_ms)))],
+        ));
+    }
+    trend
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::i18n::texts;
     use crate::model::Lang;
+
+    #[test]
+    fn the_memory_trend_reads_as_a_phrase() {
+        use crate::model::forecast::MemoryForecast;
+        let growing = MemoryForecast {
+            bytes_per_hour: 12.0 * 1024.0 * 1024.0,
+            stable: false,
+            full_in_ms: Some(12_000_000),
+            span_ms: 3_600_000,
+        };
+        assert_eq!(
+            memory_trend(&growing, texts(Lang::Ru)).replace('\u{a0}', " "),
+            "растёт на 12,0 МиБ/ч · до maxmemory ≈ 3 ч 20 мин"
+        );
+        let shrinking = MemoryForecast {
+            bytes_per_hour: -2048.0,
+            full_in_ms: None,
+            ..growing
+        };
+        assert_eq!(
+            memory_trend(&shrinking, texts(Lang::En)).replace('\u{a0}', " "),
+            "shrinking 2.0 KiB/h"
+        );
+        let flat = MemoryForecast {
+            stable: true,
+            ..growing
+        };
+        assert_eq!(memory_trend(&flat, texts(Lang::Ru)), "стабильно");
+    }
 
     #[test]
     fn blanks_are_filled_in_the_templates_order() {
@@ -291,6 +343,9 @@ mod tests {
             (ru.problem_state_group, en.problem_state_group),
             (ru.problem_not_cache_group, en.problem_not_cache_group),
             (ru.problem_confirmation, en.problem_confirmation),
+            (ru.forecast_growing, en.forecast_growing),
+            (ru.forecast_shrinking, en.forecast_shrinking),
+            (ru.forecast_full_in, en.forecast_full_in),
         ];
         for (russian, english) in pairs {
             assert_eq!(blanks(russian), blanks(english), "{russian} / {english}");

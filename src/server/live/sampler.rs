@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::model::RedisStats;
+use crate::model::forecast::memory_forecast;
 use crate::model::health;
 use crate::model::live::{Counters, HistoryRange, LiveSnapshot, LiveStatus, Point, Rates};
 use crate::model::redis_config::{self, ConfigAnswers, RedisConfigView};
@@ -156,10 +157,14 @@ async fn run(
                     stats.maxmemory_bytes,
                     stats.total_keys,
                 );
-                match history.write() {
-                    Ok(mut history) => history.push(point),
-                    Err(poisoned) => poisoned.into_inner().push(point),
-                }
+                let last_hour = {
+                    let mut history = history
+                        .write()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    history.push(point);
+                    history.series(HistoryRange::Hour1, snapshot.published_at_ms)
+                };
+                snapshot.memory_forecast = memory_forecast(&last_hour);
                 snapshot.status = LiveStatus::Up;
                 snapshot.sampled_at_ms = snapshot.published_at_ms;
                 snapshot.badges = health::evaluate(&stats, rates.as_ref(), &settings.thresholds);

@@ -195,6 +195,30 @@ fn write_redis(out: &mut Exposition, target: &str, snapshot: &LiveSnapshot) {
             percent / 100.0,
         );
     }
+    if let Some(forecast) = &snapshot.memory_forecast {
+        out.family(
+            "cachepanel_memory_growth_bytes_per_hour",
+            "gauge",
+            "Trend of used_memory over the last hour (least squares; negative: shrinking).",
+        );
+        out.sample(
+            "cachepanel_memory_growth_bytes_per_hour",
+            &labels,
+            forecast.bytes_per_hour,
+        );
+        if let Some(full_in_ms) = forecast.full_in_ms {
+            out.family(
+                "cachepanel_memory_full_in_seconds",
+                "gauge",
+                "Time until used_memory reaches maxmemory at the last hour's rate (absent when flat, shrinking or unlimited).",
+            );
+            out.sample(
+                "cachepanel_memory_full_in_seconds",
+                &labels,
+                full_in_ms as f64 / 1000.0,
+            );
+        }
+    }
 }
 
 fn exposition(state: &AppState) -> String {
@@ -406,6 +430,46 @@ fn bearer_matches(headers: &HeaderMap, expected: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_memory_forecast_is_exported_only_with_its_deadline_when_there_is_one() {
+        use crate::model::RedisStats;
+        use crate::model::forecast::MemoryForecast;
+        use crate::model::info::InfoFields;
+        let mut snapshot =
+            LiveSnapshot::starting("cache", Default::default(), Default::default(), 1000);
+        snapshot.stats = Some(RedisStats::from_info(
+            &InfoFields::parse("used_memory:1\n"),
+            1,
+        ));
+        snapshot.memory_forecast = Some(MemoryForecast {
+            bytes_per_hour: 1_048_576.0,
+            stable: false,
+            full_in_ms: Some(90_000),
+            span_ms: 3_600_000,
+        });
+        let render = |snapshot: &LiveSnapshot| {
+            let mut out = Exposition::new();
+            write_redis(&mut out, "cache", snapshot);
+            out.render()
+        };
+        let text = render(&snapshot);
+        assert!(
+            text.contains("cachepanel_memory_growth_bytes_per_hour{target=\"cache\"} 1048576"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cachepanel_memory_full_in_seconds{target=\"cache\"} 90"),
+            "{text}"
+        );
+        snapshot.memory_forecast = snapshot.memory_forecast.map(|f| MemoryForecast {
+            full_in_ms: None,
+            ..f
+        });
+        let text = render(&snapshot);
+        assert!(text.contains("cachepanel_memory_growth_bytes_per_hour"));
+        assert!(!text.contains("cachepanel_memory_full_in_seconds"));
+    }
 
     #[test]
     fn bearer_tokens_must_match_exactly() {

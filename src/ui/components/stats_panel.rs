@@ -4,14 +4,24 @@
 use leptos::prelude::*;
 
 use crate::i18n::Texts;
+use crate::model::forecast::MemoryForecast;
 use crate::model::{RedisStats, StatsReport};
 use crate::ui::components::StatCard;
+use crate::ui::phrases::memory_trend;
 
 /// The figures of one stats report, or the "Redis unavailable" state.
 #[component]
-pub fn StatsPanel(report: StatsReport, texts: &'static Texts) -> impl IntoView {
+pub fn StatsPanel(
+    report: StatsReport,
+    /// The trend of used memory (from the live sampler), when there is enough history.
+    #[prop(optional)]
+    forecast: Option<MemoryForecast>,
+    texts: &'static Texts,
+) -> impl IntoView {
     match report {
-        StatsReport::Up { stats, read_at_ms } => figures(stats, read_at_ms, texts).into_any(),
+        StatsReport::Up { stats, read_at_ms } => {
+            figures(stats, read_at_ms, forecast, texts).into_any()
+        }
         StatsReport::Unavailable { reason } => view! {
             <div class="banner banner-critical" role="alert" data-testid="redis-unavailable">
                 <strong>{texts.redis_unavailable}</strong>
@@ -23,7 +33,12 @@ pub fn StatsPanel(report: StatsReport, texts: &'static Texts) -> impl IntoView {
     }
 }
 
-fn figures(stats: RedisStats, read_at_ms: i64, texts: &'static Texts) -> impl IntoView {
+fn figures(
+    stats: RedisStats,
+    read_at_ms: i64,
+    forecast: Option<MemoryForecast>,
+    texts: &'static Texts,
+) -> impl IntoView {
     let hit_rate = stats
         .hit_rate_percent()
         .map(|percent| texts.lang.percent(percent, 1))
@@ -35,6 +50,11 @@ fn figures(stats: RedisStats, read_at_ms: i64, texts: &'static Texts) -> impl In
     let memory_hint = stats
         .memory_used_percent()
         .map(|percent| format!("{} {}", texts.lang.percent(percent, 1), texts.of_maxmemory));
+    let trend = forecast.map(|forecast| memory_trend(&forecast, texts));
+    let memory_hint = match (memory_hint, trend) {
+        (Some(share), Some(trend)) => Some(format!("{share} · {trend}")),
+        (share, trend) => share.or(trend),
+    };
     view! {
         <section class="stat-grid" data-testid="stats">
             <StatCard label=texts.hits value=texts.lang.count(stats.keyspace_hits) test_id="hits" />
