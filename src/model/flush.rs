@@ -167,6 +167,31 @@ pub enum FlushOutcome {
     Failed { reason: String },
 }
 
+impl FlushOutcome {
+    /// The outcome's name, as the audit stream and the page's `data-outcome` write it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Complete => "complete",
+            Self::Cancelled => "cancelled",
+            Self::Interrupted => "interrupted",
+            Self::Failed { .. } => "failed",
+        }
+    }
+
+    /// The outcome an audit entry names; a failure takes the recorded reason.
+    pub fn from_name(name: &str, reason: Option<&str>) -> Option<Self> {
+        Some(match name {
+            "complete" => Self::Complete,
+            "cancelled" => Self::Cancelled,
+            "interrupted" => Self::Interrupted,
+            "failed" => Self::Failed {
+                reason: reason.unwrap_or_default().to_owned(),
+            },
+            _ => return None,
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FlushReport {
     pub prefix: String,
@@ -314,6 +339,24 @@ mod tests {
 
     fn prefix(text: &str) -> KeyPrefix {
         KeyPrefix::new(text).unwrap()
+    }
+
+    #[test]
+    fn outcomes_read_back_from_their_names() {
+        for outcome in [
+            FlushOutcome::Complete,
+            FlushOutcome::Cancelled,
+            FlushOutcome::Interrupted,
+            FlushOutcome::Failed {
+                reason: "timed out".into(),
+            },
+        ] {
+            assert_eq!(
+                FlushOutcome::from_name(outcome.name(), Some("timed out")),
+                Some(outcome)
+            );
+        }
+        assert_eq!(FlushOutcome::from_name("exploded", None), None);
     }
 
     #[test]

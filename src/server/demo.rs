@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use crate::model::census::PREFIX_HITS_KEY;
-use crate::model::rate_limit::STATS_PREFIX;
+use crate::model::rate_limit::Role;
+use crate::server::census::prefix_hits_key;
+use crate::server::rate_limit::rejection_key;
 use crate::server::redis::{RedisFailure, RedisTarget};
 
 /// A counter whose EXPIRE never ran: the dashboard's "stuck counters" warning shows it.
@@ -97,10 +98,10 @@ struct DemoStep {
     invalidations: Vec<String>,
     /// Users making API requests this tick.
     requests: Vec<u32>,
-    /// 429s the limiter answered this tick, per role name (a burst every 10 s).
-    rejections: Vec<(&'static str, u64)>,
-    /// `yyyymmddhhmm` of now (UTC), for the per-minute keys.
-    minute: String,
+    /// 429s the limiter answered this tick, per role (a burst every 10 s).
+    rejections: Vec<(Role, u64)>,
+    /// Now, for the per-minute keys.
+    now: chrono::DateTime<chrono::Utc>,
 }
 
 impl DemoStep {
@@ -124,26 +125,18 @@ impl DemoStep {
         let requests = (0..8).map(|_| skewed_id(&mut rng, 40)).collect();
         let rejections = if tick == 1 || tick.is_multiple_of(100) {
             vec![
-                ("employee", rng.random_range(5..40)),
-                ("manager", rng.random_range(1..10)),
+                (Role::Employee, rng.random_range(5..40)),
+                (Role::Manager, rng.random_range(1..10)),
             ]
         } else {
             Vec::new()
         };
-        let minute = crate::model::format::UtcMoment::from_millis(crate::server::clock::now_ms())
-            .map(|m| {
-                format!(
-                    "{:04}{:02}{:02}{:02}{:02}",
-                    m.year, m.month, m.day, m.hour, m.minute
-                )
-            })
-            .unwrap_or_default();
         Self {
             reads,
             invalidations,
             requests,
             rejections,
-            minute,
+            now: chrono::Utc::now(),
         }
     }
 
@@ -159,7 +152,7 @@ impl DemoStep {
         let cached: Vec<Option<String>> = gets.query_async(connection).await?;
         let mut writes = redis::pipe();
         // The app's own per-prefix counters (what the census' "hit rate (app counters)" reads).
-        let hits_key = format!("{PREFIX_HITS_KEY}{}", self.minute);
+        let hits_key = prefix_hits_key(&self.now);
         for ((key, _), value) in self.reads.iter().zip(&cached) {
             let group = key.split_once(':').map_or(key.as_str(), |(first, _)| first);
             let field = match value {
@@ -175,7 +168,7 @@ impl DemoStep {
         }
         writes.cmd("EXPIRE").arg(&hits_key).arg(20 * 60).ignore();
         for (role, count) in &self.rejections {
-            let key = format!("{STATS_PREFIX}rejected:{role}:{}", self.minute);
+            let key = rejection_key(*role, &self.now);
             writes.cmd("INCRBY").arg(&key).arg(*count).ignore();
             writes.cmd("EXPIRE").arg(&key).arg(3600).ignore();
         }

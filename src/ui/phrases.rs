@@ -319,7 +319,6 @@ mod tests {
             (ru.census_progress, en.census_progress),
             (ru.census_left, en.census_left),
             (ru.census_sampled_every, en.census_sampled_every),
-            (ru.flush_preview_line, en.flush_preview_line),
             (ru.flush_counting_line, en.flush_counting_line),
             (ru.flush_running_line, en.flush_running_line),
             (ru.flush_done, en.flush_done),

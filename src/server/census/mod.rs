@@ -245,12 +245,17 @@ async fn preamble(node: &RedisTarget) -> Result<(u64, HotnessKind), RedisFailure
     ))
 }
 
+/// The hash of the application's per-prefix counters for the minute of `at`.
+pub(crate) fn prefix_hits_key(at: &chrono::DateTime<chrono::Utc>) -> String {
+    format!("{PREFIX_HITS_KEY}{}", at.format("%Y%m%d%H%M"))
+}
+
 /// The application's per-prefix hit/miss counters of the last minutes, if it writes any;
 /// absent or unreadable counters give an empty map (the column stays empty).
 async fn read_prefix_counters(redis: &RedisTarget, now_ms: i64) -> BTreeMap<String, AppLookups> {
     let minutes: Vec<String> = (0..PREFIX_HITS_MINUTES)
         .filter_map(|ago| chrono::DateTime::from_timestamp_millis(now_ms - ago * 60_000))
-        .map(|time| format!("{PREFIX_HITS_KEY}{}", time.format("%Y%m%d%H%M")))
+        .map(|time| prefix_hits_key(&time))
         .collect();
     // HGETALL counts as a keyspace lookup too; recorded as our own under the same gate.
     let _gate = redis.own_lookups().gate().await;

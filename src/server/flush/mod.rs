@@ -284,17 +284,15 @@ impl FlushManager {
             let report = manager
                 .run(prefix, preview_id, started_at_ms, &cancel)
                 .await;
-            let (outcome, reason) = match &report.outcome {
-                FlushOutcome::Complete => ("complete", None),
-                FlushOutcome::Cancelled => ("cancelled", None),
-                FlushOutcome::Interrupted => ("interrupted", None),
-                FlushOutcome::Failed { reason } => ("failed", Some(reason.clone())),
+            let reason = match &report.outcome {
+                FlushOutcome::Failed { reason } => Some(reason.clone()),
+                _ => None,
             };
             let detail = AuditFigures {
                 deleted: Some(report.deleted_keys),
                 scanned: Some(report.scanned_keys),
                 duration_ms: Some(report.duration_ms),
-                outcome: Some(outcome.to_owned()),
+                outcome: Some(report.outcome.name().to_owned()),
                 reason,
                 ..AuditFigures::default()
             }

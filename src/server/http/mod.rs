@@ -235,12 +235,11 @@ pub(crate) fn state_for(state: &AppState, request: &Request<Body>) -> Result<App
     let Some(name) = name else {
         return Ok(state.clone());
     };
-    state.for_target(&name).ok_or_else(|| AppError::BadRequest {
-        problem: None,
-        message: format!(
+    state.for_target(&name).ok_or_else(|| {
+        AppError::bad_request(format!(
             "unknown target; configured: {}",
             state.target_names().join(", ")
-        ),
+        ))
     })
 }
 

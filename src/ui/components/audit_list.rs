@@ -55,13 +55,13 @@ fn what_was_done(entry: &AuditEntry, texts: &'static Texts) -> AnyView {
             &[("prefix", prefix), ("keys", keys(figures.keys))],
         ),
         "flush_finished" | "flush_interrupted" => {
-            let outcome = match (entry.action.as_str(), figures.outcome.as_deref()) {
-                ("flush_interrupted", _) | (_, Some("interrupted")) => FlushOutcome::Interrupted,
-                (_, Some("cancelled")) => FlushOutcome::Cancelled,
-                (_, Some("failed")) => FlushOutcome::Failed {
-                    reason: figures.reason.clone().unwrap_or_default(),
-                },
-                _ => FlushOutcome::Complete,
+            let recorded = figures
+                .outcome
+                .as_deref()
+                .and_then(|name| FlushOutcome::from_name(name, figures.reason.as_deref()));
+            let outcome = match (entry.action.as_str(), recorded) {
+                ("flush_interrupted", _) => FlushOutcome::Interrupted,
+                (_, recorded) => recorded.unwrap_or(FlushOutcome::Complete),
             };
             flush_sentence(
                 &outcome,

@@ -14,35 +14,35 @@ pub fn ConfigPanel(
     expected: ExpectedProfile,
     texts: &'static Texts,
 ) -> impl IntoView {
-    let yes_no = move |flag: bool| if flag { texts.yes } else { texts.no };
-    let unavailable = || texts.config_unavailable.to_owned();
+    let yes_no = move |flag: bool| words(if flag { texts.yes } else { texts.no });
+    let unavailable = || words(texts.config_unavailable);
     let maxmemory = view
         .maxmemory_bytes
         .map_or_else(unavailable, |bytes| match bytes {
-            0 => texts.unlimited.to_owned(),
-            bytes => texts.lang.bytes(bytes),
+            0 => words(texts.unlimited),
+            bytes => words(texts.lang.bytes(bytes)),
         });
     let save = view.save_rules.clone().map_or_else(unavailable, |rules| {
         if rules.trim().is_empty() {
-            texts.config_rdb_off.to_owned()
+            words(texts.config_rdb_off)
         } else {
-            rules
+            redis(rules)
         }
     });
     let row = move |label: &'static str,
-                    value: String,
-                    expected: Option<String>,
+                    value: Shown,
+                    expected: Option<Shown>,
                     field: Option<ConfigField>| {
         let mismatch = field.is_some_and(|f| mismatches.contains(&f));
+        let value_translate = value.translate();
         view! {
             <tr class:mismatch=mismatch data-mismatch=mismatch.to_string()>
                 <th scope="row">{label}</th>
-                // Redis' own words (versions, roles, policies, save rules) are not translated.
-                <td translate=field_is_verbatim(label, texts).then_some("no")>{value}</td>
+                <td translate=value_translate>{value.text}</td>
                 <td class="expected">
-                    {expected.map(|e| view! {
-                        {texts.config_expected} ": "
-                        <span translate=field_is_verbatim(label, texts).then_some("no")>{e}</span>
+                    {expected.map(|e| {
+                        let translate = e.translate();
+                        view! { {texts.config_expected} ": " <span translate=translate>{e.text}</span> }
                     })}
                     {mismatch.then(|| view! { <span class="mismatch-note">" — " {texts.config_mismatch}</span> })}
                 </td>
@@ -54,28 +54,28 @@ pub fn ConfigPanel(
             <h2>{texts.config_heading}</h2>
             <table class="config-table">
                 <tbody>
-                    {row(texts.redis_version, view.version.clone(), None, None)}
-                    {row(texts.config_role, view.role.clone(), None, None)}
-                    {row(texts.config_uptime, texts.lang.duration_s(view.uptime_seconds), None, None)}
-                    {row(texts.config_clients, view.connected_clients.to_string(), None, None)}
-                    {row(texts.maxmemory, maxmemory, Some(texts.lang.bytes(expected.maxmemory_bytes)), Some(ConfigField::Maxmemory))}
+                    {row(texts.redis_version, redis(view.version.clone()), None, None)}
+                    {row(texts.config_role, redis(view.role.clone()), None, None)}
+                    {row(texts.config_uptime, words(texts.lang.duration_s(view.uptime_seconds)), None, None)}
+                    {row(texts.config_clients, words(view.connected_clients.to_string()), None, None)}
+                    {row(texts.maxmemory, maxmemory, Some(words(texts.lang.bytes(expected.maxmemory_bytes))), Some(ConfigField::Maxmemory))}
                     {row(
                         texts.policy,
-                        view.maxmemory_policy.clone().unwrap_or_else(unavailable),
-                        Some(expected.maxmemory_policy.clone()),
+                        view.maxmemory_policy.clone().map_or_else(unavailable, redis),
+                        Some(redis(expected.maxmemory_policy.clone())),
                         Some(ConfigField::MaxmemoryPolicy),
                     )}
-                    {row(texts.config_save, save, Some(yes_no(expected.rdb_save).to_owned()), Some(ConfigField::RdbSave))}
+                    {row(texts.config_save, save, Some(yes_no(expected.rdb_save)), Some(ConfigField::RdbSave))}
                     {row(
                         texts.config_appendonly,
-                        view.appendonly.map_or_else(unavailable, |v| yes_no(v).to_owned()),
-                        Some(yes_no(expected.appendonly).to_owned()),
+                        view.appendonly.map_or_else(unavailable, yes_no),
+                        Some(yes_no(expected.appendonly)),
                         Some(ConfigField::Appendonly),
                     )}
                     {row(
                         texts.config_password,
-                        view.password_required.map_or_else(unavailable, |v| yes_no(v).to_owned()),
-                        Some(yes_no(expected.password_required).to_owned()),
+                        view.password_required.map_or_else(unavailable, yes_no),
+                        Some(yes_no(expected.password_required)),
                         Some(ConfigField::PasswordRequired),
                     )}
                 </tbody>
@@ -85,12 +85,29 @@ pub fn ConfigPanel(
     .into_any()
 }
 
-fn field_is_verbatim(label: &str, texts: &Texts) -> bool {
-    [
-        texts.redis_version,
-        texts.config_role,
-        texts.policy,
-        texts.config_save,
-    ]
-    .contains(&label)
+/// A value cell: words of the page's language, or Redis' own (versions, roles, policies,
+/// save rules), which are marked as not to be translated.
+struct Shown {
+    text: String,
+    verbatim: bool,
+}
+
+impl Shown {
+    fn translate(&self) -> Option<&'static str> {
+        self.verbatim.then_some("no")
+    }
+}
+
+fn words(text: impl Into<String>) -> Shown {
+    Shown {
+        text: text.into(),
+        verbatim: false,
+    }
+}
+
+fn redis(text: String) -> Shown {
+    Shown {
+        text,
+        verbatim: true,
+    }
 }

@@ -14,7 +14,6 @@ use crate::ui::phrases::memory_trend;
 pub fn StatsPanel(
     report: StatsReport,
     /// The trend of used memory (from the live sampler), when there is enough history.
-    #[prop(optional)]
     forecast: Option<MemoryForecast>,
     texts: &'static Texts,
 ) -> impl IntoView {

@@ -117,10 +117,7 @@ pub fn StatsPage() -> impl IntoView {
                     };
                     let forecast = snapshot.get().and_then(|s| s.memory_forecast);
                     newest.map(|result| match result {
-                        Ok(report) => match forecast {
-                            Some(forecast) => view! { <StatsPanel report forecast texts /> }.into_any(),
-                            None => view! { <StatsPanel report texts /> }.into_any(),
-                        },
+                        Ok(report) => view! { <StatsPanel report forecast texts /> }.into_any(),
                         Err(error) => view! {
                             <div class="banner banner-critical" role="alert" data-testid="api-error">
                                 {crate::ui::phrases::error_message(&error, texts)}

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::api::flush::{CancelFlush, FlushPrefix, PreviewFlush};
 use crate::api::get_audit;
 use crate::i18n::Texts;
-use crate::model::flush::{FlushOutcome, FlushPolicy, FlushState};
+use crate::model::flush::{FlushPolicy, FlushState};
 use crate::ui::AuditRefresh;
 use crate::ui::components::AuditList;
 use crate::ui::phrases::{code, error_message, flush_sentence, sentence, text};
@@ -101,12 +101,7 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
     };
     let last = move || {
         flush.get().and_then(|f| f.last).map(|report| {
-            let outcome = match &report.outcome {
-                FlushOutcome::Complete => "complete",
-                FlushOutcome::Cancelled => "cancelled",
-                FlushOutcome::Interrupted => "interrupted",
-                FlushOutcome::Failed { .. } => "failed",
-            };
+            let outcome = report.outcome.name();
             view! {
                 <p class="meta" data-testid="flush-last" data-outcome=outcome>
                     {texts.flush_last} ": "
