@@ -36,11 +36,13 @@ build: bootstrap
 lint:
 	cargo fmt --check
 	cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy -p wire-derive --all-targets -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
 
 # 8 MiB thread stacks, as the server binary uses (debug-build SSR futures are deep).
 test-rust:
 	RUST_MIN_STACK=8388608 cargo test --features ssr
+	cargo test -p wire-derive
 
 test-e2e:
 	CACHEPANEL_BIN=$(SERVER_BIN) CACHEPANEL_SITE_ROOT=$(SITE_ROOT) node --test --test-concurrency=1 end2end/tests/

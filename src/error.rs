@@ -1,11 +1,12 @@
 //! `AppError`: the one error type that crosses the network. Its JSON form is the body of every
 //! API error; internal details stay in the server log under a reference id.
 
+use crate::model::wire::FromJson;
 use leptos::server_fn;
 use serde::{Deserialize, Serialize};
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, FromJson)]
 #[serde(tag = "error", rename_all = "snake_case")]
 pub enum AppError {
     #[error("authentication required")]
@@ -47,7 +48,7 @@ pub enum AppError {
 
 /// What exactly was refused, so the page can say it in its language; `message` stays the
 /// English sentence for API clients and logs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Problem {
     ReadOnly,

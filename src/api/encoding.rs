@@ -1,13 +1,15 @@
-//! The one JSON decoder of the browser build. Leptos decodes the data it hydrates a page with
-//! from `&str`, server functions' responses from bytes by default; serde generates a separate
-//! decoder of every model type for each, and those copies made about a tenth of the WASM. So
-//! responses and errors are decoded from `&str` as well (the wire format is the same JSON).
+//! The codecs between the two builds: the server writes JSON with serde; the browser reads it
+//! with the model's own decoder (`model::wire`), for server functions' responses and errors
+//! ([`JsonText`]) and for the data a page hydrates with ([`WireCodec`]). The wire format is
+//! the JSON it always was; only the browser's way of reading it is smaller.
 
+use leptos::server::codee::{Decoder, Encoder};
 use leptos::server_fn;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use server_fn::codec::Post;
 use server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType};
+
+use crate::model::wire::{self, FromJson, WireError};
 
 /// JSON, decoded from text.
 pub struct JsonText;
@@ -31,12 +33,33 @@ impl<T: Serialize> Encodes<T> for JsonText {
     }
 }
 
-impl<T: DeserializeOwned> Decodes<T> for JsonText {
-    type Error = serde_json::Error;
+impl<T: FromJson> Decodes<T> for JsonText {
+    type Error = WireError;
 
     fn decode(bytes: Bytes) -> Result<T, Self::Error> {
-        let text = std::str::from_utf8(&bytes).map_err(serde::de::Error::custom)?;
-        serde_json::from_str(text)
+        let text = std::str::from_utf8(&bytes).map_err(|_| WireError::expected("UTF-8 text"))?;
+        wire::decode(text)
+    }
+}
+
+/// The codec of the resources a page hydrates with (see `ui::resource`).
+pub struct WireCodec;
+
+impl<T: Serialize> Encoder<T> for WireCodec {
+    type Error = serde_json::Error;
+    type Encoded = String;
+
+    fn encode(value: &T) -> Result<String, Self::Error> {
+        serde_json::to_string(value)
+    }
+}
+
+impl<T: FromJson> Decoder<T> for WireCodec {
+    type Error = WireError;
+    type Encoded = str;
+
+    fn decode(text: &str) -> Result<T, Self::Error> {
+        wire::decode(text)
     }
 }
 

@@ -4,9 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::Lang;
+use crate::model::wire::FromJson;
 
 /// Whether the cache owns a group's keys (flushable) or the app keeps state in them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupKind {
     Cache,
@@ -14,7 +15,7 @@ pub enum GroupKind {
 }
 
 /// A configured prefix group, e.g. `user:` → "Пользователи" / "Users", cache.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct PrefixGroup {
     pub prefix: String,
     pub name_ru: String,
@@ -101,7 +102,7 @@ pub fn default_groups() -> Vec<PrefixGroup> {
 }
 
 /// Which group a key falls in.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, FromJson)]
 #[serde(tag = "by", content = "value", rename_all = "snake_case")]
 pub enum GroupKey {
     /// Index into the configured groups.
@@ -185,7 +186,7 @@ pub fn ttl_bucket(pttl_ms: i64) -> Option<usize> {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct TtlStats {
     /// Keys whose TTL was read (all keys in full-TTL mode, a sample otherwise).
     pub inspected: u64,
@@ -197,7 +198,7 @@ pub struct TtlStats {
     pub buckets: [u64; TTL_BUCKET_COUNT],
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct MemoryEstimate {
     /// Keys measured with `MEMORY USAGE … SAMPLES 0`.
     pub sampled_keys: u64,
@@ -210,7 +211,7 @@ pub struct MemoryEstimate {
 
 /// How recently a group's sampled keys were touched (OBJECT IDLETIME under LRU) or how often
 /// (OBJECT FREQ under LFU).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct Hotness {
     pub sampled_keys: u64,
     /// LRU: keys idle for less than a minute.
@@ -220,7 +221,7 @@ pub struct Hotness {
     pub policy_kind: HotnessKind,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum HotnessKind {
     #[default]
@@ -229,7 +230,7 @@ pub enum HotnessKind {
 }
 
 /// Metadata of one key for the drill-down: never its value.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct KeySample {
     /// The name, lossily decoded for display (non-UTF-8 bytes become U+FFFD).
     pub name: String,
@@ -238,7 +239,7 @@ pub struct KeySample {
     pub memory_bytes: Option<u64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct GroupReport {
     pub key: GroupKey,
     /// Display prefix: the configured one, the auto segment, or "*" for other.
@@ -264,7 +265,7 @@ pub const PREFIX_HITS_KEY: &str = "cachepanel:hits:";
 /// Minutes of per-prefix counters a census reads.
 pub const PREFIX_HITS_MINUTES: i64 = 15;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct AppLookups {
     pub hits: u64,
     pub misses: u64,
@@ -291,7 +292,7 @@ pub fn add_prefix_counters(
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum CensusOutcome {
     Complete,
@@ -299,7 +300,7 @@ pub enum CensusOutcome {
     Failed { reason: String },
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct CensusReport {
     pub started_at_ms: i64,
     pub duration_ms: u64,
@@ -311,7 +312,7 @@ pub struct CensusReport {
     pub groups: Vec<GroupReport>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct CensusProgress {
     pub started_at_ms: i64,
     pub scanned_keys: u64,
@@ -328,14 +329,14 @@ pub struct CensusProgress {
 }
 
 /// What `GET /api/census` answers: the running census (if any) and the last result.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct CensusState {
     pub running: Option<CensusProgress>,
     pub last: Option<CensusReport>,
 }
 
 /// Columns the census table sorts by.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub enum SortBy {
     #[default]
     Keys,

@@ -1,9 +1,10 @@
 //! Redis Cluster's own description of itself (`CLUSTER NODES`), parsed into what cachepanel
 //! needs: which masters own slots (census and flush visit each exactly once), and their state.
 
+use crate::model::wire::FromJson;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct ClusterNode {
     pub id: String,
     /// `host:port` for clients (the cluster bus port is dropped).

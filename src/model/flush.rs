@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::census::{GroupKind, PrefixGroup};
 use super::prefix::{glob_escape, is_glob_char};
+use crate::model::wire::FromJson;
 
 /// Longest prefix accepted (bytes); Redis keys can be longer, prefixes need not be.
 pub const MAX_PREFIX_BYTES: usize = 4096;
@@ -54,6 +55,15 @@ impl<'de> Deserialize<'de> for KeyPrefix {
     }
 }
 
+impl FromJson for KeyPrefix {
+    fn from_json(
+        value: &crate::model::wire::Json<'_>,
+    ) -> Result<Self, crate::model::wire::WireError> {
+        let text = value.text("a key prefix")?;
+        Self::new(text).map_err(|_| crate::model::wire::WireError::expected("a valid key prefix"))
+    }
+}
+
 /// Why a text is no prefix at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PrefixProblem {
@@ -91,7 +101,7 @@ impl AuditAction {
 }
 
 /// Why a prefix may not be flushed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, FromJson)]
 pub enum Refusal {
     #[error("'{0}' holds application state (group '{1}'), which the cache flush never touches")]
     StateGroup(String, String),
@@ -123,7 +133,7 @@ pub fn check_flushable(prefix: &KeyPrefix, groups: &[PrefixGroup]) -> Result<(),
 }
 
 /// Step one: what a flush of `prefix` would remove, counted by a full SCAN.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct FlushPreview {
     pub id: String,
     pub prefix: String,
@@ -137,7 +147,7 @@ pub struct FlushPreview {
     pub duration_ms: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct FlushProgress {
     pub prefix: String,
     pub started_at_ms: i64,
@@ -158,7 +168,7 @@ pub struct FlushProgress {
     pub nodes_total: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum FlushOutcome {
     Complete,
@@ -192,7 +202,7 @@ impl FlushOutcome {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct FlushReport {
     pub prefix: String,
     pub preview_id: String,
@@ -206,7 +216,7 @@ pub struct FlushReport {
 }
 
 /// Whether this deployment lets anyone flush, and why not.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum FlushPolicy {
     Enabled,
@@ -216,7 +226,7 @@ pub enum FlushPolicy {
     NotACache,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct FlushState {
     pub policy: FlushPolicy,
     /// A preview counting right now (big keyspaces take seconds).
@@ -227,7 +237,7 @@ pub struct FlushState {
 }
 
 /// One entry of the audit stream.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct AuditEntry {
     /// Stream id (`1795640000000-0`); empty before it is written.
     pub id: String,
@@ -245,7 +255,7 @@ pub struct AuditEntry {
 /// The figures of an audited action. The stream stores them as the entry's `detail`, in
 /// `name=value` words (`keys=1234 bytes=56789 preview=…`; `reason=` last, it may hold spaces),
 /// readable with `XRANGE` as they are and parsed back by `from_detail`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct AuditFigures {
     pub preview_id: Option<String>,
     /// Keys a preview counted (or, for a started flush, the preview had counted).

@@ -4,13 +4,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::live::Point;
+use crate::model::wire::FromJson;
 
 /// How far back the trend looks, and the least history it needs.
 pub const FORECAST_WINDOW_MS: i64 = 60 * 60_000;
 pub const FORECAST_MIN_SPAN_MS: i64 = 10 * 60_000;
 const FORECAST_MIN_POINTS: usize = 5;
 
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct MemoryForecast {
     /// Least-squares slope of used memory, bytes per hour (negative: shrinking).
     pub bytes_per_hour: f64,

@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::rates::Rates;
 use super::stats::RedisStats;
+use crate::model::wire::FromJson;
 
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct Thresholds {
     /// Windowed hit rate below this (percent) is a warning.
     pub target_hit_rate_percent: f64,
@@ -25,7 +26,7 @@ impl Default for Thresholds {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Ok,
@@ -34,7 +35,7 @@ pub enum Level {
     Critical,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum BadgeKind {
     HitRate,
@@ -42,7 +43,7 @@ pub enum BadgeKind {
     Evictions,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct Badge {
     pub kind: BadgeKind,
     pub level: Level,

@@ -1,12 +1,13 @@
 //! What the sampler publishes to every open page: the latest snapshot (status, figures,
 //! rates, configuration, topology), the history points and their ranges.
 
+use crate::model::wire::FromJson;
 use serde::{Deserialize, Serialize};
 
 pub use super::rates::{Counters, Rates};
 
 /// One point of the history: the rates of a window and the memory at its end.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct Point {
     /// Unix time of the sample, milliseconds.
     pub at_ms: i64,
@@ -40,7 +41,7 @@ impl Point {
 }
 
 /// Time ranges the charts offer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, FromJson)]
 pub enum HistoryRange {
     #[default]
     #[serde(rename = "15m")]
@@ -82,7 +83,7 @@ impl HistoryRange {
 }
 
 /// Whether the last sampling attempt reached Redis.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum LiveStatus {
     /// No sample has been attempted yet.
@@ -95,7 +96,7 @@ pub enum LiveStatus {
 }
 
 /// What the sampler publishes after every attempt; every open page receives it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct LiveSnapshot {
     pub target: String,
     pub status: LiveStatus,

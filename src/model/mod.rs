@@ -16,6 +16,7 @@ pub mod rates;
 pub mod redis_config;
 pub mod stats;
 pub mod topology;
+pub mod wire;
 
 pub use page::{Lang, PageConfig};
 pub use stats::{RedisStats, StatsReport};

@@ -1,9 +1,10 @@
 //! Per-request page settings that the server renders into the page and the client reads back,
 //! so both sides build the same view (hydration needs identical input).
 
+use crate::model::wire::FromJson;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// The operators are Russian-speaking: Russian is the default.
@@ -32,7 +33,7 @@ impl Lang {
 }
 
 /// Settings of one rendered page.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct PageConfig {
     pub lang: Lang,
     /// Public URL prefix under which a reverse proxy serves the app ("" at the root).

@@ -2,6 +2,7 @@
 //! per IP for guests (`rate_limit:ip:{ip}`), a 60 s window, limits per role. Pure parts: roles
 //! and limits, key parsing, and the judgement of the counters view.
 
+use crate::model::wire::FromJson;
 use serde::{Deserialize, Serialize};
 
 pub const KEY_PREFIX: &str = "rate_limit:";
@@ -11,7 +12,9 @@ pub const WINDOW_SECONDS: u64 = 60;
 /// Roles with a limit (`Role::ALL`); per-role figures are arrays of this length.
 pub const ROLE_COUNT: usize = 6;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, FromJson,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Owner,
@@ -54,7 +57,7 @@ impl Role {
 }
 
 /// Requests per minute per role (production defaults).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct RoleLimits {
     pub owner: u64,
     pub manager: u64,
@@ -93,7 +96,7 @@ impl RoleLimits {
 }
 
 /// Whose counter a key is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Subject {
     User(String),
@@ -121,7 +124,7 @@ impl Subject {
 }
 
 /// One counter as the dashboard shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct CounterRow {
     pub key: String,
     pub subject: Subject,
@@ -171,7 +174,7 @@ impl CounterRow {
 
 /// The counters view: totals, the top consumers, and warnings. Read by one shared background
 /// walk per interval; pages and the API are served the latest one, with its age.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct CountersReport {
     /// When the walk behind this view started (server clock).
     pub read_at_ms: i64,
@@ -208,7 +211,7 @@ pub struct CountersReport {
     pub rejections: Vec<RejectionMinute>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct RejectionMinute {
     /// `HH:MM` UTC.
     pub minute: String,

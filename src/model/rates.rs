@@ -5,9 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::info::InfoFields;
+use crate::model::wire::FromJson;
 
 /// The monotonic counters of one sample, and what identifies the server process.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct Counters {
     pub run_id: String,
     pub uptime_seconds: u64,
@@ -54,7 +55,7 @@ impl Counters {
 }
 
 /// Rates over the window between two samples.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct Rates {
     /// Δhits / (Δhits + Δmisses) in percent; `None` when nothing was looked up in the window.
     pub hit_rate_percent: Option<f64>,

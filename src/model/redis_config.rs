@@ -5,8 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::info::InfoFields;
+use crate::model::wire::FromJson;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct RedisConfigView {
     pub version: String,
     pub role: String,
@@ -44,7 +45,7 @@ impl RedisConfigView {
 }
 
 /// The configuration production is expected to run with.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct ExpectedProfile {
     pub maxmemory_bytes: u64,
     pub maxmemory_policy: String,
@@ -65,7 +66,7 @@ impl Default for ExpectedProfile {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum ConfigField {
     Maxmemory,

@@ -3,10 +3,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::info::InfoFields;
+use crate::model::wire::FromJson;
 
 /// Cache figures read from one `INFO` + `DBSIZE` round trip. Counts are lifetime values since
 /// the server started (or since `CONFIG RESETSTAT`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct RedisStats {
     pub redis_version: String,
     pub uptime_seconds: u64,
@@ -30,7 +31,7 @@ pub struct RedisStats {
 }
 
 /// One cluster master's figures, beside the cluster's sums.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct NodeStats {
     pub address: String,
     pub stats: RedisStats,
@@ -79,7 +80,7 @@ impl RedisStats {
 
 /// What `GET /api/stats` answers: the reading, or why there is none. Redis being down is a
 /// state of the data, not an error of this API (the app itself is alive).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum StatsReport {
     Up {

@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 
+use crate::model::wire::FromJson;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct NodeView {
     /// `host:port`.
     pub address: String,
@@ -15,7 +16,7 @@ pub struct NodeView {
     pub lag_seconds: Option<u64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct Topology {
     pub mode: String,
     pub master_name: String,

@@ -20,7 +20,7 @@ pub fn read_page_config() -> PageConfig {
         .and_then(|window| window.document())
         .and_then(|document| document.get_element_by_id(PageConfig::ELEMENT_ID))
         .and_then(|element| element.text_content())
-        .and_then(|json| serde_json::from_str(&json).ok())
+        .and_then(|json| crate::model::wire::decode(&json).ok())
         .unwrap_or_default()
 }
 
@@ -63,7 +63,7 @@ pub fn subscribe(
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
 
-    fn listener<T: serde::de::DeserializeOwned + 'static>(
+    fn listener<T: crate::model::wire::FromJson + 'static>(
         streaming: RwSignal<bool>,
         handle: impl Fn(T) + 'static,
     ) -> Closure<dyn Fn(web_sys::MessageEvent)> {
@@ -71,7 +71,7 @@ pub fn subscribe(
             let parsed = event
                 .data()
                 .as_string()
-                .and_then(|text| serde_json::from_str(&text).ok());
+                .and_then(|text| crate::model::wire::decode(&text).ok());
             if let Some(value) = parsed {
                 streaming.set(true);
                 handle(value);

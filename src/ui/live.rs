@@ -32,12 +32,12 @@ pub struct LiveData {
 
 pub fn use_live_data(page: &PageConfig) -> LiveData {
     let range = RwSignal::new(HistoryRange::default());
-    let initial = Resource::new(|| (), |_| get_live_snapshot());
-    let initial_census = Resource::new(|| (), |_| get_census());
-    let history = Resource::new(move || range.get(), get_history);
+    let initial = crate::ui::resource(|| (), |_| get_live_snapshot());
+    let initial_census = crate::ui::resource(|| (), |_| get_census());
+    let history = crate::ui::resource(move || range.get(), get_history);
     let pushed = RwSignal::new(None::<LiveSnapshot>);
     let pushed_census = RwSignal::new(None::<CensusState>);
-    let initial_flush = Resource::new(|| (), |_| get_flush());
+    let initial_flush = crate::ui::resource(|| (), |_| get_flush());
     let pushed_flush = RwSignal::new(None::<FlushState>);
     let pushed_rate_limits = RwSignal::new(None::<CountersReport>);
     let appended = RwSignal::new(Vec::<Point>::new());

@@ -10,7 +10,24 @@ pub mod sections;
 
 use leptos::prelude::*;
 
+use crate::api::encoding::WireCodec;
 use crate::model::PageConfig;
+use crate::model::wire::FromJson;
+
+/// A resource the page is rendered and hydrated with: loaded on the server, handed to the
+/// browser as JSON in the page and decoded there by the model's own decoder (`model::wire`).
+#[track_caller]
+pub fn resource<S, T, Fut>(
+    source: impl Fn() -> S + Send + Sync + 'static,
+    fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
+) -> Resource<T, WireCodec>
+where
+    S: PartialEq + Clone + Send + Sync + 'static,
+    T: serde::Serialize + FromJson + Send + Sync + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    Resource::new_with_options(source, fetcher, false)
+}
 
 /// The settings of the page being rendered (provided by the server handler and by `hydrate`).
 pub fn use_page_config() -> PageConfig {

@@ -24,3 +24,4 @@ mod skeleton;
 mod support;
 mod targets;
 mod viewers;
+mod wire;

@@ -1,5 +1,6 @@
 //! Leaf components: they render what a page hands them and fetch nothing.
 
+pub mod action_form;
 pub mod audit_list;
 pub mod census_table;
 pub mod chart;
@@ -11,6 +12,7 @@ pub mod stat_card;
 pub mod stats_panel;
 pub mod topology_panel;
 
+pub use action_form::SubmitForm;
 pub use audit_list::AuditList;
 pub use census_table::CensusTable;
 pub use chart::Chart;

@@ -19,7 +19,7 @@ pub fn StatsPage() -> impl IntoView {
     let page = use_page_config();
     let texts = texts(page.lang);
     let refreshes = RwSignal::new(0_u32);
-    let stats = Resource::new(move || refreshes.get(), |_| get_stats());
+    let stats = crate::ui::resource(move || refreshes.get(), |_| get_stats());
     let live = use_live_data(&page);
     provide_context(crate::ui::AuditRefresh(RwSignal::new(0)));
     // Effects run only in the browser, so this marks the moment the page became interactive.

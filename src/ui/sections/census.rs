@@ -7,7 +7,7 @@ use crate::i18n::Texts;
 use crate::model::Lang;
 use crate::model::census::{CensusOutcome, CensusState, total_ttl_buckets};
 use crate::ui::charts::{ChartKind, ChartOrder};
-use crate::ui::components::{CensusTable, Chart};
+use crate::ui::components::{CensusTable, Chart, SubmitForm};
 use crate::ui::phrases::{self, sentence, text};
 
 /// Keys by prefix: run / cancel the census, its live progress, the last result as a table
@@ -126,16 +126,16 @@ pub fn CensusSection(
         <section class="panel" data-testid="census">
             <div class="panel-header">
                 <h2>{texts.census_heading}</h2>
-                <ActionForm action=start>
+                <SubmitForm action=start arguments=|| StartCensus {}>
                     <button type="submit" data-testid="census-start" disabled=move || !can_act || running().is_some()>
                         {texts.census_start}
                     </button>
-                </ActionForm>
-                <ActionForm action=cancel>
+                </SubmitForm>
+                <SubmitForm action=cancel arguments=|| CancelCensus {}>
                     <button type="submit" data-testid="census-cancel" disabled=move || !can_act || running().is_none()>
                         {texts.census_cancel}
                     </button>
-                </ActionForm>
+                </SubmitForm>
             </div>
             {progress}
             {summary}

@@ -7,7 +7,7 @@ use crate::api::get_audit;
 use crate::i18n::Texts;
 use crate::model::flush::{FlushPolicy, FlushState};
 use crate::ui::AuditRefresh;
-use crate::ui::components::AuditList;
+use crate::ui::components::{AuditList, SubmitForm};
 use crate::ui::phrases::{code, error_message, flush_sentence, sentence, text};
 
 /// Flush by prefix, in two steps: preview (exact count, samples, memory), then the prefix
@@ -28,12 +28,16 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
             refresh.map(AuditRefresh::track),
         )
     };
-    let audit = Resource::new(audit_version, |_| get_audit());
+    let audit = crate::ui::resource(audit_version, |_| get_audit());
     let can_act = crate::ui::use_page_config().can_act;
     // A memo: the controls (and the confirmation typed into them) are rebuilt only when the
     // policy itself changes, not on every pushed flush state (preview progress, results).
     let policy = Memo::new(move |_| flush.get().map_or(FlushPolicy::ReadOnly, |f| f.policy));
 
+    let prefix_input = NodeRef::<leptos::html::Input>::new();
+    let confirm_input = NodeRef::<leptos::html::Input>::new();
+    let typed =
+        |input: NodeRef<leptos::html::Input>| input.get().map(|i| i.value()).unwrap_or_default();
     let preview_view = move || {
         preview.value().get().map(|result| match result {
             Ok(preview) => view! {
@@ -51,14 +55,17 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
                         )}
                     </p>
                     <p class="meta" translate="no">{preview.sample_names.join(", ")}</p>
-                    <ActionForm action=start>
+                    <SubmitForm action=start arguments={
+                        let preview_id = preview.id.clone();
+                        move || FlushPrefix { prefix: typed(confirm_input), preview_id: preview_id.clone() }
+                    }>
                         <input type="hidden" name="preview_id" value=preview.id.clone() />
                         <label>
                             {texts.flush_confirm_label} ": "
-                            <input type="text" name="prefix" autocomplete="off" data-testid="flush-confirm" />
+                            <input type="text" name="prefix" autocomplete="off" data-testid="flush-confirm" node_ref=confirm_input />
                         </label>
                         <button type="submit" class="danger" data-testid="flush-start">{texts.flush_start}</button>
-                    </ActionForm>
+                    </SubmitForm>
                 </div>
             }
             .into_any(),
@@ -93,9 +100,9 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
                 ])}
                 {crate::ui::node_progress(p.node.as_deref(), p.nodes_done, p.nodes_total, texts)}
                 " "
-                <ActionForm action=cancel>
+                <SubmitForm action=cancel arguments=|| CancelFlush {}>
                     <button type="submit" data-testid="flush-cancel">{texts.census_cancel}</button>
-                </ActionForm>
+                </SubmitForm>
             </p>
         })
     };
@@ -116,13 +123,13 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
         FlushPolicy::NotACache => view! { <p class="meta" data-testid="flush-disabled">{texts.flush_disabled_not_cache}</p> }.into_any(),
         FlushPolicy::Enabled if !can_act => view! { <p class="meta" data-testid="flush-disabled">{texts.view_only_notice}</p> }.into_any(),
         FlushPolicy::Enabled => view! {
-            <ActionForm action=preview>
+            <SubmitForm action=preview arguments=move || PreviewFlush { prefix: typed(prefix_input) }>
                 <label>
                     {texts.flush_prefix_label} ": "
-                    <input type="text" name="prefix" placeholder="user:" autocomplete="off" translate="no" data-testid="flush-prefix" />
+                    <input type="text" name="prefix" placeholder="user:" autocomplete="off" translate="no" data-testid="flush-prefix" node_ref=prefix_input />
                 </label>
                 <button type="submit" data-testid="flush-preview-button">{texts.flush_preview}</button>
-            </ActionForm>
+            </SubmitForm>
             {counting}
             {preview_view}
             {start_error}

@@ -8,7 +8,7 @@ use crate::i18n::Texts;
 use crate::model::rate_limit::{CounterRow, CountersReport, Role};
 use crate::ui::AuditRefresh;
 use crate::ui::charts::{ChartKind, ChartOrder};
-use crate::ui::components::Chart;
+use crate::ui::components::{Chart, SubmitForm};
 use crate::ui::phrases::{self, error_message, sentence, text};
 
 /// Rate-limit counters: who is over or near the limit, stuck counters, a dominant IP, 429s
@@ -26,7 +26,7 @@ pub fn RateLimitSection(
 ) -> impl IntoView {
     let reset = ServerAction::<ResetRateLimit>::new();
     let refresh = ServerAction::<RefreshRateLimits>::new();
-    let initial = Resource::new(|| (), |_| get_rate_limits());
+    let initial = crate::ui::resource(|| (), |_| get_rate_limits());
     if let Some(audit) = use_context::<AuditRefresh>() {
         Effect::new(move |previous: Option<usize>| {
             let version = reset.version().get();
@@ -168,10 +168,10 @@ fn counter_row(
             <td class="num" data-testid="limits-percent">{row.percent_of_limit.map(|p| texts.lang.percent(p, 0)).unwrap_or_else(|| "—".into())}</td>
             <td class="num">{row.ttl_seconds.map(|s| texts.lang.duration_s(s)).unwrap_or_else(|| texts.no_ttl_mark.into())}</td>
             <td>
-                <ActionForm action=reset>
+                <SubmitForm action=reset arguments=move || ResetRateLimit { key: row.key.clone() }>
                     <input type="hidden" name="key" value=reset_key />
                     <button type="submit" data-testid="limits-reset" disabled=!can_act title=title>{texts.limits_reset}</button>
-                </ActionForm>
+                </SubmitForm>
             </td>
         </tr>
     }
