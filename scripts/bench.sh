@@ -168,19 +168,21 @@ def ratio(a, b):
 rows = []
 for profile in ("unthrottled", "throttled"):
     for key, label, fmt in (
-        ("first_total_bytes", "first load: bytes on the wire", kb),
-        ("first_wasm_bytes", "first load: WASM on the wire", kb),
+        ("first_total_bytes", "first load until hydrated: bytes on the wire", kb),
+        ("first_wasm_bytes", "first load: initial WASM on the wire", kb),
+        ("first_chunk_bytes", "chart chunk on the wire (fetched at the first live update)", kb),
+        ("first_with_chunk_bytes", "first load with the chart chunk", kb),
         ("repeat_static_bytes", "repeat load: WASM/JS/CSS on the wire", kb),
         ("first_paint_ms", "first contentful paint", ms),
         ("hydrated_ms", "hydration mark (first load)", ms),
         ("repeat_hydrated_ms", "hydration mark (repeat load)", ms),
     ):
-        b, a = before[profile][key], after[profile][key]
+        b, a = before[profile].get(key), after[profile].get(key)
         rows.append(f"| {profile} | {label} | {fmt(b)} | {fmt(a)} | {ratio(b, a)} |")
 print(f"""<!-- client:start -->
 ## Client delivery (issue 15)
 
-Measured by \`make bench\` (\`end2end/load-bench.mjs\`): headless Chromium through playwright-core, the dashboard (\`/admin/cache/stats?lang=ru\`, demo workload, signed in), {int(__import__('os').environ.get('BENCH_LOADS', '5'))} first loads (fresh browser profile) and as many repeat loads (a new navigation in the same profile) per row, medians. Throttled: 4× CPU slowdown (CDP \`Emulation.setCPUThrottlingRate\`), 10 Mbit/s down, 5 Mbit/s up, 40 ms RTT (CDP \`Network.emulateNetworkConditions\`). Before: the build at \`{base_ref}\` (before the client work); after: this build ({head}), in the same run. Bytes are the encoded bytes per response (headers included), the event stream left out.
+Measured by \`make bench\` (\`end2end/load-bench.mjs\`): headless Chromium through playwright-core, the dashboard (\`/admin/cache/stats?lang=ru\`, demo workload, signed in), {int(__import__('os').environ.get('BENCH_LOADS', '5'))} first loads (fresh browser profile) and as many repeat loads (a new navigation in the same profile) per row, medians. Throttled: 4× CPU slowdown (CDP \`Emulation.setCPUThrottlingRate\`), 10 Mbit/s down, 5 Mbit/s up, 40 ms RTT (CDP \`Network.emulateNetworkConditions\`). Before: the build at \`{base_ref}\` (before the client work); after: this build ({head}), in the same run. Bytes are the encoded bytes per response (headers included), the event stream left out; the chart chunk is waited for after hydration and counted on its own row (the build before the client work had none).
 
 | profile | what | before | after | after / before |
 |---|---|---|---|---|
