@@ -1,4 +1,4 @@
-//! Server functions of the live stats: the latest snapshot and the history.
+//! Server functions of the live stats: the latest snapshot, the history and the commands.
 
 use leptos::prelude::*;
 
@@ -6,6 +6,7 @@ use crate::api::encoding::Json;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
+use crate::model::commands::CommandsView;
 use crate::model::live::{HistoryRange, LiveSnapshot, Point};
 
 /// `GET /api/live/snapshot`: the sampler's latest snapshot (no Redis command of its own).
@@ -20,4 +21,14 @@ pub async fn get_live_snapshot() -> Result<LiveSnapshot, AppError> {
 pub async fn get_history(range: HistoryRange) -> Result<Vec<Point>, AppError> {
     let state = crate::server::state::app_state()?;
     Ok(state.sampler.history(range))
+}
+
+/// `GET /api/commands?range=15m|1h|6h|24h`: what Redis spent its command time on over the
+/// range (shorter while cachepanel has watched less long, or since Redis' counters were
+/// reset), cachepanel's own share estimated apart. From the sampler's kept readings: no Redis
+/// command. Empty (`window_ms` 0) until two readings exist.
+#[server(prefix = "/api", endpoint = "commands", input = GetUrl, output = Json)]
+pub async fn get_commands(range: HistoryRange) -> Result<CommandsView, AppError> {
+    let state = crate::server::state::app_state()?;
+    Ok(state.sampler.commands(range).unwrap_or_default())
 }

@@ -10,6 +10,6 @@ pub mod stats;
 
 pub use census::{cancel_census, get_census, start_census};
 pub use flush::{cancel_flush, flush_prefix, get_audit, get_flush, preview_flush};
-pub use live::{get_history, get_live_snapshot};
+pub use live::{get_commands, get_history, get_live_snapshot};
 pub use rate_limit::{get_rate_limits, refresh_rate_limits, reset_rate_limit};
 pub use stats::get_stats;

@@ -78,6 +78,14 @@ impl InfoFields {
         self.get(name)?.parse().ok()
     }
 
+    /// The fields whose names start with `prefix`, the prefix removed (`cmdstat_get` → `get`).
+    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.0
+            .range(prefix.to_owned()..)
+            .take_while(move |(name, _)| name.starts_with(prefix))
+            .map(move |(name, value)| (&name[prefix.len()..], value.as_str()))
+    }
+
     /// Keys per database from the keyspace section (`db0:keys=1,expires=0,avg_ttl=0`).
     pub fn keys_per_db(&self) -> BTreeMap<u32, u64> {
         self.0

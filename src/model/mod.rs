@@ -3,6 +3,7 @@
 
 pub mod census;
 pub mod cluster;
+pub mod commands;
 pub mod flush;
 pub mod forecast;
 pub mod format;

@@ -9,6 +9,7 @@ mod bodies;
 mod census;
 mod client;
 mod cluster;
+mod commands;
 mod demo;
 mod flush;
 mod harness;

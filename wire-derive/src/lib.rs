@@ -60,13 +60,14 @@ fn container_attrs(attrs: &[Attribute]) -> syn::Result<Container> {
             Ok(())
         })?;
     }
-    if let Some(rule) = &found.rename_all {
-        if rule != "snake_case" && rule != "lowercase" {
-            return Err(syn::Error::new_spanned(
-                &attrs[0],
-                "rename_all: snake_case or lowercase",
-            ));
-        }
+    if let Some(rule) = &found.rename_all
+        && rule != "snake_case"
+        && rule != "lowercase"
+    {
+        return Err(syn::Error::new_spanned(
+            &attrs[0],
+            "rename_all: snake_case or lowercase",
+        ));
     }
     Ok(found)
 }

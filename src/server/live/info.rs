@@ -1,52 +1,107 @@
-//! Reads the cache figures of one Redis for the sampler: `INFO` and `DBSIZE` in one pipelined
-//! round trip per node, taken while none of cachepanel's own lookups is in flight.
+//! Reads the cache figures of one Redis for the sampler: `INFO` (the default sections and
+//! commandstats) and `DBSIZE` in one pipelined round trip per node, taken while none of
+//! cachepanel's own lookups is in flight.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::model::RedisStats;
+use crate::model::commands::{CommandTable, OwnCalls, command_totals, sum_tables};
 use crate::model::info::InfoFields;
 use crate::model::stats::NodeStats;
 use crate::server::redis::{RedisFailure, RedisTarget};
 
-/// The default `INFO` sections and `DBSIZE`, in one pipelined round trip per node; on a
-/// cluster, the masters' readings combined (`InfoFields::combine`) and the per-node ones.
+/// Which `INFO` to send. Redis 7 takes several sections in one call (`INFO default
+/// commandstats`); older servers refuse that, and are asked `INFO all` from then on (the
+/// default sections and commandstats, and a few more).
+#[derive(Debug, Default)]
+pub struct InfoDialect {
+    all_sections: AtomicBool,
+}
+
+impl InfoDialect {
+    fn sections(&self) -> &'static [&'static str] {
+        if self.all_sections.load(Ordering::Relaxed) {
+            &["all"]
+        } else {
+            &["default", "commandstats"]
+        }
+    }
+}
+
+/// What one reading of a target found: on a cluster, the masters' readings combined
+/// (`InfoFields::combine`, commandstats summed) and the per-master figures.
+pub struct InfoReading {
+    pub info: InfoFields,
+    pub total_keys: u64,
+    pub nodes: Vec<NodeStats>,
+    pub commands: CommandTable,
+}
+
 pub async fn read_info_nodes(
     redis: &RedisTarget,
-) -> Result<(InfoFields, u64, Vec<NodeStats>), RedisFailure> {
+    dialect: &InfoDialect,
+) -> Result<InfoReading, RedisFailure> {
     if !redis.is_cluster() {
-        let (info, keys) = read_info(redis).await?;
-        return Ok((info, keys, Vec::new()));
+        let (info, total_keys) = read_info_as(redis, dialect).await?;
+        let commands = command_totals(&info);
+        return Ok(InfoReading {
+            info,
+            total_keys,
+            nodes: Vec::new(),
+            commands,
+        });
     }
     let masters = redis.masters().await?;
-    let readings = futures_join(masters.iter().map(read_info)).await;
     let mut infos = Vec::new();
+    let mut tables = Vec::new();
     let mut total_keys = 0;
     let mut nodes = Vec::new();
-    for (master, reading) in masters.iter().zip(readings) {
-        let (info, keys) = reading?;
+    // Few nodes; in sequence keeps it simple and each call is bounded by its timeout.
+    for master in &masters {
+        let (info, keys) = read_info_as(master, dialect).await?;
         total_keys += keys;
         nodes.push(NodeStats {
             address: master.address().unwrap_or_default(),
             stats: RedisStats::from_info(&info, keys),
         });
+        tables.push(command_totals(&info));
         infos.push(info);
     }
-    Ok((InfoFields::combine(&infos), total_keys, nodes))
+    Ok(InfoReading {
+        info: InfoFields::combine(&infos),
+        total_keys,
+        nodes,
+        commands: sum_tables(&tables),
+    })
 }
 
-async fn futures_join<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let mut outputs = Vec::new();
-    // Few nodes; in sequence keeps it simple and each call is bounded by its timeout.
-    for future in futures {
-        outputs.push(future.await);
-    }
-    outputs
-}
-
-/// The default `INFO` sections and `DBSIZE`, in one pipelined round trip.
+/// The default `INFO` sections and `DBSIZE`, in one pipelined round trip (for `check`).
 pub async fn read_info(redis: &RedisTarget) -> Result<(InfoFields, u64), RedisFailure> {
+    read_sections(redis, &["default"]).await
+}
+
+async fn read_info_as(
+    redis: &RedisTarget,
+    dialect: &InfoDialect,
+) -> Result<(InfoFields, u64), RedisFailure> {
+    match read_sections(redis, dialect.sections()).await {
+        Err(failure) if failure.is_refusal() && !dialect.all_sections.load(Ordering::Relaxed) => {
+            dialect.all_sections.store(true, Ordering::Relaxed);
+            read_sections(redis, dialect.sections()).await
+        }
+        reading => reading,
+    }
+}
+
+async fn read_sections(
+    redis: &RedisTarget,
+    sections: &'static [&'static str],
+) -> Result<(InfoFields, u64), RedisFailure> {
     let (info, total_keys): (String, u64) = redis
         .run(|mut connection| async move {
             redis::pipe()
                 .cmd("INFO")
+                .arg(sections)
                 .cmd("DBSIZE")
                 .query_async(&mut connection)
                 .await
@@ -55,7 +110,7 @@ pub async fn read_info(redis: &RedisTarget) -> Result<(InfoFields, u64), RedisFa
     Ok((InfoFields::parse(&info), total_keys))
 }
 
-/// One `read_info` taken while none of cachepanel's own lookups is in flight, with the lookups
+/// One reading taken while none of cachepanel's own lookups is in flight, with the lookups
 /// cachepanel has made: in total (the sampler's windows subtract deltas of these) and during
 /// the current Redis run (subtracted from the lifetime figures).
 pub struct QuietReading {
@@ -65,9 +120,15 @@ pub struct QuietReading {
     pub nodes: Vec<NodeStats>,
     pub own_totals: (u64, u64),
     pub own_this_run: (u64, u64),
+    /// Redis' commandstats, and cachepanel's own commands counted up to this reading.
+    pub commands: CommandTable,
+    pub own_commands: OwnCalls,
 }
 
-pub async fn read_info_quiet(redis: &RedisTarget) -> Result<QuietReading, RedisFailure> {
+pub async fn read_info_quiet(
+    redis: &RedisTarget,
+    dialect: &InfoDialect,
+) -> Result<QuietReading, RedisFailure> {
     // Lookups in flight hold the gate for at most one (bounded) round trip; one that takes
     // longer means Redis is stalled, and waiting for it must not make this call hang too.
     let gate = tokio::time::timeout(
@@ -76,9 +137,17 @@ pub async fn read_info_quiet(redis: &RedisTarget) -> Result<QuietReading, RedisF
     )
     .await
     .map_err(|_| RedisFailure::timed_out())?;
-    let reading = read_info_nodes(redis).await;
+    let reading = read_info_nodes(redis, dialect).await;
     let own_totals = redis.own_lookups().totals();
-    let (info, total_keys, nodes) = reading?;
+    // Counted after the INFO itself, which its own commandstats does not include yet: the
+    // next reading's difference then holds this INFO on both sides.
+    let own_commands = redis.own_commands().totals();
+    let InfoReading {
+        info,
+        total_keys,
+        nodes,
+        commands,
+    } = reading?;
     let own_this_run = redis
         .own_lookups()
         .during_run(info.get("run_id").unwrap_or_default());
@@ -89,5 +158,7 @@ pub async fn read_info_quiet(redis: &RedisTarget) -> Result<QuietReading, RedisF
         nodes,
         own_totals,
         own_this_run,
+        commands,
+        own_commands,
     })
 }

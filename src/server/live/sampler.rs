@@ -9,12 +9,14 @@ use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::model::RedisStats;
+use crate::model::commands::{CommandTable, CommandsView};
 use crate::model::forecast::memory_forecast;
 use crate::model::health;
 use crate::model::live::{Counters, HistoryRange, LiveSnapshot, LiveStatus, Point, Rates};
 use crate::model::redis_config::{self, ConfigAnswers, RedisConfigView};
+use crate::server::live::commands::{CommandHistory, CommandReading};
 use crate::server::live::history::History;
-use crate::server::live::info::{QuietReading, read_info_quiet};
+use crate::server::live::info::{InfoDialect, QuietReading, read_info_quiet};
 use crate::server::live::settings::LiveSettings;
 use crate::server::redis::RedisTarget;
 
@@ -26,6 +28,7 @@ const CONFIG_EVERY_SAMPLES: u32 = 15;
 pub struct SamplerHandle {
     snapshot: watch::Receiver<Arc<LiveSnapshot>>,
     history: Arc<RwLock<History>>,
+    commands: Arc<RwLock<CommandHistory>>,
 }
 
 impl SamplerHandle {
@@ -49,6 +52,25 @@ impl SamplerHandle {
         )
         .await;
         self.latest().stats_report()
+    }
+
+    /// What Redis spent its time on over `range` (shorter while the readings are), from the
+    /// readings the sampler kept: no Redis command.
+    pub fn commands(&self, range: HistoryRange) -> Option<CommandsView> {
+        let history = self
+            .commands
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        history.view(range.millis())
+    }
+
+    /// Redis' cumulative commandstats as last read (for `/metrics`).
+    pub fn command_totals(&self) -> Option<CommandTable> {
+        let history = self
+            .commands
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        history.latest().map(|reading| reading.table.clone())
     }
 
     pub fn history(&self, range: HistoryRange) -> Vec<Point> {
@@ -75,11 +97,13 @@ pub fn spawn(
     );
     let (sender, receiver) = watch::channel(Arc::new(initial));
     let history = Arc::new(RwLock::new(History::new(interval_ms)));
+    let commands = Arc::new(RwLock::new(CommandHistory::default()));
     let handle = SamplerHandle {
         snapshot: receiver,
         history: history.clone(),
+        commands: commands.clone(),
     };
-    let task = tokio::spawn(run(redis, settings, sender, history));
+    let task = tokio::spawn(run(redis, settings, sender, history, commands));
     (handle, task)
 }
 
@@ -93,7 +117,9 @@ async fn run(
     settings: LiveSettings,
     sender: watch::Sender<Arc<LiveSnapshot>>,
     history: Arc<RwLock<History>>,
+    command_history: Arc<RwLock<CommandHistory>>,
 ) {
+    let dialect = InfoDialect::default();
     let mut ticker = tokio::time::interval(settings.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut previous: Option<Previous> = None;
@@ -106,13 +132,15 @@ async fn run(
         let mut lags = None;
         let mut demoted = false;
         snapshot.published_at_ms = now_ms();
-        match read_info_quiet(&redis).await {
+        match read_info_quiet(&redis, &dialect).await {
             Ok(QuietReading {
                 info,
                 total_keys,
                 nodes,
                 own_totals: own_lookups,
                 own_this_run,
+                commands,
+                own_commands,
             }) => {
                 snapshot.nodes = nodes;
                 unavailable_since = None;
@@ -165,6 +193,15 @@ async fn run(
                     history.series(HistoryRange::Hour1, snapshot.published_at_ms)
                 };
                 snapshot.memory_forecast = memory_forecast(&last_hour);
+                command_history
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(CommandReading {
+                        at_ms: snapshot.published_at_ms,
+                        run_id: info.get("run_id").unwrap_or_default().to_owned(),
+                        table: commands,
+                        own: own_commands,
+                    });
                 snapshot.status = LiveStatus::Up;
                 snapshot.sampled_at_ms = snapshot.published_at_ms;
                 snapshot.badges = health::evaluate(&stats, rates.as_ref(), &settings.thresholds);

@@ -232,11 +232,71 @@ fn exposition(state: &AppState) -> String {
     out.render()
 }
 
+/// Reads one figure of a command's totals.
+type CommandFigure = fn(&crate::model::commands::CommandTotals) -> f64;
+
+/// Redis' commandstats as the sampler last read them (cumulative, as Redis counts them; a
+/// restart or `CONFIG RESETSTAT` resets them, which Prometheus' `rate()` handles), and
+/// cachepanel's own share of Redis' command time over the last hour.
+fn write_commands(out: &mut Exposition, target: &str, state: &TargetState) {
+    let Some(table) = state.sampler.command_totals() else {
+        return;
+    };
+    let families: [(&'static str, &'static str, CommandFigure); 4] = [
+        (
+            "cachepanel_redis_command_calls_total",
+            "Calls of a command since Redis started (INFO commandstats).",
+            |t| t.calls as f64,
+        ),
+        (
+            "cachepanel_redis_command_seconds_total",
+            "Time Redis spent executing a command since it started (INFO commandstats usec).",
+            |t| t.usec as f64 / 1e6,
+        ),
+        (
+            "cachepanel_redis_command_failed_calls_total",
+            "Calls of a command that failed inside Redis since it started.",
+            |t| t.failed_calls as f64,
+        ),
+        (
+            "cachepanel_redis_command_rejected_calls_total",
+            "Calls of a command Redis rejected before running them (arity, ACL, OOM…).",
+            |t| t.rejected_calls as f64,
+        ),
+    ];
+    for (name, help, value) in families {
+        out.family(name, "counter", help);
+        for (command, totals) in &table {
+            out.sample(
+                name,
+                &[("target", target), ("command", command)],
+                value(totals),
+            );
+        }
+    }
+    if let Some(view) = state
+        .sampler
+        .commands(crate::model::live::HistoryRange::Hour1)
+    {
+        out.family(
+            "cachepanel_own_command_time_ratio",
+            "gauge",
+            "cachepanel's share of Redis' command time over the last hour (its calls times each command's mean time).",
+        );
+        out.sample(
+            "cachepanel_own_command_time_ratio",
+            &[("target", target)],
+            view.own_share_percent / 100.0,
+        );
+    }
+}
+
 fn write_target(out: &mut Exposition, state: &TargetState) {
     let target = state.name.clone();
     let snapshot = state.sampler.latest();
     write_redis(out, &target, &snapshot);
     write_nodes(out, &target, &snapshot);
+    write_commands(out, &target, state);
 
     let census = state.census.state();
     out.family(

@@ -13,6 +13,12 @@ impl RedisFailure {
             reason: "timed out".into(),
         }
     }
+
+    /// Redis answered with a plain `ERR` (a syntax or argument error, not a missing
+    /// permission or a server state): the command as sent is not one this server takes.
+    pub fn is_refusal(&self) -> bool {
+        self.reason == "server error ERR"
+    }
 }
 
 impl From<redis::RedisError> for RedisFailure {

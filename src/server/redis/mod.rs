@@ -13,6 +13,7 @@ use crate::server::env::RedisUrl;
 
 mod cluster;
 mod failure;
+mod own_commands;
 mod own_lookups;
 pub mod pacing;
 pub mod process;
@@ -22,6 +23,7 @@ pub mod settings;
 
 use cluster::ClusterState;
 pub use failure::RedisFailure;
+pub use own_commands::OwnCommands;
 pub use own_lookups::OwnLookups;
 
 /// Timeouts applied to every Redis call.
@@ -39,9 +41,17 @@ pub struct RedisTarget {
 }
 
 /// A connection to a target: one server, or a Redis Cluster (commands routed by key slot).
-/// Operations receive it and use it like any redis-rs async connection.
+/// Operations receive it and use it like any redis-rs async connection. Every command that
+/// Redis answers is counted by name ([`OwnCommands`]): Redis times commands, not clients, so
+/// cachepanel's share of Redis' time is estimated from its own counts.
 #[derive(Clone)]
-pub enum Connection {
+pub struct Connection {
+    link: Link,
+    commands: Arc<OwnCommands>,
+}
+
+#[derive(Clone)]
+enum Link {
     Single(ConnectionManager),
     Cluster(redis::cluster_async::ClusterConnection),
 }
@@ -51,10 +61,16 @@ impl redis::aio::ConnectionLike for Connection {
         &'a mut self,
         cmd: &'a redis::Cmd,
     ) -> redis::RedisFuture<'a, redis::Value> {
-        match self {
-            Self::Single(connection) => connection.req_packed_command(cmd),
-            Self::Cluster(connection) => connection.req_packed_command(cmd),
-        }
+        let commands = self.commands.clone();
+        let answer = match &mut self.link {
+            Link::Single(connection) => connection.req_packed_command(cmd),
+            Link::Cluster(connection) => connection.req_packed_command(cmd),
+        };
+        Box::pin(async move {
+            let value = answer.await?;
+            commands.count(std::iter::once(cmd));
+            Ok(value)
+        })
     }
 
     fn req_packed_commands<'a>(
@@ -63,16 +79,22 @@ impl redis::aio::ConnectionLike for Connection {
         offset: usize,
         count: usize,
     ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
-        match self {
-            Self::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
-            Self::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
-        }
+        let commands = self.commands.clone();
+        let answers = match &mut self.link {
+            Link::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Link::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+        };
+        Box::pin(async move {
+            let values = answers.await?;
+            commands.count(pipeline.cmd_iter());
+            Ok(values)
+        })
     }
 
     fn get_db(&self) -> i64 {
-        match self {
-            Self::Single(connection) => connection.get_db(),
-            Self::Cluster(connection) => connection.get_db(),
+        match &self.link {
+            Link::Single(connection) => connection.get_db(),
+            Link::Cluster(connection) => connection.get_db(),
         }
     }
 }
@@ -80,6 +102,7 @@ impl redis::aio::ConnectionLike for Connection {
 struct Inner {
     name: String,
     own_lookups: Arc<OwnLookups>,
+    own_commands: Arc<OwnCommands>,
     cluster: Option<ClusterState>,
     /// The node commands go to, and its connection; `None` until Sentinel named a master.
     current: std::sync::RwLock<Option<Current>>,
@@ -186,6 +209,7 @@ impl RedisTarget {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
                 own_lookups: Arc::new(OwnLookups::default()),
+                own_commands: Arc::new(OwnCommands::default()),
                 cluster: None,
                 current: std::sync::RwLock::new(current),
                 operation_timeout,
@@ -262,6 +286,11 @@ impl RedisTarget {
         &self.inner.own_lookups
     }
 
+    /// The commands cachepanel sent this target, by name.
+    pub fn own_commands(&self) -> &OwnCommands {
+        &self.inner.own_commands
+    }
+
     /// The bound on one operation (a command or a pipeline), slack included.
     pub fn operation_timeout(&self) -> Duration {
         self.inner.operation_timeout
@@ -278,7 +307,10 @@ impl RedisTarget {
             let connection = self.cluster_connection(cluster).await?;
             return match tokio::time::timeout(
                 self.inner.operation_timeout,
-                operation(Connection::Cluster(connection)),
+                operation(Connection {
+                    link: Link::Cluster(connection),
+                    commands: self.inner.own_commands.clone(),
+                }),
             )
             .await
             {
@@ -297,7 +329,10 @@ impl RedisTarget {
         };
         let outcome = tokio::time::timeout(
             self.inner.operation_timeout,
-            operation(Connection::Single(current.manager)),
+            operation(Connection {
+                link: Link::Single(current.manager),
+                commands: self.inner.own_commands.clone(),
+            }),
         )
         .await;
         let failed_over = match &outcome {
