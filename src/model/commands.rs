@@ -60,6 +60,55 @@ fn parse_line(value: &str) -> Option<CommandTotals> {
     has_calls.then_some(totals)
 }
 
+/// Latency percentiles of one command since Redis started (or `CONFIG RESETSTAT`), in µs,
+/// from `INFO latencystats` (Redis ≥ 7, `latency-tracking yes`, the default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, FromJson)]
+pub struct LatencyPercentiles {
+    pub p50_usec: Option<f64>,
+    pub p99_usec: Option<f64>,
+    pub p999_usec: Option<f64>,
+}
+
+pub type LatencyTable = BTreeMap<String, LatencyPercentiles>;
+
+/// The `latency_percentiles_usec_*` lines (`p50=6.015,p99=11.007,p99.9=11.007`); the
+/// percentiles Redis is configured to report other than these three are left out.
+pub fn latency_percentiles(info: &InfoFields) -> LatencyTable {
+    info.with_prefix("latency_percentiles_usec_")
+        .map(|(name, value)| {
+            let mut found = LatencyPercentiles::default();
+            for (key, number) in value.split(',').filter_map(|part| part.split_once('=')) {
+                let slot = match key {
+                    "p50" => &mut found.p50_usec,
+                    "p99" => &mut found.p99_usec,
+                    "p99.9" => &mut found.p999_usec,
+                    _ => continue,
+                };
+                *slot = number.parse().ok();
+            }
+            (name.to_ascii_lowercase(), found)
+        })
+        .collect()
+}
+
+/// A cluster's percentiles: per command, the slowest master's (percentiles do not add up).
+pub fn slowest_latency(tables: &[LatencyTable]) -> LatencyTable {
+    let mut slowest = LatencyTable::new();
+    let max = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    for table in tables {
+        for (name, figures) in table {
+            let entry = slowest.entry(name.clone()).or_default();
+            entry.p50_usec = max(entry.p50_usec, figures.p50_usec);
+            entry.p99_usec = max(entry.p99_usec, figures.p99_usec);
+            entry.p999_usec = max(entry.p999_usec, figures.p999_usec);
+        }
+    }
+    slowest
+}
+
 /// The masters' tables of a cluster summed into one.
 pub fn sum_tables(tables: &[CommandTable]) -> CommandTable {
     let mut sum = CommandTable::new();
@@ -92,6 +141,10 @@ pub struct CommandRow {
     pub own_calls: u64,
     /// One of [`BLOCKING_COMMANDS`].
     pub blocking: bool,
+    /// Its latency percentiles since Redis started (not per window: Redis keeps one histogram
+    /// per command); absent before Redis 7 or with latency tracking off.
+    #[serde(default)]
+    pub latency: Option<LatencyPercentiles>,
 }
 
 /// What Redis spent its time on in a window, and how much of it was cachepanel's doing.
@@ -122,6 +175,7 @@ pub fn commands_between(
     later: &CommandTable,
     own_earlier: &OwnCalls,
     own_later: &OwnCalls,
+    latency: &LatencyTable,
     window_ms: u64,
 ) -> CommandsView {
     let seconds = window_ms as f64 / 1000.0;
@@ -162,6 +216,7 @@ pub fn commands_between(
                 rejected_calls: delta.rejected_calls,
                 own_calls,
                 blocking: is_blocking(name),
+                latency: latency.get(name).copied(),
             })
         })
         .collect();
@@ -302,7 +357,18 @@ mod tests {
         later.get_mut("info").unwrap().usec += 500;
         let own_earlier = OwnCalls::from([("info".to_owned(), 3)]);
         let own_later = OwnCalls::from([("info".to_owned(), 7), ("get".to_owned(), 0)]);
-        let view = commands_between(&earlier, &later, &own_earlier, &own_later, 10_000);
+        let latency = latency_percentiles(&InfoFields::parse(
+            "latency_percentiles_usec_keys:p50=3997.695,p99=4014.079,p99.9=4014.079\r\n\
+             latency_percentiles_usec_get:p50=1.003,p99=2.007\r\n",
+        ));
+        let view = commands_between(&earlier, &later, &own_earlier, &own_later, &latency, 10_000);
+        assert_eq!(
+            view.rows[0].latency.and_then(|l| l.p999_usec),
+            Some(4014.079)
+        );
+        assert_eq!(view.rows[2].latency.and_then(|l| l.p50_usec), Some(1.003));
+        assert_eq!(view.rows[2].latency.and_then(|l| l.p999_usec), None);
+        assert_eq!(view.rows[1].latency, None, "INFO had no percentiles line");
         let names: Vec<&str> = view.rows.iter().map(|row| row.command.as_str()).collect();
         assert_eq!(
             names,
@@ -338,7 +404,14 @@ mod tests {
                 ..Default::default()
             },
         )]);
-        let view = commands_between(&earlier, &later, &OwnCalls::new(), &OwnCalls::new(), 1000);
+        let view = commands_between(
+            &earlier,
+            &later,
+            &OwnCalls::new(),
+            &OwnCalls::new(),
+            &LatencyTable::new(),
+            1000,
+        );
         assert_eq!(view.rows[0].calls, 3);
         assert_eq!(view.usec, 9);
     }
@@ -355,6 +428,23 @@ mod tests {
         assert_eq!(counted_name(b"CONFIG", Some(b"GET")), "config|get");
         assert_eq!(counted_name(b"get", Some(b"user:1")), "get");
         assert_eq!(counted_name(b"INFO", None), "info");
+    }
+
+    #[test]
+    fn a_clusters_latency_is_its_slowest_masters() {
+        let node = |p99: f64| {
+            LatencyTable::from([(
+                "get".to_owned(),
+                LatencyPercentiles {
+                    p50_usec: Some(1.0),
+                    p99_usec: Some(p99),
+                    p999_usec: None,
+                },
+            )])
+        };
+        let slowest = slowest_latency(&[node(2.0), node(9.0)]);
+        assert_eq!(slowest["get"].p99_usec, Some(9.0));
+        assert_eq!(slowest["get"].p999_usec, None);
     }
 
     #[test]

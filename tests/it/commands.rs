@@ -177,3 +177,52 @@ async fn commandstats_come_with_the_samplers_info_and_a_reset_starts_the_window_
         "no figure from before the reset: {after:?}"
     );
 }
+
+#[tokio::test]
+async fn debug_sleep_shows_in_the_latency_percentiles_and_as_blocking() {
+    let options = RedisProcessOptions {
+        debug_command: true,
+        ..Default::default()
+    };
+    let app = start_app_with(options, fast_sampling).await;
+    app.sample_after_now().await;
+    let mut web = redis_connection(&app.redis.url());
+    for _ in 0..3 {
+        let _: () = redis::cmd("DEBUG")
+            .arg("SLEEP")
+            .arg("0.05")
+            .query(&mut web)
+            .unwrap();
+    }
+    let view = commands_where(&app, "15m", |view| {
+        view.rows.iter().any(|row| row.command.starts_with("debug"))
+    })
+    .await;
+    let debug = view
+        .rows
+        .iter()
+        .find(|row| row.command.starts_with("debug"))
+        .expect("DEBUG is listed");
+    assert!(debug.blocking, "{debug:?}");
+    let latency = debug.latency.expect("Redis 7 reports latency percentiles");
+    let p50 = latency.p50_usec.expect("a median");
+    assert!(
+        p50 >= 45_000.0,
+        "DEBUG SLEEP 0.05 takes ~50 ms: {latency:?}"
+    );
+    assert!(latency.p99_usec.unwrap_or(0.0) >= p50);
+    assert!(debug.usec >= 3 * 45_000, "{debug:?}");
+    let (_, metrics) = app.get_text("/metrics").await;
+    let median = metrics
+        .lines()
+        .find(|line| {
+            line.starts_with("cachepanel_redis_command_latency_seconds{")
+                && line.contains("command=\"debug")
+                && line.contains("percentile=\"p50\"")
+        })
+        .expect("DEBUG's median latency in /metrics");
+    let seconds: f64 = median.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(seconds >= 0.045, "{median}");
+    let (valid, report) = crate::metrics::promtool_check(&metrics);
+    assert!(valid, "{report}");
+}

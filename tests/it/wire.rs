@@ -22,8 +22,40 @@ use crate::harness::{fast_sampling, fill_keys, redis_connection, start_app_with}
 fn decodes_faithfully<T: FromJson + Serialize>(what: &str, text: &str) -> T {
     let decoded: T = wire::decode(text).unwrap_or_else(|error| panic!("{what}: {error}\n{text}"));
     let sent: serde_json::Value = serde_json::from_str(text).unwrap();
-    assert_eq!(serde_json::to_value(&decoded).unwrap(), sent, "{what}");
+    let again = serde_json::to_value(&decoded).unwrap();
+    assert!(same_json(&again, &sent), "{what}:\n{again}\n{sent}");
     decoded
+}
+
+/// Equal JSON, numbers compared as numbers: serde_json's own parser (without its
+/// `float_roundtrip` feature) may read a float one unit in the last place off, where the
+/// browser's decoder rounds correctly.
+fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            match (x.as_u64(), y.as_u64(), x.as_i64(), y.as_i64()) {
+                (Some(x), Some(y), _, _) => x == y,
+                (_, _, Some(x), Some(y)) => x == y,
+                _ => {
+                    let (x, y) = (
+                        x.as_f64().unwrap_or(f64::NAN),
+                        y.as_f64().unwrap_or(f64::NAN),
+                    );
+                    x == y || (x - y).abs() <= f64::EPSILON * x.abs().max(y.abs())
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(key, value)| y.get(key).is_some_and(|other| same_json(value, other)))
+        }
+        (x, y) => x == y,
+    }
 }
 
 #[tokio::test]

@@ -4,7 +4,9 @@
 
 use std::collections::VecDeque;
 
-use crate::model::commands::{CommandTable, CommandsView, OwnCalls, commands_between};
+use crate::model::commands::{
+    CommandTable, CommandsView, LatencyTable, OwnCalls, commands_between,
+};
 
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 60 * MINUTE_MS;
@@ -17,6 +19,8 @@ pub struct CommandReading {
     pub run_id: String,
     pub table: CommandTable,
     pub own: OwnCalls,
+    /// Percentiles since Redis started; only the newest reading's are shown.
+    pub latency: LatencyTable,
 }
 
 #[derive(Debug, Default)]
@@ -112,6 +116,7 @@ fn between(earlier: &CommandReading, later: &CommandReading) -> CommandsView {
         &later.table,
         &earlier.own,
         &later.own,
+        &later.latency,
         u64::try_from(later.at_ms - earlier.at_ms).unwrap_or(0),
     )
 }
@@ -134,6 +139,7 @@ mod tests {
                 },
             )]),
             own: OwnCalls::new(),
+            latency: LatencyTable::new(),
         }
     }
 

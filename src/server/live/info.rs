@@ -5,14 +5,17 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::model::RedisStats;
-use crate::model::commands::{CommandTable, OwnCalls, command_totals, sum_tables};
+use crate::model::commands::{
+    CommandTable, LatencyTable, OwnCalls, command_totals, latency_percentiles, slowest_latency,
+    sum_tables,
+};
 use crate::model::info::InfoFields;
 use crate::model::stats::NodeStats;
 use crate::server::redis::{RedisFailure, RedisTarget};
 
 /// Which `INFO` to send. Redis 7 takes several sections in one call (`INFO default
-/// commandstats`); older servers refuse that, and are asked `INFO all` from then on (the
-/// default sections and commandstats, and a few more).
+/// commandstats latencystats`); older servers refuse that, and are asked `INFO all` from then
+/// on (the default sections and commandstats, and a few more; they have no latencystats).
 #[derive(Debug, Default)]
 pub struct InfoDialect {
     all_sections: AtomicBool,
@@ -23,7 +26,7 @@ impl InfoDialect {
         if self.all_sections.load(Ordering::Relaxed) {
             &["all"]
         } else {
-            &["default", "commandstats"]
+            &["default", "commandstats", "latencystats"]
         }
     }
 }
@@ -35,6 +38,7 @@ pub struct InfoReading {
     pub total_keys: u64,
     pub nodes: Vec<NodeStats>,
     pub commands: CommandTable,
+    pub latency: LatencyTable,
 }
 
 pub async fn read_info_nodes(
@@ -44,16 +48,19 @@ pub async fn read_info_nodes(
     if !redis.is_cluster() {
         let (info, total_keys) = read_info_as(redis, dialect).await?;
         let commands = command_totals(&info);
+        let latency = latency_percentiles(&info);
         return Ok(InfoReading {
             info,
             total_keys,
             nodes: Vec::new(),
             commands,
+            latency,
         });
     }
     let masters = redis.masters().await?;
     let mut infos = Vec::new();
     let mut tables = Vec::new();
+    let mut latencies = Vec::new();
     let mut total_keys = 0;
     let mut nodes = Vec::new();
     // Few nodes; in sequence keeps it simple and each call is bounded by its timeout.
@@ -65,6 +72,7 @@ pub async fn read_info_nodes(
             stats: RedisStats::from_info(&info, keys),
         });
         tables.push(command_totals(&info));
+        latencies.push(latency_percentiles(&info));
         infos.push(info);
     }
     Ok(InfoReading {
@@ -72,6 +80,7 @@ pub async fn read_info_nodes(
         total_keys,
         nodes,
         commands: sum_tables(&tables),
+        latency: slowest_latency(&latencies),
     })
 }
 
@@ -123,6 +132,7 @@ pub struct QuietReading {
     /// Redis' commandstats, and cachepanel's own commands counted up to this reading.
     pub commands: CommandTable,
     pub own_commands: OwnCalls,
+    pub latency: LatencyTable,
 }
 
 pub async fn read_info_quiet(
@@ -147,6 +157,7 @@ pub async fn read_info_quiet(
         total_keys,
         nodes,
         commands,
+        latency,
     } = reading?;
     let own_this_run = redis
         .own_lookups()
@@ -160,5 +171,6 @@ pub async fn read_info_quiet(
         own_this_run,
         commands,
         own_commands,
+        latency,
     })
 }

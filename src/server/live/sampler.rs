@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::model::RedisStats;
-use crate::model::commands::{CommandTable, CommandsView};
+use crate::model::commands::{CommandTable, CommandsView, LatencyTable};
 use crate::model::forecast::memory_forecast;
 use crate::model::health;
 use crate::model::live::{Counters, HistoryRange, LiveSnapshot, LiveStatus, Point, Rates};
@@ -64,13 +64,15 @@ impl SamplerHandle {
         history.view(range.millis())
     }
 
-    /// Redis' cumulative commandstats as last read (for `/metrics`).
-    pub fn command_totals(&self) -> Option<CommandTable> {
+    /// Redis' cumulative commandstats and latency percentiles as last read (for `/metrics`).
+    pub fn command_totals(&self) -> Option<(CommandTable, LatencyTable)> {
         let history = self
             .commands
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        history.latest().map(|reading| reading.table.clone())
+        history
+            .latest()
+            .map(|reading| (reading.table.clone(), reading.latency.clone()))
     }
 
     pub fn history(&self, range: HistoryRange) -> Vec<Point> {
@@ -141,6 +143,7 @@ async fn run(
                 own_this_run,
                 commands,
                 own_commands,
+                latency,
             }) => {
                 snapshot.nodes = nodes;
                 unavailable_since = None;
@@ -201,6 +204,7 @@ async fn run(
                         run_id: info.get("run_id").unwrap_or_default().to_owned(),
                         table: commands,
                         own: own_commands,
+                        latency,
                     });
                 snapshot.status = LiveStatus::Up;
                 snapshot.sampled_at_ms = snapshot.published_at_ms;

@@ -239,7 +239,7 @@ type CommandFigure = fn(&crate::model::commands::CommandTotals) -> f64;
 /// restart or `CONFIG RESETSTAT` resets them, which Prometheus' `rate()` handles), and
 /// cachepanel's own share of Redis' command time over the last hour.
 fn write_commands(out: &mut Exposition, target: &str, state: &TargetState) {
-    let Some(table) = state.sampler.command_totals() else {
+    let Some((table, latency)) = state.sampler.command_totals() else {
         return;
     };
     let families: [(&'static str, &'static str, CommandFigure); 4] = [
@@ -272,6 +272,34 @@ fn write_commands(out: &mut Exposition, target: &str, state: &TargetState) {
                 &[("target", target), ("command", command)],
                 value(totals),
             );
+        }
+    }
+    if !latency.is_empty() {
+        out.family(
+            "cachepanel_redis_command_latency_seconds",
+            "gauge",
+            "Latency percentiles of a command since Redis started (INFO latencystats, Redis 7).",
+        );
+    }
+    for (command, figures) in &latency {
+        let percentiles = [
+            ("p50", figures.p50_usec),
+            ("p99", figures.p99_usec),
+            ("p99.9", figures.p999_usec),
+        ];
+        for (percentile, usec) in percentiles {
+            if let Some(usec) = usec {
+                let labels = [
+                    ("target", target),
+                    ("command", command.as_str()),
+                    ("percentile", percentile),
+                ];
+                out.sample(
+                    "cachepanel_redis_command_latency_seconds",
+                    &labels,
+                    usec / 1e6,
+                );
+            }
         }
     }
     if let Some(view) = state
