@@ -201,6 +201,8 @@ ulimit -n 8192
 run_section live cargo bench -q --features ssr --bench live
 # Viewers: 1 and 20 people watching with 1M keys, against a SCAN rate_limit:* per view.
 run_section viewers cargo bench -q --features ssr --bench viewers
+# Sampler: what one sample costs Redis (INFO commandstats usec), before/now, 1 and 1000 clients.
+run_section sampler cargo bench -q --features ssr --bench sampler
 # Key census: 250k and 1M keys, against a raw SCAN loop and KEYS *.
 run_section census cargo bench -q --features ssr --bench census
 # Scale-out: census and flush on a 3-master cluster vs one node with the same keyspace.
