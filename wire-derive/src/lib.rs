@@ -194,6 +194,22 @@ fn fields_from_object(
     })
 }
 
+/// A variant whose fields (if any) are a separate JSON value: `content` is the expression that
+/// finds it (adjacently tagged: the content member; externally tagged: the tag's value).
+fn with_content(path: Tokens, fields: &Fields, content: Tokens, what: &str) -> syn::Result<Tokens> {
+    Ok(match fields {
+        Fields::Unit => quote! { ::core::result::Result::Ok(#path) },
+        fields => {
+            let inner =
+                fields_from_object(path, fields, &Container::default(), quote!(content), what)?;
+            quote! {
+                let content = #content;
+                #inner
+            }
+        }
+    })
+}
+
 fn enum_body(data: &syn::DataEnum, container: &Container, type_name: &str) -> syn::Result<Tokens> {
     let rule = container.rename_all.as_deref();
     let mut arms = Vec::new();
@@ -227,22 +243,8 @@ fn enum_body(data: &syn::DataEnum, container: &Container, type_name: &str) -> sy
                 }
             }
         } else if let (Some(_), Some(content)) = (&container.tag, &container.content) {
-            let build = match &variant.fields {
-                Fields::Unit => quote! { ::core::result::Result::Ok(Self::#ident) },
-                fields => {
-                    let inner = fields_from_object(
-                        quote!(Self::#ident),
-                        fields,
-                        &no_rename,
-                        quote!(content),
-                        &what,
-                    )?;
-                    quote! {
-                        let content = crate::model::wire::member(object, #content, #what)?;
-                        #inner
-                    }
-                }
-            };
+            let content = quote! { crate::model::wire::member(object, #content, #what)? };
+            let build = with_content(quote!(Self::#ident), &variant.fields, content, &what)?;
             quote! { #wire => { #build } }
         } else if container.tag.is_some() {
             // Internally tagged: the variant's fields sit beside the tag in the same object.
@@ -255,22 +257,8 @@ fn enum_body(data: &syn::DataEnum, container: &Container, type_name: &str) -> sy
             )?;
             quote! { #wire => { #build } }
         } else {
-            let build = match &variant.fields {
-                Fields::Unit => quote! { ::core::result::Result::Ok(Self::#ident) },
-                fields => {
-                    let inner = fields_from_object(
-                        quote!(Self::#ident),
-                        fields,
-                        &no_rename,
-                        quote!(content),
-                        &what,
-                    )?;
-                    quote! {
-                        let content = content.ok_or(crate::model::wire::WireError::expected(#what))?;
-                        #inner
-                    }
-                }
-            };
+            let content = quote! { content.ok_or(crate::model::wire::WireError::expected(#what))? };
+            let build = with_content(quote!(Self::#ident), &variant.fields, content, &what)?;
             quote! { #wire => { #build } }
         };
         arms.push(arm);
