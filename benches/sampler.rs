@@ -11,29 +11,26 @@
     reason = "a benchmark stops on any setup failure"
 )]
 
+use cachepanel::model::commands::command_totals;
+use cachepanel::model::info::InfoFields;
 use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
 
 const ROUNDS: u64 = 500;
 /// The sampler's default interval.
 const INTERVAL_US: f64 = 2_000_000.0;
 
-/// Redis' own cumulative usec of INFO plus DBSIZE (from `cmdstat_<command>:…usec=…`), read
-/// with one `INFO commandstats`, which itself counts as an INFO once the next reading is taken.
+/// Redis' own cumulative usec of INFO plus DBSIZE, read with one `INFO commandstats` (parsed
+/// as the sampler parses it), which itself counts as an INFO once the next reading is taken.
 fn probe(connection: &mut redis::Connection) -> u64 {
     let stats: String = redis::cmd("INFO")
         .arg("commandstats")
         .query(connection)
         .unwrap();
+    let table = command_totals(&InfoFields::parse(&stats));
     ["info", "dbsize"]
         .iter()
-        .filter_map(|command| {
-            let prefix = format!("cmdstat_{command}:");
-            stats
-                .lines()
-                .find_map(|line| line.strip_prefix(&prefix))
-                .and_then(|rest| rest.split(',').find_map(|part| part.strip_prefix("usec=")))
-                .and_then(|usec| usec.parse::<u64>().ok())
-        })
+        .filter_map(|command| table.get(*command))
+        .map(|totals| totals.usec)
         .sum()
 }
 

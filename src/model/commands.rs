@@ -168,8 +168,8 @@ pub struct CommandsView {
 /// Own calls per command name, cumulative, as cachepanel counted them.
 pub type OwnCalls = BTreeMap<String, u64>;
 
-/// The view of the window between two readings `seconds` apart. A command whose counters went
-/// down was reset in between: its figures since the reset are used.
+/// The view of the window between two readings `window_ms` apart. A command whose counters
+/// went down was reset in between: its figures since the reset are used.
 pub fn commands_between(
     earlier: &CommandTable,
     later: &CommandTable,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use cachepanel::model::commands::CommandsView;
+use cachepanel::model::commands::{CommandRow, CommandsView};
 use cachepanel::model::wire;
 use cachepanel::server::redis::process::RedisProcessOptions;
 
@@ -15,6 +15,10 @@ async fn commands(app: &TestApp, range: &str) -> CommandsView {
     let (status, body) = app.get_text(&format!("/api/commands?range={range}")).await;
     assert_eq!(status, 200, "{body}");
     wire::decode(&body).unwrap_or_else(|error| panic!("{error}: {body}"))
+}
+
+fn row<'a>(view: &'a CommandsView, command: &str) -> Option<&'a CommandRow> {
+    view.rows.iter().find(|row| row.command == command)
 }
 
 /// Waits until the commands view of `range` satisfies `accept` (samples arrive every 250 ms).
@@ -58,15 +62,8 @@ async fn a_client_running_keys_shows_as_blocking_and_cachepanels_own_share_is_ap
             .unwrap();
     }
 
-    let view = commands_where(&app, "15m", |view| {
-        view.rows.iter().any(|row| row.command == "keys")
-    })
-    .await;
-    let keys = view
-        .rows
-        .iter()
-        .find(|row| row.command == "keys")
-        .expect("KEYS is listed");
+    let view = commands_where(&app, "15m", |view| row(view, "keys").is_some()).await;
+    let keys = row(&view, "keys").expect("KEYS is listed");
     assert_eq!(keys.calls, 3, "{view:?}");
     assert!(keys.blocking);
     assert_eq!(keys.own_calls, 0, "cachepanel never sends KEYS");
@@ -77,11 +74,7 @@ async fn a_client_running_keys_shows_as_blocking_and_cachepanels_own_share_is_ap
         Some("keys"),
         "KEYS over 20k keys cost most: {view:?}"
     );
-    let get = view
-        .rows
-        .iter()
-        .find(|row| row.command == "get")
-        .expect("GET is listed");
+    let get = row(&view, "get").expect("GET is listed");
     assert!(get.calls >= 50 && !get.blocking);
     let share_sum: f64 = view.rows.iter().map(|row| row.share_percent).sum();
     assert!(
@@ -89,12 +82,8 @@ async fn a_client_running_keys_shows_as_blocking_and_cachepanels_own_share_is_ap
         "shares of the listed rows: {share_sum}"
     );
 
-    // cachepanel's own INFO: every INFO in the window but the test's none was its own.
-    let info = view
-        .rows
-        .iter()
-        .find(|row| row.command == "info")
-        .expect("INFO is listed");
+    // cachepanel's own INFO: the test sent none, so every INFO in the window is its own.
+    let info = row(&view, "info").expect("INFO is listed");
     assert!(
         info.own_calls >= 1 && info.own_calls <= info.calls,
         "{info:?}"

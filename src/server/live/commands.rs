@@ -26,7 +26,6 @@ pub struct CommandReading {
 #[derive(Debug, Default)]
 pub struct CommandHistory {
     kept: VecDeque<CommandReading>,
-    previous: Option<CommandReading>,
     latest: Option<CommandReading>,
 }
 
@@ -47,7 +46,6 @@ impl CommandHistory {
                 });
             if reset {
                 self.kept.clear();
-                self.previous = None;
                 self.latest = None;
             }
         }
@@ -59,7 +57,7 @@ impl CommandHistory {
             self.kept.push_back(reading.clone());
             self.thin(reading.at_ms);
         }
-        self.previous = self.latest.replace(reading);
+        self.latest = Some(reading);
     }
 
     /// Older than an hour: one reading per ten minutes; older than a day: none.
@@ -95,17 +93,13 @@ impl CommandHistory {
         Some(between(baseline, latest))
     }
 
-    /// The last sample interval.
-    pub fn last_interval(&self) -> Option<CommandsView> {
-        Some(between(self.previous.as_ref()?, self.latest.as_ref()?))
-    }
-
     /// The newest cumulative figures (for `/metrics`).
     pub fn latest(&self) -> Option<&CommandReading> {
         self.latest.as_ref()
     }
 
-    pub fn readings_kept(&self) -> usize {
+    #[cfg(test)]
+    fn readings_kept(&self) -> usize {
         self.kept.len()
     }
 }
@@ -158,7 +152,6 @@ mod tests {
             120 * MINUTE_MS as u64,
             "as long as the history is"
         );
-        assert_eq!(history.last_interval().map(|v| v.calls), Some(10));
         assert!(
             history.readings_kept() <= 60 + 7,
             "older than an hour: one per ten minutes"
