@@ -7,6 +7,7 @@ use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 use crate::model::commands::CommandsView;
+use crate::model::diagnostics::DiagnosticsView;
 use crate::model::live::{HistoryRange, LiveSnapshot, Point};
 
 /// `GET /api/live/snapshot`: the sampler's latest snapshot (no Redis command of its own).
@@ -31,4 +32,13 @@ pub async fn get_history(range: HistoryRange) -> Result<Vec<Point>, AppError> {
 pub async fn get_commands(range: HistoryRange) -> Result<CommandsView, AppError> {
     let state = crate::server::state::app_state()?;
     Ok(state.sampler.commands(range).unwrap_or_default())
+}
+
+/// `GET /api/diagnostics`: the slow log (newest entries without values, the last hour's
+/// repeated shapes), the client list grouped by name and address, persistence health and the
+/// latency monitor, as the sampler last read them: no Redis command.
+#[server(prefix = "/api", endpoint = "diagnostics", input = GetUrl, output = Json)]
+pub async fn get_diagnostics() -> Result<DiagnosticsView, AppError> {
+    let state = crate::server::state::app_state()?;
+    Ok(state.sampler.diagnostics())
 }

@@ -230,7 +230,7 @@ pub enum HotnessKind {
 }
 
 /// Metadata of one key for the drill-down: never its value.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct KeySample {
     /// The name, lossily decoded for display (non-UTF-8 bytes become U+FFFD).
     pub name: String,
@@ -310,7 +310,14 @@ pub struct CensusReport {
     /// 1 key in this many had its type, TTL and memory inspected (1 = every key).
     pub sample_every: u64,
     pub groups: Vec<GroupReport>,
+    /// The largest keys among the inspected ones (`MEMORY USAGE`), largest first, at most
+    /// `BIGGEST_KEYS`: a sample at `sample_every`, exact only when every key was inspected.
+    #[serde(default)]
+    pub biggest_keys: Vec<KeySample>,
 }
+
+/// How many of the largest inspected keys a census report lists.
+pub const BIGGEST_KEYS: usize = 20;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct CensusProgress {

@@ -26,10 +26,14 @@ pub struct RedisConfigView {
 pub struct ConfigAnswers {
     pub save_rules: Option<String>,
     pub password_required: Option<bool>,
+    /// For the slow log and the latency monitor (not part of the config view).
+    pub slowlog_slower_than_usec: Option<i64>,
+    pub slowlog_max_len: Option<u64>,
+    pub latency_monitor_threshold_ms: Option<u64>,
 }
 
 impl RedisConfigView {
-    pub fn new(info: &InfoFields, answers: ConfigAnswers) -> Self {
+    pub fn new(info: &InfoFields, answers: &ConfigAnswers) -> Self {
         Self {
             version: info.get("redis_version").unwrap_or_default().to_owned(),
             role: info.get("role").unwrap_or_default().to_owned(),
@@ -37,7 +41,7 @@ impl RedisConfigView {
             connected_clients: info.u64("connected_clients").unwrap_or(0),
             maxmemory_bytes: info.u64("maxmemory"),
             maxmemory_policy: info.get("maxmemory_policy").map(str::to_owned),
-            save_rules: answers.save_rules,
+            save_rules: answers.save_rules.clone(),
             appendonly: info.get("aof_enabled").map(|value| value == "1"),
             password_required: answers.password_required,
         }
@@ -123,8 +127,9 @@ mod tests {
         let answers = ConfigAnswers {
             save_rules: Some(String::new()),
             password_required: Some(false),
+            ..ConfigAnswers::default()
         };
-        let view = RedisConfigView::new(&InfoFields::parse(FRESH), answers);
+        let view = RedisConfigView::new(&InfoFields::parse(FRESH), &answers);
         assert_eq!(view.role, "master");
         assert_eq!(view.appendonly, Some(false));
         assert_eq!(
@@ -146,8 +151,9 @@ mod tests {
         let answers = ConfigAnswers {
             save_rules: Some("3600 1 300 100".into()),
             password_required: Some(true),
+            ..ConfigAnswers::default()
         };
-        let view = RedisConfigView::new(&info, answers);
+        let view = RedisConfigView::new(&info, &answers);
         assert!(mismatches(&view, &ExpectedProfile::default()).is_empty());
     }
 
@@ -155,7 +161,7 @@ mod tests {
     fn fields_config_cannot_read_are_unavailable_not_mismatched() {
         let info =
             InfoFields::parse("maxmemory:536870912\nmaxmemory_policy:allkeys-lru\naof_enabled:1\n");
-        let view = RedisConfigView::new(&info, ConfigAnswers::default());
+        let view = RedisConfigView::new(&info, &ConfigAnswers::default());
         assert_eq!(view.save_rules, None);
         assert_eq!(view.password_required, None);
         assert!(mismatches(&view, &ExpectedProfile::default()).is_empty());

@@ -58,7 +58,7 @@ async fn check_target(target: &RedisTarget, config: &Config) -> Result<(), Strin
         let stats = RedisStats::from_info(&info, keys);
         let view = RedisConfigView::new(
             &info,
-            crate::server::live::sampler::read_config(&node).await,
+            &crate::server::live::sampler::read_config(&node).await,
         );
         let lang = crate::model::Lang::En;
         println!(

@@ -51,7 +51,9 @@ impl SiteAssets {
         };
         Self {
             site_root: site_root.to_owned(),
-            hash_file: found.map(|(path, _)| path),
+            // Leptos reads a relative hash file from the binary's directory, not from where
+            // the site root (relative to the working directory) was found.
+            hash_file: found.map(|(path, _)| std::path::absolute(&path).unwrap_or(path)),
             stylesheet,
         }
     }
@@ -143,6 +145,24 @@ mod tests {
             options.hash_file.as_ref(),
             root.join("hash.txt").to_string_lossy().as_ref()
         );
+    }
+
+    #[test]
+    fn a_relative_site_root_gives_leptos_an_absolute_hash_file() {
+        let root = site(&[
+            ("hash.txt", "js: Ab1\nwasm: Rel9\ncss: Ef3\n"),
+            ("pkg/cachepanel.Rel9.wasm", "\0asm"),
+        ]);
+        // The same directory, spelled relative to the working directory.
+        let up = std::env::current_dir().unwrap().components().count() - 1;
+        let relative: PathBuf = std::iter::repeat_n(Path::new(".."), up)
+            .collect::<PathBuf>()
+            .join(root.strip_prefix("/").unwrap());
+        let assets = SiteAssets::find(&relative);
+        assert!(assets.hashed());
+        let hash_file = assets.hash_file.unwrap();
+        assert!(hash_file.is_absolute(), "{hash_file:?}");
+        assert!(hash_file.is_file());
     }
 
     #[test]

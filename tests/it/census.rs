@@ -170,6 +170,45 @@ async fn census_counts_every_group_exactly_with_ttl_buckets_and_no_ttl_keys() {
 }
 
 #[tokio::test]
+async fn a_full_census_lists_the_biggest_keys_largest_first_without_values() {
+    let app = start_app_with(RedisProcessOptions::default(), full_ttl).await;
+    seed_production_like(&app.redis.url());
+    let mut connection = redis_connection(&app.redis.url());
+    let secret = "value-nobody-may-see";
+    let _: () = redis::cmd("SET")
+        .arg("analytics:huge")
+        .arg(secret.repeat(20_000))
+        .arg("EX")
+        .arg(900)
+        .query(&mut connection)
+        .unwrap();
+    let big_hash: Vec<(String, String)> = (0..2000)
+        .map(|i| (format!("f{i}"), secret.to_owned()))
+        .collect();
+    let _: () = redis::cmd("HSET")
+        .arg("celery:big")
+        .arg(&big_hash)
+        .query(&mut connection)
+        .unwrap();
+
+    let report = run_census(&app).await;
+
+    let biggest = &report.biggest_keys;
+    assert_eq!(biggest.len(), cachepanel::model::census::BIGGEST_KEYS);
+    let names: Vec<&str> = biggest.iter().take(2).map(|k| k.name.as_str()).collect();
+    assert_eq!(names, ["analytics:huge", "celery:big"], "{biggest:?}");
+    assert_eq!(biggest[0].redis_type, "string");
+    assert!(biggest[0].ttl_ms > 0 && biggest[0].ttl_ms <= 900_000);
+    assert_eq!(biggest[1].redis_type, "hash");
+    assert_eq!(biggest[1].ttl_ms, -1);
+    let sizes: Vec<u64> = biggest.iter().map(|k| k.memory_bytes.unwrap()).collect();
+    assert!(sizes.windows(2).all(|pair| pair[0] >= pair[1]), "{sizes:?}");
+    assert!(sizes[0] > 400_000, "{sizes:?}");
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!json.contains(secret));
+}
+
+#[tokio::test]
 async fn census_never_sends_keys() {
     let app = start_app_with(RedisProcessOptions::default(), full_ttl).await;
     seed_production_like(&app.redis.url());

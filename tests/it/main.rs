@@ -11,6 +11,7 @@ mod client;
 mod cluster;
 mod commands;
 mod demo;
+mod diagnostics;
 mod flush;
 mod harness;
 mod live;

@@ -317,3 +317,84 @@ async fn sigterm_during_a_flush_exits_in_time_and_audits_it_as_interrupted() {
     );
     let _ = std::fs::remove_file(&served.log);
 }
+
+#[tokio::test]
+async fn values_in_the_slow_log_appear_in_no_answer_page_metric_or_log_line() {
+    let secret = "s3cr3t-value-in-slowlog";
+    let redis = start_redis(RedisProcessOptions {
+        extra_args: vec!["--slowlog-log-slower-than".into(), "0".into()],
+        ..Default::default()
+    });
+    let mut served = serve(
+        &redis.url(),
+        &[
+            ("CACHEPANEL_LOG", "debug"),
+            ("CACHEPANEL_SAMPLE_INTERVAL_MS", "200"),
+            ("CACHEPANEL_CLIENTS_INTERVAL_MS", "200"),
+        ],
+        &[],
+    );
+    let mut connection = redis_connection(&redis.url());
+    let _: () = redis::cmd("SET")
+        .arg("user:1")
+        .arg(secret)
+        .query(&mut connection)
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg("object:1")
+        .arg("field")
+        .arg(secret)
+        .query(&mut connection)
+        .unwrap();
+    let _: String = redis::cmd("EVAL")
+        .arg(format!("return '{secret}'"))
+        .arg(1)
+        .arg("shift:1")
+        .arg(secret)
+        .query(&mut connection)
+        .unwrap();
+    let token = token_for("superadmin", 1);
+    let client = reqwest::Client::new();
+    let get = |path: &str| {
+        client
+            .get(format!("{}{path}", served.origin))
+            .header("cookie", format!("access_token={token}"))
+            .send()
+    };
+    // Wait until the three commands were read from the slow log, then read everything.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut diagnostics = String::new();
+    while Instant::now() < deadline {
+        diagnostics = get("/api/diagnostics").await.unwrap().text().await.unwrap();
+        if ["SET user:*", "HSET object:*", "EVAL shift:*"]
+            .iter()
+            .all(|shape| diagnostics.contains(shape))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(diagnostics.contains("EVAL shift:*"), "{diagnostics}");
+    let mut answers = vec![diagnostics];
+    for path in [
+        "/api/commands?range=15m",
+        "/api/live/snapshot",
+        "/metrics",
+        "/admin/cache/stats",
+    ] {
+        let response = get(path).await.unwrap_or_else(|error| {
+            let log = std::fs::read_to_string(&served.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(15).collect();
+            panic!("{path}: {error}; log tail: {tail:#?}")
+        });
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        answers.push(response.text().await.unwrap());
+    }
+    terminate(&mut served.child);
+    let log = std::fs::read_to_string(&served.log).unwrap();
+    let _ = std::fs::remove_file(&served.log);
+    assert!(log.lines().count() > 3, "{log}");
+    for (index, text) in answers.iter().chain([&log]).enumerate() {
+        assert!(!text.contains(secret), "the value is in answer {index}");
+    }
+}

@@ -2,7 +2,8 @@
 //! TTL (with a bounded reservoir for the median), size and hotness. Every part is bounded,
 //! whatever the keyspace.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use rand::Rng;
 use redis::{RedisResult, Value};
@@ -12,8 +13,8 @@ use super::CensusSettings;
 use crate::i18n::texts;
 use crate::model::Lang;
 use crate::model::census::{
-    CensusOutcome, CensusReport, Classifier, GroupKey, GroupReport, Hotness, HotnessKind,
-    KeySample, MemoryEstimate, TtlStats, ttl_bucket,
+    BIGGEST_KEYS, CensusOutcome, CensusReport, Classifier, GroupKey, GroupReport, Hotness,
+    HotnessKind, KeySample, MemoryEstimate, TtlStats, ttl_bucket,
 };
 use crate::server::redis::OwnLookups;
 
@@ -49,6 +50,29 @@ pub struct Aggregate<'a> {
     pub hotness_kind: HotnessKind,
     /// Which group each pending inspected key belongs to, in order.
     pending_groups: Vec<GroupKey>,
+    /// The largest inspected keys so far, smallest on top, at most `BIGGEST_KEYS`.
+    biggest: BinaryHeap<Reverse<SizedKey>>,
+}
+
+/// An inspected key ordered by its size (then name, so equal sizes order stably).
+#[derive(PartialEq, Eq)]
+struct SizedKey {
+    bytes: u64,
+    sample: KeySample,
+}
+
+impl Ord for SizedKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.bytes
+            .cmp(&other.bytes)
+            .then_with(|| other.sample.name.cmp(&self.sample.name))
+    }
+}
+
+impl PartialOrd for SizedKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl<'a> Aggregate<'a> {
@@ -61,6 +85,7 @@ impl<'a> Aggregate<'a> {
             scanned: 0,
             hotness_kind: HotnessKind::Lru,
             pending_groups: Vec::new(),
+            biggest: BinaryHeap::with_capacity(BIGGEST_KEYS + 1),
         }
     }
 
@@ -135,13 +160,17 @@ impl<'a> Aggregate<'a> {
                     _ => {}
                 }
             }
+            let sample = KeySample {
+                name: String::from_utf8_lossy(key).into_owned(),
+                redis_type,
+                ttl_ms: pttl,
+                memory_bytes: memory,
+            };
+            if let Some(bytes) = memory {
+                keep_if_big(&mut self.biggest, bytes, &sample);
+            }
             if aggregate.samples.len() < SAMPLE_NAMES_PER_GROUP {
-                aggregate.samples.push(KeySample {
-                    name: String::from_utf8_lossy(key).into_owned(),
-                    redis_type,
-                    ttl_ms: pttl,
-                    memory_bytes: memory,
-                });
+                aggregate.samples.push(sample);
             }
         }
     }
@@ -154,6 +183,12 @@ impl<'a> Aggregate<'a> {
         outcome: CensusOutcome,
     ) -> CensusReport {
         let hotness_kind = self.hotness_kind;
+        let biggest_keys = self
+            .biggest
+            .into_sorted_vec()
+            .into_iter()
+            .map(|Reverse(sized)| sized.sample)
+            .collect();
         let groups = self
             .groups
             .into_iter()
@@ -214,6 +249,21 @@ impl<'a> Aggregate<'a> {
             dbsize_at_start: dbsize,
             sample_every: self.settings.sample_every.max(1),
             groups,
+            biggest_keys,
+        }
+    }
+}
+
+/// Keeps `sample` among the `BIGGEST_KEYS` largest seen so far.
+fn keep_if_big(biggest: &mut BinaryHeap<Reverse<SizedKey>>, bytes: u64, sample: &KeySample) {
+    let smallest_kept = biggest.peek().map(|Reverse(kept)| kept.bytes);
+    if biggest.len() < BIGGEST_KEYS || smallest_kept.is_some_and(|least| bytes > least) {
+        biggest.push(Reverse(SizedKey {
+            bytes,
+            sample: sample.clone(),
+        }));
+        if biggest.len() > BIGGEST_KEYS {
+            biggest.pop();
         }
     }
 }
@@ -271,6 +321,28 @@ fn memory_estimate(keys: u64, sampled: u64, sum: f64, sum_sq: f64) -> MemoryEsti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_largest_keys_are_kept_largest_first() {
+        let mut biggest = BinaryHeap::new();
+        for size in 0..100u64 {
+            // Scrambled order: the heap, not the arrival order, decides.
+            let bytes = (size * 37) % 100;
+            let sample = KeySample {
+                name: format!("k{bytes}"),
+                redis_type: "string".into(),
+                ttl_ms: -1,
+                memory_bytes: Some(bytes),
+            };
+            keep_if_big(&mut biggest, bytes, &sample);
+        }
+        let kept: Vec<u64> = biggest
+            .into_sorted_vec()
+            .into_iter()
+            .map(|Reverse(sized)| sized.bytes)
+            .collect();
+        assert_eq!(kept, (80..100).rev().collect::<Vec<_>>());
+    }
 
     #[test]
     fn a_full_sample_has_no_memory_margin() {

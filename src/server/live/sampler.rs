@@ -10,15 +10,17 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::model::RedisStats;
 use crate::model::commands::{CommandTable, CommandsView, LatencyTable};
+use crate::model::diagnostics::DiagnosticsView;
 use crate::model::forecast::memory_forecast;
 use crate::model::health;
 use crate::model::live::{Counters, HistoryRange, LiveSnapshot, LiveStatus, Point, Rates};
 use crate::model::redis_config::{self, ConfigAnswers, RedisConfigView};
 use crate::server::live::commands::{CommandHistory, CommandReading};
+use crate::server::live::diagnostics::Diagnostics;
 use crate::server::live::history::History;
 use crate::server::live::info::{InfoDialect, QuietReading, read_info_quiet};
 use crate::server::live::settings::LiveSettings;
-use crate::server::redis::RedisTarget;
+use crate::server::redis::{RedisFailure, RedisTarget};
 
 /// `CONFIG GET` is read once every this many samples: configuration rarely changes.
 const CONFIG_EVERY_SAMPLES: u32 = 15;
@@ -29,9 +31,27 @@ pub struct SamplerHandle {
     snapshot: watch::Receiver<Arc<LiveSnapshot>>,
     history: Arc<RwLock<History>>,
     commands: Arc<RwLock<CommandHistory>>,
+    diagnostics: Arc<RwLock<Diagnostics>>,
+    /// Bumped whenever the diagnostics change, for the event stream.
+    diagnostics_version: watch::Receiver<u64>,
+    target: String,
 }
 
 impl SamplerHandle {
+    /// The slow log, clients, persistence health and latency monitor as last read.
+    pub fn diagnostics(&self) -> DiagnosticsView {
+        let diagnostics = self
+            .diagnostics
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        diagnostics.view(&self.target, now_ms())
+    }
+
+    /// Changes whenever a sample refreshed the diagnostics (for the event stream).
+    pub fn diagnostics_changes(&self) -> watch::Receiver<u64> {
+        self.diagnostics_version.clone()
+    }
+
     pub fn latest(&self) -> Arc<LiveSnapshot> {
         self.snapshot.borrow().clone()
     }
@@ -100,12 +120,24 @@ pub fn spawn(
     let (sender, receiver) = watch::channel(Arc::new(initial));
     let history = Arc::new(RwLock::new(History::new(interval_ms)));
     let commands = Arc::new(RwLock::new(CommandHistory::default()));
+    let diagnostics = Arc::new(RwLock::new(Diagnostics::default()));
+    let (version_sender, diagnostics_version) = watch::channel(0);
     let handle = SamplerHandle {
         snapshot: receiver,
         history: history.clone(),
         commands: commands.clone(),
+        diagnostics: diagnostics.clone(),
+        diagnostics_version,
+        target: redis.name().to_owned(),
     };
-    let task = tokio::spawn(run(redis, settings, sender, history, commands));
+    let shared = Shared {
+        sender,
+        history,
+        command_history: commands,
+        diagnostics,
+        diagnostics_version: version_sender,
+    };
+    let task = tokio::spawn(run(redis, settings, shared));
     (handle, task)
 }
 
@@ -114,18 +146,31 @@ struct Previous {
     taken: Instant,
 }
 
-async fn run(
-    redis: RedisTarget,
-    settings: LiveSettings,
+/// What the sampler task writes and its handles read.
+struct Shared {
     sender: watch::Sender<Arc<LiveSnapshot>>,
     history: Arc<RwLock<History>>,
     command_history: Arc<RwLock<CommandHistory>>,
-) {
+    diagnostics: Arc<RwLock<Diagnostics>>,
+    diagnostics_version: watch::Sender<u64>,
+}
+
+async fn run(redis: RedisTarget, settings: LiveSettings, shared: Shared) {
+    let Shared {
+        sender,
+        history,
+        command_history,
+        diagnostics,
+        diagnostics_version,
+    } = shared;
+    // Owned by the task between samples; the shared copy is replaced after each refresh so
+    // readers never wait on Redis.
+    let mut reading = Diagnostics::default();
     let dialect = InfoDialect::default();
     let mut ticker = tokio::time::interval(settings.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut previous: Option<Previous> = None;
-    let mut config: Option<(RedisConfigView, u32)> = None;
+    let mut config: Option<(ConfigAnswers, u32)> = None;
     let mut unavailable_since: Option<i64> = None;
 
     loop {
@@ -133,8 +178,16 @@ async fn run(
         let mut snapshot = (**sender.borrow()).clone();
         let mut lags = None;
         let mut demoted = false;
+        let mut diagnostics_changed = false;
+        // Redis stopped answering during this sample's later reads (a DEBUG SLEEP, a KEYS):
+        // said at once rather than one interval later.
+        let mut stalled = None;
         snapshot.published_at_ms = now_ms();
-        match read_info_quiet(&redis, &dialect).await {
+        let reading_result = match reading.ensure_named(&redis).await {
+            Ok(()) => read_info_quiet(&redis, &dialect).await,
+            Err(failure) => Err(failure),
+        };
+        match reading_result {
             Ok(QuietReading {
                 info,
                 total_keys,
@@ -162,24 +215,29 @@ async fn run(
                 let needs_config = config
                     .as_ref()
                     .is_none_or(|(_, age)| *age >= CONFIG_EVERY_SAMPLES);
-                let view = if needs_config {
-                    RedisConfigView::new(&info, read_config(&redis).await)
-                } else {
-                    // INFO-backed fields stay fresh; CONFIG-backed ones are reused.
-                    let answers = config.as_ref().map(|(view, _)| ConfigAnswers {
-                        save_rules: view.save_rules.clone(),
-                        password_required: view.password_required,
-                    });
-                    RedisConfigView::new(&info, answers.unwrap_or_default())
+                let answers = match config.take() {
+                    Some((answers, age)) if !needs_config => (answers, age + 1),
+                    _ => {
+                        reading.name_again(); // cheap, and covers reconnections others saw
+                        (read_config(&redis).await, 1)
+                    }
                 };
-                config = Some((
-                    view.clone(),
-                    if needs_config {
-                        1
-                    } else {
-                        config.map_or(1, |(_, age)| age + 1)
-                    },
-                ));
+                // INFO-backed fields stay fresh; CONFIG-backed ones are reused between reads.
+                let view = RedisConfigView::new(&info, &answers.0);
+                match reading
+                    .refresh(
+                        &redis,
+                        &info,
+                        &answers.0,
+                        &settings.diagnostics,
+                        snapshot.published_at_ms,
+                    )
+                    .await
+                {
+                    Ok(changed) => diagnostics_changed = changed,
+                    Err(failure) => stalled = Some(failure),
+                }
+                config = Some(answers);
 
                 let point = Point::new(
                     snapshot.published_at_ms,
@@ -223,6 +281,7 @@ async fn run(
                 previous = Some(Previous { counters, taken });
             }
             Err(failure) => {
+                reading.name_again();
                 let since = *unavailable_since.get_or_insert(snapshot.published_at_ms);
                 if !matches!(&snapshot.status, LiveStatus::Unavailable { reason, .. } if *reason == failure.reason)
                 {
@@ -236,6 +295,14 @@ async fn run(
                 snapshot.rates = None;
                 snapshot.point = None;
             }
+        }
+        if let Some(failure) = stalled {
+            reading.name_again();
+            let since = *unavailable_since.get_or_insert(snapshot.published_at_ms);
+            snapshot.status = LiveStatus::Unavailable {
+                reason: failure.reason,
+                since_ms: since,
+            };
         }
         if redis.is_cluster() {
             // Slot and failover states: every node, replicas included, as the cluster sees it.
@@ -252,10 +319,25 @@ async fn run(
         if let Some(settings) = redis.sentinel() {
             follow_sentinel(&redis, settings, &mut snapshot, lags.take()).await;
         }
+        if diagnostics_changed {
+            publish_diagnostics(&reading, &diagnostics, &diagnostics_version);
+        }
         if sender.send(Arc::new(snapshot)).is_err() {
             return;
         }
     }
+}
+
+/// Replaces the shared diagnostics with the task's reading and tells the event streams.
+fn publish_diagnostics(
+    reading: &Diagnostics,
+    shared: &RwLock<Diagnostics>,
+    version: &watch::Sender<u64>,
+) {
+    *shared
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = reading.clone();
+    version.send_modify(|version| *version += 1);
 }
 
 /// Behind Sentinel: refreshes the topology (master, replicas with lag, sentinels). When the
@@ -278,25 +360,40 @@ async fn follow_sentinel(
 /// `CONFIG GET` for what INFO lacks. Each field fails alone (renamed CONFIG, ACL) and is then
 /// unavailable. `requirepass` is reduced to a boolean here; its value is never kept.
 pub async fn read_config(redis: &RedisTarget) -> ConfigAnswers {
-    let get = |name: &'static str| {
-        redis.run(move |mut connection| async move {
-            redis::cmd("CONFIG")
-                .arg("GET")
-                .arg(name)
-                .query_async::<Vec<String>>(&mut connection)
-                .await
-        })
-    };
-    let save_rules = get("save")
-        .await
-        .ok()
-        .and_then(|pair| pair.into_iter().nth(1));
-    let password_required = get("requirepass")
-        .await
-        .ok()
-        .and_then(|pair| pair.get(1).map(|value| !value.is_empty()));
+    const NAMES: [&str; 5] = [
+        "save",
+        "requirepass",
+        "slowlog-log-slower-than",
+        "slowlog-max-len",
+        "latency-monitor-threshold",
+    ];
+    let mut values: [Option<String>; 5] = Default::default();
+    for (name, value) in NAMES.into_iter().zip(values.iter_mut()) {
+        let answer = redis
+            .run(move |mut connection| async move {
+                redis::cmd("CONFIG")
+                    .arg("GET")
+                    .arg(name)
+                    .query_async::<Vec<String>>(&mut connection)
+                    .await
+            })
+            .await;
+        match answer {
+            Ok(pair) => *value = pair.into_iter().nth(1),
+            // A stalled server would make each further question wait as long again.
+            Err(failure) if failure == RedisFailure::timed_out() => break,
+            Err(_) => {}
+        }
+    }
+    fn number<T: std::str::FromStr>(value: Option<String>) -> Option<T> {
+        value.and_then(|text| text.parse().ok())
+    }
+    let [save, requirepass, slower_than, max_len, latency_threshold] = values;
     ConfigAnswers {
-        save_rules,
-        password_required,
+        save_rules: save,
+        password_required: requirepass.map(|value| !value.is_empty()),
+        slowlog_slower_than_usec: number(slower_than),
+        slowlog_max_len: number(max_len),
+        latency_monitor_threshold_ms: number(latency_threshold),
     }
 }

@@ -1,17 +1,20 @@
 //! How often the sampler reads `INFO`, the badges' thresholds and the production profile the
-//! server is compared with (`CACHEPANEL_SAMPLE_INTERVAL_MS`, `…_PERCENT`, `CACHEPANEL_EXPECT_*`).
+//! server is compared with (`CACHEPANEL_SAMPLE_INTERVAL_MS`, `…_PERCENT`, `CACHEPANEL_EXPECT_*`),
+//! and how often the client list is read (`CACHEPANEL_CLIENTS_INTERVAL_MS`).
 
 use std::time::Duration;
 
 use crate::model::health::Thresholds;
 use crate::model::redis_config::ExpectedProfile;
 use crate::server::env::{ConfigError, Env, invalid, parse_memory};
+use crate::server::live::diagnostics::DiagnosticsSettings;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LiveSettings {
     pub interval: Duration,
     pub thresholds: Thresholds,
     pub expected: ExpectedProfile,
+    pub diagnostics: DiagnosticsSettings,
 }
 
 impl Default for LiveSettings {
@@ -20,6 +23,7 @@ impl Default for LiveSettings {
             interval: Duration::from_millis(2000),
             thresholds: Thresholds::default(),
             expected: ExpectedProfile::default(),
+            diagnostics: DiagnosticsSettings::default(),
         }
     }
 }
@@ -64,10 +68,24 @@ impl LiveSettings {
             appendonly: env.flag("CACHEPANEL_EXPECT_AOF", profile.appendonly)?,
             password_required: env.flag("CACHEPANEL_EXPECT_PASSWORD", profile.password_required)?,
         };
+        let clients_interval = env.whole(
+            "CACHEPANEL_CLIENTS_INTERVAL_MS",
+            defaults.diagnostics.clients_interval.as_millis() as u64,
+            0..=3_600_000,
+        )?;
+        let diagnostics = DiagnosticsSettings {
+            clients_interval: Duration::from_millis(clients_interval),
+            output_buffer_warning_bytes: env
+                .parsed("CACHEPANEL_CLIENT_BUFFER_WARNING", |text| {
+                    parse_memory(text).ok_or_else(|| "expected a size such as 32mb".into())
+                })?
+                .unwrap_or(defaults.diagnostics.output_buffer_warning_bytes),
+        };
         Ok(Self {
             interval,
             thresholds,
             expected,
+            diagnostics,
         })
     }
 }

@@ -13,7 +13,9 @@ use exposition::Exposition;
 
 use crate::error::AppError;
 use crate::model::census::CensusOutcome;
+use crate::model::diagnostics::DiagnosticsView;
 use crate::model::live::{LiveSnapshot, LiveStatus};
+use crate::model::persistence::PersistenceWarning;
 use crate::model::rate_limit::Role;
 use crate::server::state::{AppState, TargetState};
 
@@ -232,6 +234,157 @@ fn exposition(state: &AppState) -> String {
     out.render()
 }
 
+/// The slow log, clients and persistence health as the sampler last read them.
+fn write_diagnostics(out: &mut Exposition, target: &str, view: &DiagnosticsView) {
+    let labels = [("target", target)];
+    if view.slow_log.unavailable.is_none() {
+        let counters = [
+            (
+                "cachepanel_redis_slowlog_entries_total",
+                "Slow-log entries cachepanel read since it started (SLOWLOG GET, incrementally).",
+                view.slow_log.read_total,
+            ),
+            (
+                "cachepanel_redis_slowlog_missed_total",
+                "Slow-log entries Redis dropped (slowlog-max-len) before cachepanel could read them.",
+                view.slow_log.missed,
+            ),
+        ];
+        for (name, help, value) in counters {
+            out.family(name, "counter", help);
+            out.sample(name, &labels, value as f64);
+        }
+    }
+    if let Some(clients) = view.clients.as_ref().filter(|c| c.unavailable.is_none()) {
+        out.family(
+            "cachepanel_redis_clients",
+            "gauge",
+            "Connections in the last CLIENT LIST.",
+        );
+        out.sample(
+            "cachepanel_redis_clients",
+            &labels,
+            clients.connections as f64,
+        );
+        out.family(
+            "cachepanel_redis_blocked_clients",
+            "gauge",
+            "Connections waiting in a blocking command (BLPOP, WAIT…) in the last CLIENT LIST.",
+        );
+        out.sample(
+            "cachepanel_redis_blocked_clients",
+            &labels,
+            clients.blocked as f64,
+        );
+        out.family(
+            "cachepanel_redis_client_group_connections",
+            "gauge",
+            "Connections per client name (the 20 largest groups; \"\" = unnamed).",
+        );
+        out.family(
+            "cachepanel_redis_client_group_output_buffer_bytes",
+            "gauge",
+            "Largest output buffer (omem) of one connection of a client name.",
+        );
+        for group in &clients.by_name {
+            let labels = [("target", target), ("name", group.label.as_str())];
+            out.sample(
+                "cachepanel_redis_client_group_connections",
+                &labels,
+                group.connections as f64,
+            );
+            out.sample(
+                "cachepanel_redis_client_group_output_buffer_bytes",
+                &labels,
+                group.max_output_buffer_bytes as f64,
+            );
+        }
+    }
+    let Some(persistence) = &view.persistence else {
+        return;
+    };
+    let flags = [
+        (
+            "cachepanel_redis_rdb_last_bgsave_ok",
+            "1 when the last background RDB save succeeded, 0 when it failed.",
+            persistence.last_bgsave_ok,
+        ),
+        (
+            "cachepanel_redis_aof_last_write_ok",
+            "1 when the last AOF write succeeded (present while AOF is on).",
+            persistence
+                .aof_last_write_ok
+                .filter(|_| persistence.aof_enabled),
+        ),
+    ];
+    for (name, help, value) in flags {
+        if let Some(ok) = value {
+            out.family(name, "gauge", help);
+            out.sample(name, &labels, if ok { 1.0 } else { 0.0 });
+        }
+    }
+    if let Some(at_ms) = persistence.last_save_at_ms {
+        out.family(
+            "cachepanel_redis_rdb_last_save_timestamp_seconds",
+            "gauge",
+            "Unix time of the last successful RDB save.",
+        );
+        out.sample(
+            "cachepanel_redis_rdb_last_save_timestamp_seconds",
+            &labels,
+            at_ms as f64 / 1000.0,
+        );
+    }
+    out.family(
+        "cachepanel_redis_rdb_changes_since_last_save",
+        "gauge",
+        "Writes since the last successful RDB save.",
+    );
+    out.sample(
+        "cachepanel_redis_rdb_changes_since_last_save",
+        &labels,
+        persistence.changes_since_save as f64,
+    );
+    if let Some(usec) = persistence.latest_fork_usec {
+        out.family(
+            "cachepanel_redis_latest_fork_seconds",
+            "gauge",
+            "Duration of the last fork (BGSAVE, AOF rewrite): the pause it cost Redis.",
+        );
+        out.sample(
+            "cachepanel_redis_latest_fork_seconds",
+            &labels,
+            usec as f64 / 1e6,
+        );
+    }
+    out.family(
+        "cachepanel_redis_persistence_warning",
+        "gauge",
+        "1 per persistence problem: save_failed, save_overdue, aof_write_failed, aof_rewrite_failed.",
+    );
+    for kind in [
+        "save_failed",
+        "save_overdue",
+        "aof_write_failed",
+        "aof_rewrite_failed",
+    ] {
+        let active = persistence.warnings.iter().any(|warning| {
+            let warning_kind = match warning {
+                PersistenceWarning::SaveFailed => "save_failed",
+                PersistenceWarning::SaveOverdue { .. } => "save_overdue",
+                PersistenceWarning::AofWriteFailed => "aof_write_failed",
+                PersistenceWarning::AofRewriteFailed => "aof_rewrite_failed",
+            };
+            warning_kind == kind
+        });
+        out.sample(
+            "cachepanel_redis_persistence_warning",
+            &[("target", target), ("kind", kind)],
+            if active { 1.0 } else { 0.0 },
+        );
+    }
+}
+
 /// Reads one figure of a command's totals.
 type CommandFigure = fn(&crate::model::commands::CommandTotals) -> f64;
 
@@ -325,6 +478,7 @@ fn write_target(out: &mut Exposition, state: &TargetState) {
     write_redis(out, &target, &snapshot);
     write_nodes(out, &target, &snapshot);
     write_commands(out, &target, state);
+    write_diagnostics(out, &target, &state.sampler.diagnostics());
 
     let census = state.census.state();
     out.family(

@@ -1,0 +1,317 @@
+//! Why Redis is slow, on real servers: the slow log with the client that ran each command (and
+//! never a value), the client list grouped, persistence health, parts Redis refuses.
+
+use std::time::Duration;
+
+use cachepanel::model::diagnostics::DiagnosticsView;
+use cachepanel::model::persistence::PersistenceWarning;
+use cachepanel::model::slowlog::SlowEntry;
+use cachepanel::model::wire;
+use cachepanel::server::redis::process::RedisProcessOptions;
+
+use crate::harness::{TestApp, fast_sampling, fill_keys, redis_connection, start_app_with};
+
+async fn diagnostics(app: &TestApp) -> DiagnosticsView {
+    let (status, body) = app.get_text("/api/diagnostics").await;
+    assert_eq!(status, 200, "{body}");
+    wire::decode(&body).unwrap_or_else(|error| panic!("{error}: {body}"))
+}
+
+/// Waits (samples every 250 ms) until the diagnostics satisfy `accept`, or 10 s.
+async fn diagnostics_where(
+    app: &TestApp,
+    accept: impl Fn(&DiagnosticsView) -> bool,
+) -> DiagnosticsView {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let view = diagnostics(app).await;
+        if accept(&view) || tokio::time::Instant::now() > deadline {
+            return view;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn fast_diagnostics(config: &mut cachepanel::server::config::Config) {
+    fast_sampling(config);
+    config.live.diagnostics.clients_interval = Duration::from_millis(250);
+}
+
+fn slow_log_from(usec: &str) -> RedisProcessOptions {
+    RedisProcessOptions {
+        extra_args: vec!["--slowlog-log-slower-than".into(), usec.into()],
+        ..RedisProcessOptions::default()
+    }
+}
+
+fn named(url: &str, name: &str) -> redis::Connection {
+    let mut connection = redis_connection(url);
+    let _: () = redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg(name)
+        .query(&mut connection)
+        .unwrap();
+    connection
+}
+
+/// `addr=…` of this connection as Redis sees it.
+fn own_address(connection: &mut redis::Connection) -> String {
+    let info: String = redis::cmd("CLIENT").arg("INFO").query(connection).unwrap();
+    info.split(' ')
+        .find_map(|pair| pair.strip_prefix("addr="))
+        .unwrap()
+        .to_owned()
+}
+
+fn keys_entries(view: &DiagnosticsView) -> Vec<&SlowEntry> {
+    view.slow_log
+        .entries
+        .iter()
+        .filter(|entry| entry.command == "KEYS")
+        .collect()
+}
+
+#[tokio::test]
+async fn keys_from_a_client_named_web_is_logged_with_its_address_grouped_and_blocking() {
+    let app = start_app_with(slow_log_from("2000"), fast_diagnostics).await;
+    fill_keys(&app.redis.url(), "contract_employees:", 100_000);
+    let mut web = named(&app.redis.url(), "web");
+    let address = own_address(&mut web);
+    for _ in 0..3 {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("contract_employees:*")
+            .query(&mut web)
+            .unwrap();
+        assert_eq!(keys.len(), 100_000);
+    }
+
+    let view = diagnostics_where(&app, |view| {
+        keys_entries(view).len() == 3
+            && view
+                .clients
+                .as_ref()
+                .is_some_and(|clients| clients.by_name.iter().any(|group| group.label == "web"))
+    })
+    .await;
+    let entries = keys_entries(&view);
+    assert_eq!(entries.len(), 3, "{:?}", view.slow_log);
+    for entry in &entries {
+        assert_eq!(entry.keys, ["contract_employees:*"]);
+        assert_eq!(entry.client_name, "web");
+        assert_eq!(entry.client_address, address);
+        assert!(entry.duration_usec >= 2000 && !entry.own);
+    }
+    let shape = view
+        .slow_log
+        .shapes
+        .iter()
+        .find(|shape| shape.shape == "KEYS contract_employees:*")
+        .expect("the repeated shape is grouped");
+    assert_eq!(shape.count, 3);
+    assert!(shape.blocking);
+    assert_eq!(shape.clients, [format!("web {address}")]);
+    assert_eq!(
+        shape.total_usec,
+        entries.iter().map(|e| e.duration_usec).sum::<u64>()
+    );
+    assert_eq!(view.slow_log.slower_than_usec, Some(2000));
+    assert_eq!(view.slow_log.missed, 0);
+
+    let clients = view.clients.as_ref().unwrap();
+    let web_group = clients.by_name.iter().find(|g| g.label == "web").unwrap();
+    assert_eq!(web_group.connections, 1);
+    assert_eq!(web_group.last_command, "keys");
+    let own = clients.by_name.iter().find(|g| g.label == "cachepanel");
+    assert!(own.is_some_and(|group| group.own), "{clients:?}");
+    assert!(clients.by_address.iter().any(|g| g.label == "127.0.0.1"));
+    assert_eq!(clients.maxclients, Some(10_000));
+    assert!(clients.warnings.is_empty());
+
+    let (_, metrics) = app.get_text("/metrics").await;
+    assert!(metrics.contains("cachepanel_redis_slowlog_entries_total{target=\"cache\"}"));
+    assert!(
+        metrics
+            .contains("cachepanel_redis_client_group_connections{target=\"cache\",name=\"web\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_slowlog_reset_and_a_restart_give_neither_duplicates_nor_missed_entries() {
+    let mut app = start_app_with(slow_log_from("0"), fast_diagnostics).await;
+    let url = app.redis.url();
+    let mut web = named(&url, "web");
+    let set = |connection: &mut redis::Connection, key: &str| {
+        let _: () = redis::cmd("SET")
+            .arg(key)
+            .arg("x")
+            .query(connection)
+            .unwrap();
+    };
+    let has = |view: &DiagnosticsView, key: &str| {
+        view.slow_log
+            .entries
+            .iter()
+            .any(|entry| entry.keys.first().is_some_and(|k| k == key))
+    };
+    set(&mut web, "before:reset");
+    diagnostics_where(&app, |view| has(view, "before:reset")).await;
+    let _: () = redis::cmd("SLOWLOG").arg("RESET").query(&mut web).unwrap();
+    set(&mut web, "after:reset");
+    let view = diagnostics_where(&app, |view| has(view, "after:reset")).await;
+    assert!(has(&view, "before:reset") && has(&view, "after:reset"));
+
+    app.redis.restart().unwrap();
+    let mut web = named(&url, "web");
+    set(&mut web, "after:restart");
+    let view = diagnostics_where(&app, |view| has(view, "after:restart")).await;
+    assert!(has(&view, "after:restart"), "{:?}", view.slow_log.entries);
+    assert_eq!(view.slow_log.missed, 0);
+    assert_eq!(view.slow_log.unavailable, None);
+    // Entries are kept once each (ids start over after a restart, addresses differ).
+    let mut seen: Vec<(i64, u64, &str, &str)> = view
+        .slow_log
+        .entries
+        .iter()
+        .map(|entry| {
+            let address = entry.client_address.as_str();
+            (entry.at_ms, entry.id, entry.shape.as_str(), address)
+        })
+        .collect();
+    let count = seen.len();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(
+        seen.len(),
+        count,
+        "duplicates in {:?}",
+        view.slow_log.entries
+    );
+    for key in ["before:reset", "after:reset", "after:restart"] {
+        let copies = view
+            .slow_log
+            .entries
+            .iter()
+            .filter(|entry| entry.keys.first().is_some_and(|k| k == key))
+            .count();
+        assert_eq!(copies, 1, "{key}");
+    }
+}
+
+#[tokio::test]
+async fn renamed_slowlog_client_and_config_are_unavailable_and_the_rest_works() {
+    let mut args = Vec::new();
+    for command in ["SLOWLOG", "CLIENT", "CONFIG"] {
+        args.extend([
+            "--rename-command".to_owned(),
+            command.to_owned(),
+            String::new(),
+        ]);
+    }
+    let options = RedisProcessOptions {
+        extra_args: args,
+        ..RedisProcessOptions::default()
+    };
+    let app = start_app_with(options, fast_diagnostics).await;
+    let view = diagnostics_where(&app, |view| {
+        view.slow_log.unavailable.is_some()
+            && view
+                .clients
+                .as_ref()
+                .is_some_and(|c| c.unavailable.is_some())
+    })
+    .await;
+    assert!(view.slow_log.unavailable.is_some(), "{view:?}");
+    assert!(view.clients.as_ref().unwrap().unavailable.is_some());
+    assert_eq!(view.slow_log.slower_than_usec, None);
+    assert_eq!(view.latency.threshold_ms, None, "CONFIG refused: unknown");
+    let persistence = view.persistence.expect("persistence comes from INFO");
+    assert!(!persistence.rules_known);
+    let snapshot = app.sample_after_now().await;
+    assert!(matches!(
+        snapshot.status,
+        cachepanel::model::live::LiveStatus::Up
+    ));
+    let (status, _) = app.get_text("/api/commands?range=15m").await;
+    assert_eq!(status, 200);
+    let (_, metrics) = app.get_text("/metrics").await;
+    assert!(metrics.contains("cachepanel_redis_up{target=\"cache\"} 1"));
+    assert!(!metrics.contains("cachepanel_redis_slowlog_entries_total"));
+}
+
+#[tokio::test]
+async fn a_failed_background_save_raises_the_persistence_warning() {
+    // Redis runs in /proc, where no file can be created: every BGSAVE fails.
+    let options = RedisProcessOptions {
+        extra_args: vec!["--dir".into(), "/proc".into()],
+        ..RedisProcessOptions::default()
+    };
+    let app = start_app_with(options, fast_diagnostics).await;
+    let before = diagnostics_where(&app, |view| view.persistence.is_some()).await;
+    assert_eq!(before.persistence.unwrap().warnings, []);
+    let mut connection = redis_connection(&app.redis.url());
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query(&mut connection)
+        .unwrap();
+    let _: String = redis::cmd("BGSAVE").query(&mut connection).unwrap();
+
+    let view = diagnostics_where(&app, |view| {
+        view.persistence
+            .as_ref()
+            .is_some_and(|p| !p.warnings.is_empty())
+    })
+    .await;
+    let persistence = view.persistence.unwrap();
+    assert_eq!(persistence.warnings, [PersistenceWarning::SaveFailed]);
+    assert_eq!(persistence.last_bgsave_ok, Some(false));
+    assert!(persistence.changes_since_save >= 1);
+    let (_, metrics) = app.get_text("/metrics").await;
+    assert!(metrics.contains("cachepanel_redis_rdb_last_bgsave_ok{target=\"cache\"} 0"));
+    assert!(
+        metrics.contains(
+            "cachepanel_redis_persistence_warning{target=\"cache\",kind=\"save_failed\"} 1"
+        )
+    );
+}
+
+#[tokio::test]
+async fn the_latency_monitor_is_read_only_when_the_server_has_it_on() {
+    let options = RedisProcessOptions {
+        debug_command: true,
+        extra_args: vec!["--latency-monitor-threshold".into(), "10".into()],
+        ..RedisProcessOptions::default()
+    };
+    let app = start_app_with(options, fast_diagnostics).await;
+    let mut connection = redis_connection(&app.redis.url());
+    let _: () = redis::cmd("DEBUG")
+        .arg("SLEEP")
+        .arg("0.05")
+        .query(&mut connection)
+        .unwrap();
+    let view = diagnostics_where(&app, |view| !view.latency.events.is_empty()).await;
+    assert_eq!(view.latency.threshold_ms, Some(10));
+    let command = view
+        .latency
+        .events
+        .iter()
+        .find(|event| event.event == "command")
+        .unwrap_or_else(|| panic!("{:?}", view.latency));
+    assert!(
+        command.max_ms >= 50 && command.latest_ms >= 50,
+        "{command:?}"
+    );
+
+    let off = start_app_with(RedisProcessOptions::default(), fast_diagnostics).await;
+    let view = diagnostics_where(&off, |view| view.clients.is_some()).await;
+    assert_eq!(view.latency.threshold_ms, Some(0));
+    assert!(view.latency.events.is_empty());
+    let mut connection = redis_connection(&off.redis.url());
+    let threshold: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("latency-monitor-threshold")
+        .query(&mut connection)
+        .unwrap();
+    assert_eq!(threshold[1], "0", "cachepanel never switches it on");
+}
