@@ -40,15 +40,17 @@ pub fn now_ms() -> i64 {
 }
 
 /// What each event of the stream is handed to.
-pub struct Listeners<S, C, F, R> {
+pub struct Listeners<S, C, F, R, D> {
     pub on_snapshot: S,
     pub on_census: C,
     pub on_flush: F,
     pub on_rate_limits: R,
+    /// The diagnostics section, rendered by the server.
+    pub on_diagnostics: D,
 }
 
-/// Opens the event stream and hands each `snapshot`, `census`, `flush` and `rate_limits` event
-/// to its callback (browser only).
+/// Opens the event stream and hands each `snapshot`, `census`, `flush`, `rate_limits` and
+/// `diagnostics` event to its callback (browser only).
 #[cfg(feature = "hydrate")]
 pub fn subscribe(
     url: &str,
@@ -58,6 +60,7 @@ pub fn subscribe(
         impl Fn(CensusState) + 'static,
         impl Fn(FlushState) + 'static,
         impl Fn(CountersReport) + 'static,
+        impl Fn(String) + 'static,
     >,
 ) {
     use wasm_bindgen::JsCast;
@@ -86,27 +89,31 @@ pub fn subscribe(
     let census = listener(streaming, listeners.on_census);
     let flush = listener(streaming, listeners.on_flush);
     let rate_limits = listener(streaming, listeners.on_rate_limits);
+    let diagnostics = listener(streaming, listeners.on_diagnostics);
     let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |_| streaming.set(false));
     let _ = source.add_event_listener_with_callback("snapshot", snapshots.as_ref().unchecked_ref());
     let _ = source.add_event_listener_with_callback("census", census.as_ref().unchecked_ref());
     let _ = source.add_event_listener_with_callback("flush", flush.as_ref().unchecked_ref());
     let _ = source
         .add_event_listener_with_callback("rate_limits", rate_limits.as_ref().unchecked_ref());
+    let _ = source
+        .add_event_listener_with_callback("diagnostics", diagnostics.as_ref().unchecked_ref());
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     // The stream lives as long as the page: the callbacks and the source are never freed.
     snapshots.forget();
     census.forget();
     flush.forget();
     rate_limits.forget();
+    diagnostics.forget();
     on_error.forget();
     std::mem::forget(source);
 }
 
 #[cfg(not(feature = "hydrate"))]
-pub fn subscribe<S, C, F, R>(
+pub fn subscribe<S, C, F, R, D>(
     _url: &str,
     _streaming: RwSignal<bool>,
-    _listeners: Listeners<S, C, F, R>,
+    _listeners: Listeners<S, C, F, R, D>,
 ) {
 }
 

@@ -28,6 +28,8 @@ pub struct LiveData {
     /// The rate-limit counters as the server's reader last walked them (pushed only; the
     /// section renders its server-side view until the first push).
     pub rate_limits: Signal<Option<CountersReport>>,
+    /// The diagnostics section's HTML, rendered by the server in the page's language.
+    pub diagnostics: Signal<Option<String>>,
 }
 
 pub fn use_live_data(page: &PageConfig) -> LiveData {
@@ -40,6 +42,7 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
     let initial_flush = crate::ui::resource(|| (), |_| get_flush());
     let pushed_flush = RwSignal::new(None::<FlushState>);
     let pushed_rate_limits = RwSignal::new(None::<CountersReport>);
+    let pushed_diagnostics = RwSignal::new(None::<String>);
     let appended = RwSignal::new(Vec::<Point>::new());
     let streaming = RwSignal::new(false);
     let client_now = RwSignal::new(now_ms());
@@ -51,7 +54,8 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
         appended.set(Vec::new());
     });
 
-    let url = page.api_url("/api/live/events");
+    // The stream renders the diagnostics section in the page's language.
+    let url = format!("{}?lang={}", page.api_url("/api/live/events"), page.lang.code());
     Effect::new(move |_| {
         let _ = set_interval_with_handle(
             move || client_now.set(now_ms()),
@@ -73,6 +77,7 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
         let on_census = move |census: CensusState| pushed_census.set(Some(census));
         let on_flush = move |flush: FlushState| pushed_flush.set(Some(flush));
         let on_rate_limits = move |report: CountersReport| pushed_rate_limits.set(Some(report));
+        let on_diagnostics = move |html: String| pushed_diagnostics.set(Some(html));
         subscribe(
             &url,
             streaming,
@@ -81,6 +86,7 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
                 on_census,
                 on_flush,
                 on_rate_limits,
+                on_diagnostics,
             },
         );
     });
@@ -117,5 +123,6 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
         census,
         flush,
         rate_limits: pushed_rate_limits.into(),
+        diagnostics: pushed_diagnostics.into(),
     }
 }

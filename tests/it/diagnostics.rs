@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use cachepanel::model::diagnostics::DiagnosticsView;
+use cachepanel::model::live::HistoryRange;
 use cachepanel::model::persistence::PersistenceWarning;
 use cachepanel::model::slowlog::SlowEntry;
 use cachepanel::model::wire;
@@ -314,4 +315,83 @@ async fn the_latency_monitor_is_read_only_when_the_server_has_it_on() {
         .query(&mut connection)
         .unwrap();
     assert_eq!(threshold[1], "0", "cachepanel never switches it on");
+}
+
+/// The `data:` of the first `diagnostics` event of `/api/live/events{query}`, decoded.
+async fn first_diagnostics_event(app: &TestApp, query: &str) -> String {
+    let mut response = app.get(&format!("/api/live/events{query}")).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let mut body = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(at) = body.find("event: diagnostics\n")
+            && let Some(line) = body[at..].lines().find(|line| line.starts_with("data: "))
+            && body[at..].contains("\n\n")
+        {
+            let json = line.strip_prefix("data: ").unwrap();
+            return serde_json::from_str::<String>(json).unwrap();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no diagnostics event: {body}");
+        let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk())
+            .await
+            .expect("a chunk in time")
+            .unwrap()
+            .expect("stream open");
+        body.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn the_page_and_the_stream_show_the_slow_log_and_clients_in_the_pages_language() {
+    let app = start_app_with(slow_log_from("0"), fast_diagnostics).await;
+    let mut web = named(&app.redis.url(), "web");
+    let _: () = redis::cmd("SET")
+        .arg("user:42")
+        .arg("<b>value</b>")
+        .query(&mut web)
+        .unwrap();
+    // A client name cannot hold spaces, but it can hold markup: it must arrive as text.
+    let _sly = named(&app.redis.url(), "<img/src=x>");
+    diagnostics_where(&app, |view| {
+        view.slow_log.entries.iter().any(|entry| entry.shape == "SET user:*")
+            && view.clients.as_ref().is_some_and(|clients| {
+                clients.by_name.iter().any(|group| group.label.starts_with("<img"))
+            })
+    })
+    .await;
+    let commands_ready = async {
+        while app
+            .live
+            .commands(HistoryRange::Hour1)
+            .is_none_or(|view| view.window_ms == 0)
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), commands_ready)
+        .await
+        .expect("two command readings");
+
+    let (status, english) = app.get_text("/admin/cache/stats?lang=en").await;
+    assert_eq!(status, 200);
+    let (_, russian) = app.get_text("/admin/cache/stats?lang=ru").await;
+    for (page, heading) in [
+        (&english, "Why is Redis slow"),
+        (&russian, "Почему Redis медленный"),
+    ] {
+        assert!(page.contains("data-testid=\"diagnostics\""));
+        assert!(page.contains(heading), "{heading}");
+        assert!(page.contains("SET user:42"), "the slow-log entry");
+        assert!(page.contains("data-label=\"web\""), "the client group");
+        assert!(!page.contains("<img/src=x>"), "a client name is text, never markup");
+        assert!(page.contains("&lt;img/src=x&gt;"));
+        assert!(!page.contains("<b>value</b>") && !page.contains("&lt;b&gt;value"));
+    }
+    assert!(english.contains("cachepanel used"));
+    assert!(russian.contains("cachepanel занял"));
+
+    let pushed = first_diagnostics_event(&app, "?lang=en").await;
+    assert!(pushed.contains("Why is Redis slow") && pushed.contains("SET user:42"));
+    let pushed = first_diagnostics_event(&app, "?lang=ru").await;
+    assert!(pushed.contains("Почему Redis медленный"));
 }

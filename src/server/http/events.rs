@@ -20,9 +20,31 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(2);
 /// Progress events per second per stream and channel, at most.
 pub const EVENTS_PER_SECOND: u32 = 4;
 
+/// The diagnostics section changes with every sample (its commands table) but is read for
+/// trends: at most one rendering per stream this often.
+const DIAGNOSTICS_GAP: Duration = Duration::from_secs(5);
+
+/// The diagnostics section's HTML for `lang`, from what the sampler and the census hold.
+pub fn diagnostics_html(state: &AppState, lang: crate::model::Lang) -> String {
+    let now = crate::server::clock::now_ms();
+    let commands = state
+        .sampler
+        .commands(crate::model::live::HistoryRange::Hour1)
+        .unwrap_or_default();
+    let census = state.census.state().last;
+    crate::ui::sections::diagnostics::diagnostics_html(
+        &state.sampler.diagnostics(),
+        &commands,
+        census.as_ref(),
+        lang,
+        now,
+    )
+}
+
 /// `snapshot` events from the sampler, `census` and `flush` events (progress and results),
-/// `rate_limits` events (each walk of the counters reader); each stream starts with the
-/// current value of each.
+/// `rate_limits` events (each walk of the counters reader), `diagnostics` events (the section
+/// rendered in the stream's `?lang=`, at most every `DIAGNOSTICS_GAP`); each stream starts with
+/// the current value of each.
 pub async fn events(
     State(state): State<AppState>,
     request: axum::extract::Request,
@@ -34,6 +56,10 @@ pub async fn events(
     let census =
         throttled(state.census.subscribe(), gap).map(|census| Some(event("census", &census)));
     let flush = throttled(state.flush.subscribe(), gap).map(|flush| Some(event("flush", &flush)));
+    let lang = crate::server::lang::page_language(request.uri().query(), request.headers());
+    let diagnostics_state = state.clone();
+    let diagnostics = throttled(state.sampler.diagnostics_changes(), DIAGNOSTICS_GAP)
+        .map(move |_| Some(event("diagnostics", &diagnostics_html(&diagnostics_state, lang))));
     let counters = state.counters.clone();
     let rate_limits = throttled(counters.subscribe(), gap)
         .filter(|published| published.walks > 0)
@@ -49,6 +75,7 @@ pub async fn events(
         .merge(census)
         .merge(flush)
         .merge(rate_limits)
+        .merge(diagnostics)
         .merge(stopping)
         .take_while(Option::is_some)
         .filter_map(|event| event);

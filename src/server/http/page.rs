@@ -60,6 +60,9 @@ pub async fn stats_page(State(state): State<AppState>, request: Request<Body>) -
     let options = state.leptos_options.clone();
     let stylesheet = state.site.stylesheet.clone();
     let context_page = page.clone();
+    let diagnostics = crate::ui::sections::diagnostics::DiagnosticsFirstPaint(
+        crate::server::http::events::diagnostics_html(&state, page.lang),
+    );
     let cookie_path = if state.config.base_path.is_empty() {
         "/".to_owned()
     } else {
@@ -70,6 +73,7 @@ pub async fn stats_page(State(state): State<AppState>, request: Request<Body>) -
             provide_context(state.clone());
             provide_context(context_page.clone());
             provide_context(nonce.clone());
+            provide_context(diagnostics.clone());
             if let Some(caller) = caller.clone() {
                 provide_context(caller);
             }

@@ -9,7 +9,9 @@ use crate::model::Lang;
 use crate::ui::charts::chart_width_for;
 use crate::ui::components::{ConfigPanel, StatsPanel};
 use crate::ui::live::use_live_data;
-use crate::ui::sections::{CensusSection, FlushSection, LiveSection, RateLimitSection};
+use crate::ui::sections::{
+    CensusSection, DiagnosticsSection, FlushSection, LiveSection, RateLimitSection,
+};
 use crate::ui::use_page_config;
 
 /// `/admin/cache/stats`: the dashboard. Rendered with data on the server; after hydration it
@@ -98,6 +100,7 @@ pub fn StatsPage() -> impl IntoView {
                 <CensusSection census=live.census width=chart_width.into() lang=page.lang texts />
                 <FlushSection flush=live.flush texts />
                 <RateLimitSection pushed=live.rate_limits server_now_ms=live.server_now_ms width=chart_width.into() texts />
+                <DiagnosticsSection pushed=live.diagnostics />
                 <h2 class="section-heading">{texts.lifetime_heading}</h2>
                 {move || {
                     // The sampler's reading, pushed with every sample; "refresh" asks again.

@@ -2,11 +2,13 @@
 //! with the leaf components.
 
 pub mod census;
+pub mod diagnostics;
 pub mod flush;
 pub mod live;
 pub mod rate_limit;
 
 pub use census::CensusSection;
+pub use diagnostics::DiagnosticsSection;
 pub use flush::FlushSection;
 pub use live::LiveSection;
 pub use rate_limit::RateLimitSection;
