@@ -55,14 +55,17 @@ const SHAPE_CLIENTS: usize = 5;
 /// What `GET /api/slowlog` answers and the page shows.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, FromJson)]
 pub struct SlowLogView {
-    /// Newest first, at most the asked number.
+    /// Newest first, at most the asked number; cachepanel's own entries are not kept.
     pub entries: Vec<SlowEntry>,
     /// Shapes of the last hour, by total time.
     pub shapes: Vec<SlowShape>,
     /// Entries kept (bounded by count and age).
     pub kept: u64,
-    /// Entries read since cachepanel started.
+    /// Entries read since cachepanel started, its own included.
     pub read_total: u64,
+    /// Of those, entries of cachepanel's own commands (counted, not kept).
+    #[serde(default)]
+    pub own_total: u64,
     /// Entries Redis had already dropped (`slowlog-max-len`) before they could be read.
     pub missed: u64,
     /// `slowlog-log-slower-than` and `slowlog-max-len` as last read; `None` when CONFIG is

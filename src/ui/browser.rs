@@ -89,7 +89,14 @@ pub fn subscribe(
     let census = listener(streaming, listeners.on_census);
     let flush = listener(streaming, listeners.on_flush);
     let rate_limits = listener(streaming, listeners.on_rate_limits);
-    let diagnostics = listener(streaming, listeners.on_diagnostics);
+    // Server-rendered HTML, taken as it is.
+    let on_diagnostics = listeners.on_diagnostics;
+    let diagnostics =
+        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            if let Some(html) = event.data().as_string() {
+                on_diagnostics(html);
+            }
+        });
     let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |_| streaming.set(false));
     let _ = source.add_event_listener_with_callback("snapshot", snapshots.as_ref().unchecked_ref());
     let _ = source.add_event_listener_with_callback("census", census.as_ref().unchecked_ref());

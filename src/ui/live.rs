@@ -55,7 +55,11 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
     });
 
     // The stream renders the diagnostics section in the page's language.
-    let url = format!("{}?lang={}", page.api_url("/api/live/events"), page.lang.code());
+    let url = format!(
+        "{}?lang={}",
+        page.api_url("/api/live/events"),
+        page.lang.code()
+    );
     Effect::new(move |_| {
         let _ = set_interval_with_handle(
             move || client_now.set(now_ms()),

@@ -317,7 +317,8 @@ async fn the_latency_monitor_is_read_only_when_the_server_has_it_on() {
     assert_eq!(threshold[1], "0", "cachepanel never switches it on");
 }
 
-/// The `data:` of the first `diagnostics` event of `/api/live/events{query}`, decoded.
+/// The data of the first `diagnostics` event of `/api/live/events{query}` (HTML, its lines
+/// rejoined as a browser does).
 async fn first_diagnostics_event(app: &TestApp, query: &str) -> String {
     let mut response = app.get(&format!("/api/live/events{query}")).await;
     assert_eq!(response.status().as_u16(), 200);
@@ -325,13 +326,18 @@ async fn first_diagnostics_event(app: &TestApp, query: &str) -> String {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(at) = body.find("event: diagnostics\n")
-            && let Some(line) = body[at..].lines().find(|line| line.starts_with("data: "))
-            && body[at..].contains("\n\n")
+            && let Some(end) = body[at..].find("\n\n")
         {
-            let json = line.strip_prefix("data: ").unwrap();
-            return serde_json::from_str::<String>(json).unwrap();
+            let data: Vec<&str> = body[at..at + end]
+                .lines()
+                .filter_map(|line| line.strip_prefix("data: "))
+                .collect();
+            return data.join("\n");
         }
-        assert!(tokio::time::Instant::now() < deadline, "no diagnostics event: {body}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no diagnostics event: {body}"
+        );
         let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk())
             .await
             .expect("a chunk in time")
@@ -353,9 +359,15 @@ async fn the_page_and_the_stream_show_the_slow_log_and_clients_in_the_pages_lang
     // A client name cannot hold spaces, but it can hold markup: it must arrive as text.
     let _sly = named(&app.redis.url(), "<img/src=x>");
     diagnostics_where(&app, |view| {
-        view.slow_log.entries.iter().any(|entry| entry.shape == "SET user:*")
+        view.slow_log
+            .entries
+            .iter()
+            .any(|entry| entry.shape == "SET user:*")
             && view.clients.as_ref().is_some_and(|clients| {
-                clients.by_name.iter().any(|group| group.label.starts_with("<img"))
+                clients
+                    .by_name
+                    .iter()
+                    .any(|group| group.label.starts_with("<img"))
             })
     })
     .await;
@@ -383,7 +395,10 @@ async fn the_page_and_the_stream_show_the_slow_log_and_clients_in_the_pages_lang
         assert!(page.contains(heading), "{heading}");
         assert!(page.contains("SET user:42"), "the slow-log entry");
         assert!(page.contains("data-label=\"web\""), "the client group");
-        assert!(!page.contains("<img/src=x>"), "a client name is text, never markup");
+        assert!(
+            !page.contains("<img/src=x>"),
+            "a client name is text, never markup"
+        );
         assert!(page.contains("&lt;img/src=x&gt;"));
         assert!(!page.contains("<b>value</b>") && !page.contains("&lt;b&gt;value"));
     }
@@ -394,4 +409,95 @@ async fn the_page_and_the_stream_show_the_slow_log_and_clients_in_the_pages_lang
     assert!(pushed.contains("Why is Redis slow") && pushed.contains("SET user:42"));
     let pushed = first_diagnostics_event(&app, "?lang=ru").await;
     assert!(pushed.contains("Почему Redis медленный"));
+}
+
+#[tokio::test]
+async fn slowlog_client_and_config_forbidden_by_acl_are_unavailable_and_the_rest_works() {
+    let app = start_app_with(slow_log_from("0"), fast_diagnostics).await;
+    diagnostics_where(&app, |view| view.clients.is_some()).await;
+    // ACL changes apply to open connections at their next command.
+    let mut admin = redis_connection(&app.redis.url());
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("default")
+        .arg("-slowlog")
+        .arg("-client")
+        .arg("-config")
+        .query(&mut admin)
+        .unwrap();
+    let view = diagnostics_where(&app, |view| {
+        view.slow_log.unavailable.is_some()
+            && view
+                .clients
+                .as_ref()
+                .is_some_and(|c| c.unavailable.is_some())
+    })
+    .await;
+    assert_eq!(
+        view.slow_log.unavailable.as_deref(),
+        Some("server error NOPERM")
+    );
+    assert_eq!(
+        view.clients.as_ref().unwrap().unavailable.as_deref(),
+        Some("server error NOPERM")
+    );
+    let snapshot = app.sample_after_now().await;
+    assert!(matches!(
+        snapshot.status,
+        cachepanel::model::live::LiveStatus::Up
+    ));
+    assert!(view.persistence.is_some());
+    let (status, page) = app.get_text("/admin/cache/stats?lang=en").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("data-testid=\"slowlog-unavailable\""));
+    assert!(page.contains("data-testid=\"clients-unavailable\""));
+}
+
+#[tokio::test]
+async fn fifty_streams_and_page_views_add_no_slowlog_or_client_list_reads() {
+    let app = start_app_with(RedisProcessOptions::default(), fast_diagnostics).await;
+    let url = app.redis.url();
+    diagnostics_where(&app, |view| view.clients.is_some()).await;
+    let reads = || {
+        (
+            crate::harness::command_calls(&url, "slowlog|get"),
+            crate::harness::command_calls(&url, "client|list"),
+        )
+    };
+    let mut streams = Vec::new();
+    for index in 0..50 {
+        let lang = if index % 2 == 0 { "ru" } else { "en" };
+        streams.push(app.get(&format!("/api/live/events?lang={lang}")).await);
+    }
+    let before = reads();
+    let started = tokio::time::Instant::now();
+    for _ in 0..20 {
+        let (status, _) = app.get_text("/admin/cache/stats").await;
+        assert_eq!(status, 200);
+        let _ = diagnostics(&app).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let after = reads();
+    let samples = started.elapsed().as_millis() as u64 / 250;
+    // One SLOWLOG GET 1 per sample (nothing is slow here) and one CLIENT LIST per 250 ms.
+    assert!(
+        after.0 - before.0 <= samples + 2,
+        "{before:?} → {after:?} in {samples} samples"
+    );
+    assert!(
+        after.1 - before.1 <= samples + 2,
+        "{before:?} → {after:?} in {samples} samples"
+    );
+    assert!(after.0 > before.0, "the sampler kept reading");
+    // The streams carried the section.
+    let mut first = streams.swap_remove(0);
+    let mut body = String::new();
+    while !body.contains("event: diagnostics") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), first.chunk())
+            .await
+            .expect("a chunk in time")
+            .unwrap()
+            .expect("stream open");
+        body.push_str(&String::from_utf8_lossy(&chunk));
+    }
 }

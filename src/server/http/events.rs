@@ -58,8 +58,13 @@ pub async fn events(
     let flush = throttled(state.flush.subscribe(), gap).map(|flush| Some(event("flush", &flush)));
     let lang = crate::server::lang::page_language(request.uri().query(), request.headers());
     let diagnostics_state = state.clone();
-    let diagnostics = throttled(state.sampler.diagnostics_changes(), DIAGNOSTICS_GAP)
-        .map(move |_| Some(event("diagnostics", &diagnostics_html(&diagnostics_state, lang))));
+    let diagnostics =
+        throttled(state.sampler.diagnostics_changes(), DIAGNOSTICS_GAP).map(move |_| {
+            Some(html_event(
+                "diagnostics",
+                diagnostics_html(&diagnostics_state, lang),
+            ))
+        });
     let counters = state.counters.clone();
     let rate_limits = throttled(counters.subscribe(), gap)
         .filter(|published| published.walks > 0)
@@ -96,6 +101,14 @@ pub fn throttled<T: Clone + Send + Sync + 'static>(
         let value = receiver.borrow_and_update().clone();
         Some((value, (receiver, false)))
     })
+}
+
+/// HTML as it is (not a JSON string): the browser sets it without decoding anything.
+fn html_event(name: &'static str, html: String) -> Result<Event, Infallible> {
+    Ok(Event::default()
+        .event(name)
+        .retry(RECONNECT_AFTER)
+        .data(html))
 }
 
 fn event(name: &'static str, data: &impl serde::Serialize) -> Result<Event, Infallible> {

@@ -24,6 +24,8 @@ pub struct SlowLogTracker {
     last_id: Option<u64>,
     run_id: Option<String>,
     pub read_total: u64,
+    /// Entries of cachepanel's own commands, read and dropped.
+    pub own_total: u64,
     pub missed: u64,
     pub unavailable: Option<String>,
 }
@@ -85,9 +87,15 @@ impl SlowLogTracker {
         self.last_id = Some(newest_id);
         let count = fresh.len();
         self.read_total += count as u64;
-        // Redis answers newest first; kept oldest first.
+        // Redis answers newest first; kept oldest first. cachepanel's own entries (with
+        // `slowlog-log-slower-than 0`, several per sample) would crowd out the ones worth
+        // reading: they are only counted.
         for entry in fresh.into_iter().rev() {
-            self.entries.push_back(entry);
+            if entry.own {
+                self.own_total += 1;
+            } else {
+                self.entries.push_back(entry);
+            }
         }
         while self.entries.len() > KEEP_ENTRIES
             || self
@@ -130,6 +138,7 @@ pub fn view<'a>(
         shapes,
         kept,
         read_total: trackers.iter().map(|t| t.read_total).sum(),
+        own_total: trackers.iter().map(|t| t.own_total).sum(),
         missed: trackers.iter().map(|t| t.missed).sum(),
         slower_than_usec: None,
         max_len: None,

@@ -494,7 +494,10 @@ mod render {
                 view! { <p class="meta">{texts.unavailable} " " {reason.clone()}</p> }.into_any()
             }
             (None, None) => view! { <p class="meta">{texts.latency_unknown}</p> }.into_any(),
-            (Some(0), None) => view! { <p class="meta" data-testid="latency-off">{texts.latency_off}</p> }.into_any(),
+            (Some(0), None) => {
+                view! { <p class="meta" data-testid="latency-off">{texts.latency_off}</p> }
+                    .into_any()
+            }
             (Some(_), None) if monitor.events.is_empty() => {
                 view! { <p class="meta">{texts.latency_quiet}</p> }.into_any()
             }
