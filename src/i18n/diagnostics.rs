@@ -36,6 +36,8 @@ pub struct DiagnosticsTexts {
     pub column_duration: &'static str,
     pub column_client: &'static str,
     pub missed: &'static str,
+    /// The client Redis records for commands a Lua script or function ran ("?:0").
+    pub script_client: &'static str,
     pub unavailable: &'static str,
     pub clients_heading: &'static str,
     /// "{connections}", "{maxclients}", "{blocked}".
@@ -124,6 +126,7 @@ const RU: DiagnosticsTexts = DiagnosticsTexts {
     column_time: "Время",
     column_duration: "Длительность",
     column_client: "Клиент",
+    script_client: "скрипт Lua (EVAL/FCALL)",
     missed: "Redis вытеснил непрочитанные записи (slowlog-max-len):",
     unavailable: "Недоступно:",
     clients_heading: "Клиенты",
@@ -205,6 +208,7 @@ const EN: DiagnosticsTexts = DiagnosticsTexts {
     column_time: "Time",
     column_duration: "Duration",
     column_client: "Client",
+    script_client: "a Lua script (EVAL/FCALL)",
     missed: "Entries Redis dropped before they were read (slowlog-max-len):",
     unavailable: "Unavailable:",
     clients_heading: "Clients",

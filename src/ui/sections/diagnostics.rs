@@ -201,6 +201,9 @@ mod render {
         let missed = (log.missed > 0)
             .then(|| view! { <p class="meta">{texts.missed} " " {lang.count(log.missed)}</p> });
         let client = |name: &str, address: &str| {
+            if address == SCRIPT_CLIENT {
+                return texts.script_client.to_owned();
+            }
             let name = if name.is_empty() {
                 texts.unnamed.to_owned()
             } else {
@@ -223,7 +226,7 @@ mod render {
                         <td class="num">{format!("×\u{a0}{}", lang.count(shape.count))}</td>
                         <td class="num">{usec(lang, shape.total_usec)}</td>
                         <td class="num">{usec(lang, shape.max_usec)}</td>
-                        <td translate="no">{shape.clients.join(", ")}</td>
+                        <td translate="no">{shape_clients(&shape.clients, texts)}</td>
                     </tr>
                 }
             })
@@ -292,6 +295,23 @@ mod render {
             }}
         }
         .into_any()
+    }
+
+    /// The address Redis records for commands run inside a script.
+    const SCRIPT_CLIENT: &str = "?:0";
+
+    fn shape_clients(clients: &[String], texts: &DiagnosticsTexts) -> String {
+        let named: Vec<&str> = clients
+            .iter()
+            .map(|client| {
+                if client.ends_with(SCRIPT_CLIENT) {
+                    texts.script_client
+                } else {
+                    client.as_str()
+                }
+            })
+            .collect();
+        named.join(", ")
     }
 
     fn group_rows(
@@ -482,7 +502,7 @@ mod render {
                 <li>{rdb}</li>
                 <li>{texts.changes_since_save} ": " {lang.count(health.changes_since_save)}</li>
                 <li>{aof}</li>
-                {health.latest_fork_usec.map(|fork| view! { <li>{texts.latest_fork} ": " {usec(lang, fork)}</li> })}
+                {health.latest_fork_usec.filter(|fork| *fork > 0).map(|fork| view! { <li>{texts.latest_fork} ": " {usec(lang, fork)}</li> })}
             </ul>
         }
         .into_any()
