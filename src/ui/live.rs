@@ -28,8 +28,9 @@ pub struct LiveData {
     /// The rate-limit counters as the server's reader last walked them (pushed only; the
     /// section renders its server-side view until the first push).
     pub rate_limits: Signal<Option<CountersReport>>,
-    /// The diagnostics section's HTML, rendered by the server in the page's language.
-    pub diagnostics: Signal<Option<String>>,
+    /// The diagnostics section's HTML, rendered by the server in the page's language (empty
+    /// before the first push).
+    pub diagnostics: RwSignal<String>,
 }
 
 pub fn use_live_data(page: &PageConfig) -> LiveData {
@@ -42,7 +43,7 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
     let initial_flush = crate::ui::resource(|| (), |_| get_flush());
     let pushed_flush = RwSignal::new(None::<FlushState>);
     let pushed_rate_limits = RwSignal::new(None::<CountersReport>);
-    let pushed_diagnostics = RwSignal::new(None::<String>);
+    let pushed_diagnostics = RwSignal::new(String::new());
     let appended = RwSignal::new(Vec::<Point>::new());
     let streaming = RwSignal::new(false);
     let client_now = RwSignal::new(now_ms());
@@ -81,7 +82,7 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
         let on_census = move |census: CensusState| pushed_census.set(Some(census));
         let on_flush = move |flush: FlushState| pushed_flush.set(Some(flush));
         let on_rate_limits = move |report: CountersReport| pushed_rate_limits.set(Some(report));
-        let on_diagnostics = move |html: String| pushed_diagnostics.set(Some(html));
+        let on_diagnostics = move |html: String| pushed_diagnostics.set(html);
         subscribe(
             &url,
             streaming,
@@ -127,6 +128,6 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
         census,
         flush,
         rate_limits: pushed_rate_limits.into(),
-        diagnostics: pushed_diagnostics.into(),
+        diagnostics: pushed_diagnostics,
     }
 }

@@ -11,20 +11,17 @@ pub struct DiagnosticsFirstPaint(pub String);
 
 #[component]
 pub fn DiagnosticsSection(
-    /// The newest rendering pushed by the event stream (none before the first push).
-    pushed: Signal<Option<String>>,
+    /// The newest rendering pushed by the event stream; empty before the first push, which
+    /// hydration leaves alone (the server's HTML stays in the page).
+    pushed: RwSignal<String>,
 ) -> impl IntoView {
-    // Browser: empty until the first push, which hydration leaves alone (the server's HTML
-    // stays in the page).
-    let first_paint = use_context::<DiagnosticsFirstPaint>()
-        .map(|paint| paint.0)
-        .unwrap_or_default();
+    // Only the server has a first paint; the browser never looks (one generic less in WASM).
+    #[cfg(feature = "ssr")]
+    if let Some(paint) = use_context::<DiagnosticsFirstPaint>() {
+        pushed.set(paint.0);
+    }
     view! {
-        <section
-            class="panel diagnostics"
-            data-testid="diagnostics"
-            inner_html=move || pushed.get().unwrap_or_else(|| first_paint.clone())
-        ></section>
+        <section class="panel diagnostics" data-testid="diagnostics" inner_html=move || pushed.get()></section>
     }
 }
 
