@@ -80,7 +80,10 @@ fn measure(redis: &RedisProcess, sampler_kind: Sampler) -> (f64, usize) {
                 .query(&mut sampler)
                 .unwrap();
             if round % 5 == 0 {
-                let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut sampler).unwrap();
+                let list: String = redis::cmd("CLIENT")
+                    .arg("LIST")
+                    .query(&mut sampler)
+                    .unwrap();
                 reply_bytes += list.len();
             }
             if round % 15 == 0 {
@@ -102,10 +105,7 @@ fn measure(redis: &RedisProcess, sampler_kind: Sampler) -> (f64, usize) {
     }
     let third = probe(&mut connection);
     let spent = (third - second).saturating_sub(one_probe);
-    (
-        spent as f64 / ROUNDS as f64,
-        reply_bytes / ROUNDS as usize,
-    )
+    (spent as f64 / ROUNDS as f64, reply_bytes / ROUNDS as usize)
 }
 
 /// A keyspace and a command table like a busy cache's: 10k keys of several types and the

@@ -3,14 +3,18 @@
 // and English, full page and embed mode. Writes docs/screenshots/*.png.
 import { mkdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { App, RedisServer, launchBrowser, signedInPage } from './support/harness.mjs';
 
 const out = new URL('../docs/screenshots/', import.meta.url).pathname;
 mkdirSync(out, { recursive: true });
 
-// Production's memory settings, as `make run`'s embedded Redis has them.
-const redis = await RedisServer.start(['--maxmemory', '512mb', '--maxmemory-policy', 'allkeys-lru']);
+// Production's memory settings, as `make run`'s embedded Redis has them; a slow log that keeps
+// commands over 0.5 ms, so the small demo keyspace gives the diagnostics section entries.
+const redis = await RedisServer.start([
+  '--maxmemory', '512mb', '--maxmemory-policy', 'allkeys-lru', '--slowlog-log-slower-than', '500',
+]);
 const demo = spawn(process.env.CACHEPANEL_BIN, ['demo', '--redis-url', redis.url], { stdio: 'ignore' });
 const app = await App.start({
   redisUrl: redis.url,
@@ -19,7 +23,23 @@ const app = await App.start({
 const browser = await launchBrowser();
 try {
   // Let the demo build a keyspace, the census run on it, and the charts gather history.
-  await sleep(35_000);
+  await sleep(30_000);
+  // The admin's clear_pattern, as it runs today: KEYS from its connection named `web`.
+  const web = connect(redis.port, '127.0.0.1');
+  web.on('data', () => {});
+  await new Promise((resolve) => web.once('connect', resolve));
+  web.write('CLIENT SETNAME web\r\n');
+  for (const prefix of ['contract_employees', 'api_objects', 'contract_employees']) web.write(`KEYS ${prefix}:*\r\n`);
+  await sleep(6_000); // the next diagnostics push
+  for (const lang of ['ru', 'en']) {
+    const page = await signedInPage(browser, app, { userId: 9001, viewport: { width: 1280, height: 900 } });
+    await page.goto(`${app.origin}/admin/cache/stats?lang=${lang}`);
+    await page.waitForSelector('[data-testid="stats-page"][data-hydrated="true"]', { timeout: 15000 });
+    await page.locator('[data-testid="diagnostics"]').screenshot({ path: `${out}diagnostics-${lang}.png` });
+    await page.context().close();
+    console.log(`screenshots: wrote docs/screenshots/diagnostics-${lang}.png`);
+  }
+  web.destroy();
   const shots = [
     ['dashboard-ru.png', '?lang=ru', { width: 1280, height: 1500 }],
     ['dashboard-en.png', '?lang=en', { width: 1280, height: 1500 }],

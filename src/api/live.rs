@@ -36,9 +36,12 @@ pub async fn get_commands(range: HistoryRange) -> Result<CommandsView, AppError>
 
 /// `GET /api/diagnostics`: the slow log (newest entries without values, the last hour's
 /// repeated shapes), the client list grouped by name and address, persistence health and the
-/// latency monitor, as the sampler last read them: no Redis command.
+/// latency monitor, as the sampler last read them, and the last census' biggest keys: no Redis
+/// command.
 #[server(prefix = "/api", endpoint = "diagnostics", input = GetUrl, output = Json)]
 pub async fn get_diagnostics() -> Result<DiagnosticsView, AppError> {
     let state = crate::server::state::app_state()?;
-    Ok(state.sampler.diagnostics())
+    let mut view = state.sampler.diagnostics();
+    view.biggest_keys = state.census.biggest_keys();
+    Ok(view)
 }

@@ -310,10 +310,16 @@ pub struct CensusReport {
     /// 1 key in this many had its type, TTL and memory inspected (1 = every key).
     pub sample_every: u64,
     pub groups: Vec<GroupReport>,
-    /// The largest keys among the inspected ones (`MEMORY USAGE`), largest first, at most
-    /// `BIGGEST_KEYS`: a sample at `sample_every`, exact only when every key was inspected.
-    #[serde(default)]
-    pub biggest_keys: Vec<KeySample>,
+}
+
+/// The largest keys a census inspected (`MEMORY USAGE`), largest first, at most
+/// `BIGGEST_KEYS`: a sample at `sample_every`, exact only when every key was inspected. Kept
+/// apart from the report, which the browser decodes: only the server renders these.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]
+pub struct BiggestKeys {
+    pub census_started_at_ms: i64,
+    pub sample_every: u64,
+    pub keys: Vec<KeySample>,
 }
 
 /// How many of the largest inspected keys a census report lists.

@@ -16,6 +16,9 @@ pub struct DiagnosticsView {
     pub clients: Option<ClientsView>,
     pub persistence: Option<PersistenceHealth>,
     pub latency: LatencyMonitor,
+    /// From the last census that measured keys; `None` before one.
+    #[serde(default)]
+    pub biggest_keys: Option<super::census::BiggestKeys>,
 }
 
 /// `LATENCY LATEST`, read only while the server's own latency monitor is on

@@ -193,7 +193,10 @@ async fn a_full_census_lists_the_biggest_keys_largest_first_without_values() {
 
     let report = run_census(&app).await;
 
-    let biggest = &report.biggest_keys;
+    let biggest_keys = app.census.biggest_keys().expect("the census measured keys");
+    assert_eq!(biggest_keys.census_started_at_ms, report.started_at_ms);
+    assert_eq!(biggest_keys.sample_every, 1);
+    let biggest = &biggest_keys.keys;
     assert_eq!(biggest.len(), cachepanel::model::census::BIGGEST_KEYS);
     let names: Vec<&str> = biggest.iter().take(2).map(|k| k.name.as_str()).collect();
     assert_eq!(names, ["analytics:huge", "celery:big"], "{biggest:?}");
@@ -204,8 +207,17 @@ async fn a_full_census_lists_the_biggest_keys_largest_first_without_values() {
     let sizes: Vec<u64> = biggest.iter().map(|k| k.memory_bytes.unwrap()).collect();
     assert!(sizes.windows(2).all(|pair| pair[0] >= pair[1]), "{sizes:?}");
     assert!(sizes[0] > 400_000, "{sizes:?}");
-    let json = serde_json::to_string(&report).unwrap();
-    assert!(!json.contains(secret));
+    let (_, diagnostics) = app.get_text("/api/diagnostics").await;
+    assert!(diagnostics.contains("\"analytics:huge\""), "{diagnostics}");
+    let (_, page) = app.get_text("/admin/cache/stats").await;
+    assert!(page.contains("data-testid=\"biggest-keys\"") && page.contains("celery:big"));
+    for text in [
+        serde_json::to_string(&biggest_keys).unwrap(),
+        diagnostics,
+        page,
+    ] {
+        assert!(!text.contains(secret));
+    }
 }
 
 #[tokio::test]

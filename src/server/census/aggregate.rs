@@ -175,6 +175,15 @@ impl<'a> Aggregate<'a> {
         }
     }
 
+    /// The largest inspected keys, largest first (taken: call before `finish`).
+    pub fn take_biggest(&mut self) -> Vec<KeySample> {
+        std::mem::take(&mut self.biggest)
+            .into_sorted_vec()
+            .into_iter()
+            .map(|Reverse(sized)| sized.sample)
+            .collect()
+    }
+
     pub fn finish(
         self,
         started_at_ms: i64,
@@ -183,12 +192,6 @@ impl<'a> Aggregate<'a> {
         outcome: CensusOutcome,
     ) -> CensusReport {
         let hotness_kind = self.hotness_kind;
-        let biggest_keys = self
-            .biggest
-            .into_sorted_vec()
-            .into_iter()
-            .map(|Reverse(sized)| sized.sample)
-            .collect();
         let groups = self
             .groups
             .into_iter()
@@ -249,7 +252,6 @@ impl<'a> Aggregate<'a> {
             dbsize_at_start: dbsize,
             sample_every: self.settings.sample_every.max(1),
             groups,
-            biggest_keys,
         }
     }
 }

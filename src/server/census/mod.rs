@@ -21,8 +21,8 @@ mod settings;
 pub use settings::CensusSettings;
 
 use crate::model::census::{
-    AppLookups, CensusOutcome, CensusProgress, CensusReport, CensusState, HotnessKind,
-    PREFIX_HITS_KEY, PREFIX_HITS_MINUTES, PrefixGroup, add_prefix_counters,
+    AppLookups, BiggestKeys, CensusOutcome, CensusProgress, CensusReport, CensusState, HotnessKind,
+    KeySample, PREFIX_HITS_KEY, PREFIX_HITS_MINUTES, PrefixGroup, add_prefix_counters,
 };
 use crate::server::clock::now_ms;
 use crate::server::job::RunSlot;
@@ -43,6 +43,8 @@ pub struct CensusManager {
     state: watch::Sender<CensusState>,
     /// Set while a census runs; flipping it to true cancels the run.
     slot: RunSlot,
+    /// The last census' biggest keys (not part of the state the browser decodes).
+    biggest: std::sync::RwLock<Option<BiggestKeys>>,
 }
 
 impl CensusManager {
@@ -53,11 +55,20 @@ impl CensusManager {
             settings,
             state,
             slot: RunSlot::default(),
+            biggest: std::sync::RwLock::new(None),
         })
     }
 
     pub fn state(&self) -> CensusState {
         self.state.borrow().clone()
+    }
+
+    /// The largest keys the last census that measured any found.
+    pub fn biggest_keys(&self) -> Option<BiggestKeys> {
+        self.biggest
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     pub fn subscribe(&self) -> watch::Receiver<CensusState> {
@@ -75,7 +86,17 @@ impl CensusManager {
         };
         let manager = self.clone();
         tokio::spawn(async move {
-            let report = run_census(&manager, flag).await;
+            let (report, biggest) = run_census(&manager, flag).await;
+            if !biggest.is_empty() {
+                *manager
+                    .biggest
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(BiggestKeys {
+                    census_started_at_ms: report.started_at_ms,
+                    sample_every: report.sample_every,
+                    keys: biggest,
+                });
+            }
             manager.state.send_modify(|state| {
                 state.running = None;
                 state.last = Some(report);
@@ -105,7 +126,7 @@ impl CensusManager {
 async fn run_census(
     manager: &CensusManager,
     cancelled: Arc<std::sync::atomic::AtomicBool>,
-) -> CensusReport {
+) -> (CensusReport, Vec<KeySample>) {
     let settings = &manager.settings;
     let started = Instant::now();
     let started_at_ms = now_ms();
@@ -122,14 +143,15 @@ async fn run_census(
     };
     // Before the first page: a failure ends the census with nothing counted.
     let failed_early = |census: Aggregate, failure: RedisFailure| {
-        census.finish(
+        let report = census.finish(
             started_at_ms,
             started,
             0,
             CensusOutcome::Failed {
                 reason: failure.reason,
             },
-        )
+        );
+        (report, Vec::new())
     };
     let mut walker = match Walker::start(&manager.redis, options).await {
         Ok(walker) => walker,
@@ -204,11 +226,12 @@ async fn run_census(
         });
     }
     let app_lookups = read_prefix_counters(&manager.redis, started_at_ms).await;
+    let biggest = census.take_biggest();
     let mut report = census.finish(started_at_ms, started, dbsize, outcome);
     for group in &mut report.groups {
         group.app_lookups = app_lookups.get(&group.prefix).copied();
     }
-    report
+    (report, biggest)
 }
 
 /// `DBSIZE` and the eviction policy of one node (LFU policies change what "hot" means).

@@ -31,14 +31,9 @@ pub fn diagnostics_html(state: &AppState, lang: crate::model::Lang) -> String {
         .sampler
         .commands(crate::model::live::HistoryRange::Hour1)
         .unwrap_or_default();
-    let census = state.census.state().last;
-    crate::ui::sections::diagnostics::diagnostics_html(
-        &state.sampler.diagnostics(),
-        &commands,
-        census.as_ref(),
-        lang,
-        now,
-    )
+    let mut view = state.sampler.diagnostics();
+    view.biggest_keys = state.census.biggest_keys();
+    crate::ui::sections::diagnostics::diagnostics_html(&view, &commands, lang, now)
 }
 
 /// `snapshot` events from the sampler, `census` and `flush` events (progress and results),

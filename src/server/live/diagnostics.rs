@@ -61,6 +61,7 @@ impl Diagnostics {
             clients: self.clients.clone(),
             persistence: self.persistence.clone(),
             latency: self.latency.clone(),
+            biggest_keys: None,
         }
     }
 

@@ -34,7 +34,7 @@ mod render {
 
     use crate::i18n::diagnostics::{DiagnosticsTexts, diagnostics_texts};
     use crate::model::Lang;
-    use crate::model::census::CensusReport;
+    use crate::model::census::BiggestKeys;
     use crate::model::clients::{ClientGroup, ClientWarning, ClientsView};
     use crate::model::commands::CommandsView;
     use crate::model::diagnostics::{DiagnosticsView, LatencyMonitor};
@@ -52,7 +52,6 @@ mod render {
     pub fn diagnostics_html(
         view: &DiagnosticsView,
         commands: &CommandsView,
-        census: Option<&CensusReport>,
         lang: Lang,
         now_ms: i64,
     ) -> String {
@@ -67,7 +66,7 @@ mod render {
             clients_part(view.clients.as_ref(), texts, lang),
             persistence_part(view.persistence.as_ref(), texts, lang, now_ms),
             latency_part(&view.latency, texts, lang),
-            biggest_part(census, texts, lang),
+            biggest_part(view.biggest_keys.as_ref(), texts, lang),
         );
         parts.to_html()
     }
@@ -551,12 +550,12 @@ mod render {
     }
 
     fn biggest_part(
-        census: Option<&CensusReport>,
+        biggest: Option<&BiggestKeys>,
         texts: &DiagnosticsTexts,
         lang: Lang,
     ) -> AnyView {
         let heading = view! { <h3>{texts.biggest_heading}</h3> };
-        let Some(report) = census.filter(|report| !report.biggest_keys.is_empty()) else {
+        let Some(report) = biggest else {
             return view! { {heading} <p class="meta">{texts.biggest_none}</p> }.into_any();
         };
         let note = if report.sample_every > 1 {
@@ -568,7 +567,7 @@ mod render {
             texts.biggest_exact.to_owned()
         };
         let rows = report
-            .biggest_keys
+            .keys
             .iter()
             .map(|key| {
                 let ttl = if key.ttl_ms < 0 {
