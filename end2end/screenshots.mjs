@@ -35,7 +35,11 @@ try {
     const page = await signedInPage(browser, app, { userId: 9001, viewport: { width: 1280, height: 900 } });
     await page.goto(`${app.origin}/admin/cache/stats?lang=${lang}`);
     await page.waitForSelector('[data-testid="stats-page"][data-hydrated="true"]', { timeout: 15000 });
-    await page.locator('[data-testid="diagnostics"]').screenshot({ path: `${out}diagnostics-${lang}.png` });
+    const section = page.locator('[data-testid="diagnostics"]');
+    // Panels off screen are not laid out (content-visibility: auto) until they come into view.
+    await section.scrollIntoViewIfNeeded();
+    await sleep(300);
+    await section.screenshot({ path: `${out}diagnostics-${lang}.png` });
     await page.context().close();
     console.log(`screenshots: wrote docs/screenshots/diagnostics-${lang}.png`);
   }

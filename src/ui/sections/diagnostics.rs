@@ -135,7 +135,8 @@ mod render {
                         <td>
                             <code translate="no">{row.command.to_uppercase()}</code>
                             {row.blocking.then(|| view! { " " <span class="badge badge-critical">{texts.blocking_badge}</span> })}
-                            {(row.own_calls > 0).then(|| view! { " " <span class="badge">{texts.own_badge}</span> })}
+                            // Mostly cachepanel's own calls (the others' would drown in a shared badge).
+                            {(row.own_calls * 2 >= row.calls && row.own_calls > 0).then(|| view! { " " <span class="badge">{texts.own_badge}</span> })}
                         </td>
                         <td class="num">{lang.decimal(row.calls_per_second, 1)}</td>
                         <td class="num">{lang.percent(row.share_percent, 1)}</td>
