@@ -26,6 +26,22 @@ pub async fn start_census() -> Result<CensusState, AppError> {
     Ok(state.census.state())
 }
 
+/// `POST /api/census/start-full`: starts a census that inspects every key (exact figures and
+/// biggest keys), whatever `CACHEPANEL_CENSUS_SAMPLE_EVERY` says; 409 while one is running.
+/// The diagnostics section posts to it as a plain form (the server renders that section).
+#[server(prefix = "/api", endpoint = "census/start-full", output = Json)]
+pub async fn start_full_census() -> Result<CensusState, AppError> {
+    let (state, _caller) = crate::server::state::app_state_to_act()?;
+    state
+        .census
+        .start_full()
+        .map_err(|error| AppError::Conflict {
+            message: error.to_string(),
+            problem: Some(crate::error::Problem::CensusRunning),
+        })?;
+    Ok(state.census.state())
+}
+
 /// `POST /api/census/cancel`: stops the running census after its current page.
 #[server(prefix = "/api", endpoint = "census/cancel", output = Json)]
 pub async fn cancel_census() -> Result<bool, AppError> {

@@ -501,3 +501,73 @@ async fn fifty_streams_and_page_views_add_no_slowlog_or_client_list_reads() {
         body.push_str(&String::from_utf8_lossy(&chunk));
     }
 }
+
+#[tokio::test]
+async fn the_sections_full_inspection_form_runs_an_exact_census_once() {
+    let app = start_app_with(RedisProcessOptions::default(), |config| {
+        fast_diagnostics(config);
+        config.census.sample_every = 100;
+    })
+    .await;
+    fill_keys(&app.redis.url(), "user:", 300);
+    let (_, page) = app.get_text("/admin/cache/stats?lang=en").await;
+    let form = page
+        .split("data-testid=\"full-census\"")
+        .next()
+        .and_then(|before| before.rsplit("<form").next())
+        .expect("the full-inspection form is offered");
+    let action = form
+        .split("action=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form's action");
+    assert_eq!(action, "/admin/cache/api/census/start-full");
+
+    // Posted as a browser posts a form: no script, the page's origin, back to the page.
+    let referer = format!("{}/admin/cache/stats?lang=en", app.base_url);
+    let response = app
+        .http
+        .post(format!("{}{action}", app.base_url))
+        .header("origin", &app.base_url)
+        .header("referer", &referer)
+        .header("accept", "text/html")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    let report = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if let Some(report) = app.census.state().last {
+                return report;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the census finished");
+    assert_eq!(report.sample_every, 1, "this one inspected every key");
+    let biggest = app.census.biggest_keys().expect("keys were measured");
+    assert_eq!(biggest.sample_every, 1);
+    // Exact now: the form is not offered again.
+    let (_, page) = app.get_text("/admin/cache/stats?lang=en").await;
+    assert!(page.contains("data-testid=\"biggest-keys\""));
+    assert!(!page.contains("data-testid=\"full-census\""));
+    // The next scheduled or plain census samples again.
+    app.census.start().unwrap();
+    let sampled = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let state = app.census.state();
+            if let (None, Some(report)) = (state.running, state.last)
+                && report.started_at_ms > biggest.census_started_at_ms
+            {
+                return report;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(sampled.sample_every, 100);
+}

@@ -81,12 +81,24 @@ impl CensusManager {
 
     /// Starts a census in the background unless one is running.
     pub fn start(self: &Arc<Self>) -> Result<(), CensusError> {
+        self.start_with(self.settings.clone())
+    }
+
+    /// Starts a census that inspects every key (exact TTL, memory and biggest keys) once,
+    /// whatever the configured sample; the scheduled ones keep sampling.
+    pub fn start_full(self: &Arc<Self>) -> Result<(), CensusError> {
+        let mut settings = self.settings.clone();
+        settings.sample_every = 1;
+        self.start_with(settings)
+    }
+
+    fn start_with(self: &Arc<Self>, settings: CensusSettings) -> Result<(), CensusError> {
         let Some(flag) = self.slot.try_start() else {
             return Err(CensusError::AlreadyRunning);
         };
         let manager = self.clone();
         tokio::spawn(async move {
-            let (report, biggest) = run_census(&manager, flag).await;
+            let (report, biggest) = run_census(&manager, &settings, flag).await;
             if !biggest.is_empty() {
                 *manager
                     .biggest
@@ -125,9 +137,9 @@ impl CensusManager {
 
 async fn run_census(
     manager: &CensusManager,
+    settings: &CensusSettings,
     cancelled: Arc<std::sync::atomic::AtomicBool>,
 ) -> (CensusReport, Vec<KeySample>) {
-    let settings = &manager.settings;
     let started = Instant::now();
     let started_at_ms = now_ms();
     let mut census = Aggregate::new(settings);

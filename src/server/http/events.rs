@@ -25,7 +25,11 @@ pub const EVENTS_PER_SECOND: u32 = 4;
 const DIAGNOSTICS_GAP: Duration = Duration::from_secs(5);
 
 /// The diagnostics section's HTML for `lang`, from what the sampler and the census hold.
-pub fn diagnostics_html(state: &AppState, lang: crate::model::Lang) -> String {
+pub fn diagnostics_html(
+    state: &AppState,
+    lang: crate::model::Lang,
+    full_census_url: Option<&str>,
+) -> String {
     let now = crate::server::clock::now_ms();
     let commands = state
         .sampler
@@ -33,7 +37,7 @@ pub fn diagnostics_html(state: &AppState, lang: crate::model::Lang) -> String {
         .unwrap_or_default();
     let mut view = state.sampler.diagnostics();
     view.biggest_keys = state.census.biggest_keys();
-    crate::ui::sections::diagnostics::diagnostics_html(&view, &commands, lang, now)
+    crate::ui::sections::diagnostics::diagnostics_html(&view, &commands, lang, now, full_census_url)
 }
 
 /// `snapshot` events from the sampler, `census` and `flush` events (progress and results),
@@ -52,13 +56,16 @@ pub async fn events(
         throttled(state.census.subscribe(), gap).map(|census| Some(event("census", &census)));
     let flush = throttled(state.flush.subscribe(), gap).map(|flush| Some(event("flush", &flush)));
     let lang = crate::server::lang::page_language(request.uri().query(), request.headers());
+    let can_act = request
+        .extensions()
+        .get::<crate::server::security::auth::Caller>()
+        .is_some_and(|caller| caller.access == crate::server::security::auth::Access::Full);
+    let full_census = crate::server::http::page::full_census_url(&state, can_act);
     let diagnostics_state = state.clone();
     let diagnostics =
         throttled(state.sampler.diagnostics_changes(), DIAGNOSTICS_GAP).map(move |_| {
-            Some(html_event(
-                "diagnostics",
-                diagnostics_html(&diagnostics_state, lang),
-            ))
+            let html = diagnostics_html(&diagnostics_state, lang, full_census.as_deref());
+            Some(html_event("diagnostics", html))
         });
     let counters = state.counters.clone();
     let rate_limits = throttled(counters.subscribe(), gap)

@@ -17,6 +17,26 @@ use crate::server::state::AppState;
 /// Path of the dashboard page, relative to the base path.
 pub const STATS_PAGE_PATH: &str = "/stats";
 
+/// The path segment the target's API lives under: none for the first target.
+pub fn api_prefix(state: &AppState) -> String {
+    if state.target_names().first().map(String::as_str) == Some(state.redis.name()) {
+        String::new()
+    } else {
+        format!("{TARGETS_SEGMENT}{}", state.redis.name())
+    }
+}
+
+/// Where the diagnostics section's "full inspection" form posts, for callers who may act.
+pub fn full_census_url(state: &AppState, can_act: bool) -> Option<String> {
+    can_act.then(|| {
+        format!(
+            "{}{}/api/census/start-full",
+            state.config.base_path,
+            api_prefix(state)
+        )
+    })
+}
+
 pub async fn stats_page(State(state): State<AppState>, request: Request<Body>) -> Response {
     let state = match state_for(&state, &request) {
         Ok(state) => state,
@@ -46,12 +66,7 @@ pub async fn stats_page(State(state): State<AppState>, request: Request<Body>) -
             .is_some_and(|caller| caller.access == auth::Access::Full),
         target: state.redis.name().to_owned(),
         targets: state.target_names(),
-        api_prefix: if state.target_names().first().map(String::as_str) == Some(state.redis.name())
-        {
-            String::new()
-        } else {
-            format!("{TARGETS_SEGMENT}{}", state.redis.name())
-        },
+        api_prefix: api_prefix(&state),
     };
     // The hydration bootstrap is the page's one inline script; the CSP admits it by nonce.
     let nonce = leptos::nonce::Nonce::new();
@@ -61,7 +76,11 @@ pub async fn stats_page(State(state): State<AppState>, request: Request<Body>) -
     let stylesheet = state.site.stylesheet.clone();
     let context_page = page.clone();
     let diagnostics = crate::ui::sections::diagnostics::DiagnosticsFirstPaint(
-        crate::server::http::events::diagnostics_html(&state, page.lang),
+        crate::server::http::events::diagnostics_html(
+            &state,
+            page.lang,
+            full_census_url(&state, page.can_act).as_deref(),
+        ),
     );
     let cookie_path = if state.config.base_path.is_empty() {
         "/".to_owned()

@@ -54,6 +54,8 @@ mod render {
         commands: &CommandsView,
         lang: Lang,
         now_ms: i64,
+        // Where "run a full inspection" posts; `None` for callers who may only look.
+        full_census_url: Option<&str>,
     ) -> String {
         let texts = diagnostics_texts(lang);
         let parts = (
@@ -66,7 +68,7 @@ mod render {
             clients_part(view.clients.as_ref(), texts, lang),
             persistence_part(view.persistence.as_ref(), texts, lang, now_ms),
             latency_part(&view.latency, texts, lang),
-            biggest_part(view.biggest_keys.as_ref(), texts, lang),
+            biggest_part(view.biggest_keys.as_ref(), texts, lang, full_census_url),
         );
         parts.to_html()
     }
@@ -554,10 +556,21 @@ mod render {
         biggest: Option<&BiggestKeys>,
         texts: &DiagnosticsTexts,
         lang: Lang,
+        full_census_url: Option<&str>,
     ) -> AnyView {
         let heading = view! { <h3>{texts.biggest_heading}</h3> };
+        // A plain form: it works without the WASM client, which never renders this section.
+        let sampled = biggest.is_none_or(|report| report.sample_every > 1);
+        let full_census = full_census_url.filter(|_| sampled).map(|url| {
+            view! {
+                <form method="post" action=url.to_owned() data-testid="full-census">
+                    <button type="submit">{texts.run_full_census}</button>
+                </form>
+            }
+        });
         let Some(report) = biggest else {
-            return view! { {heading} <p class="meta">{texts.biggest_none}</p> }.into_any();
+            return view! { {heading} <p class="meta">{texts.biggest_none}</p> {full_census} }
+                .into_any();
         };
         let note = if report.sample_every > 1 {
             fill(
@@ -589,6 +602,7 @@ mod render {
         view! {
             {heading}
             <p class="meta">{note}</p>
+            {full_census}
             <div class="table-scroll">
                 <table class="data-table" data-testid="biggest-keys">
                     <thead><tr>
