@@ -1,5 +1,6 @@
-//! Texts of the "why is Redis slow" section. The server renders that section (first paint and
-//! the event stream's updates), so these strings never reach the WASM client.
+//! Texts of the "why is Redis slow" section. Only the server renders that section (first paint
+//! and the event stream's updates); nothing in the browser reaches these strings, so they are
+//! left out of the WASM client.
 
 use crate::model::Lang;
 use crate::model::format::Noun;

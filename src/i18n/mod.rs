@@ -4,7 +4,6 @@
 use crate::model::Lang;
 pub use crate::model::format::Noun;
 
-#[cfg(feature = "ssr")]
 pub mod diagnostics;
 mod en;
 mod ru;

@@ -16,7 +16,7 @@ pub fn DiagnosticsSection(
     pushed: RwSignal<String>,
 ) -> impl IntoView {
     // Only the server has a first paint; the browser never looks (one generic less in WASM).
-    #[cfg(feature = "ssr")]
+    #[cfg(not(feature = "hydrate"))]
     if let Some(paint) = use_context::<DiagnosticsFirstPaint>() {
         pushed.set(paint.0);
     }
@@ -25,10 +25,9 @@ pub fn DiagnosticsSection(
     }
 }
 
-#[cfg(feature = "ssr")]
+// Called by the server only, so the browser bundle leaves it out.
 pub use render::diagnostics_html;
 
-#[cfg(feature = "ssr")]
 mod render {
     use leptos::prelude::*;
 
