@@ -12,7 +12,9 @@ import { StatsPage } from '../support/stats-page.mjs';
 
 // Proper names and abbreviations that stay Latin in Russian text.
 const LATIN_IN_RUSSIAN = new Set([
-  'Redis', 'Sentinel', 'Cluster', 'LRU', 'LFU', 'TTL', 'RDB', 'AOF', 'UTC', 'IP',
+  'Redis', 'Sentinel', 'Cluster', 'LRU', 'LFU', 'TTL', 'RDB', 'AOF', 'UTC', 'IP', 'Lua',
+  // The product's own name.
+  'cachepanel',
   // Redis commands named in hints.
   'SCAN', 'OBJECT', 'IDLETIME', 'FREQ',
   'maxmemory', 'appendonly', 'save', 'EN', 'RU',

@@ -72,6 +72,26 @@ mod render {
         parts.to_html()
     }
 
+    /// Text with its backticked identifiers as code that translators and language checks skip.
+    fn rich(text: &str) -> AnyView {
+        text.split('`')
+            .enumerate()
+            .map(|(index, part)| {
+                if index % 2 == 1 {
+                    view! { <code translate="no">{part.to_owned()}</code> }.into_any()
+                } else {
+                    part.to_owned().into_any()
+                }
+            })
+            .collect_view()
+            .into_any()
+    }
+
+    /// The same text where it is shown as an identifier already (`translate="no"` cells).
+    fn plain(text: &str) -> String {
+        text.replace('`', "")
+    }
+
     fn fill(template: &str, values: &[(&str, String)]) -> String {
         values
             .iter()
@@ -159,7 +179,7 @@ mod render {
                         <th class="num">{texts.column_calls_per_second}</th>
                         <th class="num">{texts.column_share}</th>
                         <th class="num">{texts.column_usec_per_call}</th>
-                        <th class="num">{texts.column_p99}</th>
+                        <th class="num">{rich(texts.column_p99)}</th>
                         <th class="num">{texts.column_failed}</th>
                     </tr></thead>
                     <tbody>{rows}</tbody>
@@ -175,7 +195,7 @@ mod render {
         lang: Lang,
         now_ms: i64,
     ) -> AnyView {
-        let heading = view! { <h3>{texts.slow_log_heading}</h3> };
+        let heading = view! { <h3>{rich(texts.slow_log_heading)}</h3> };
         if let Some(reason) = &log.unavailable {
             return view! {
                 {heading}
@@ -196,11 +216,12 @@ mod render {
                 ],
             ),
         };
-        let missed = (log.missed > 0)
-            .then(|| view! { <p class="meta">{texts.missed} " " {lang.count(log.missed)}</p> });
+        let missed = (log.missed > 0).then(
+            || view! { <p class="meta">{rich(texts.missed)} " " {lang.count(log.missed)}</p> },
+        );
         let client = |name: &str, address: &str| {
             if address == SCRIPT_CLIENT {
-                return texts.script_client.to_owned();
+                return plain(texts.script_client);
             }
             let name = if name.is_empty() {
                 texts.unnamed.to_owned()
@@ -257,7 +278,7 @@ mod render {
         let has_entries = log.entries.iter().any(|entry| !entry.own);
         view! {
             {heading}
-            <p class="meta">{about}</p>
+            <p class="meta">{rich(&about)}</p>
             {missed}
             {if has_entries {
                 view! {
@@ -299,13 +320,13 @@ mod render {
     const SCRIPT_CLIENT: &str = "?:0";
 
     fn shape_clients(clients: &[String], texts: &DiagnosticsTexts) -> String {
-        let named: Vec<&str> = clients
+        let named: Vec<String> = clients
             .iter()
             .map(|client| {
                 if client.ends_with(SCRIPT_CLIENT) {
-                    texts.script_client
+                    plain(texts.script_client)
                 } else {
-                    client.as_str()
+                    client.clone()
                 }
             })
             .collect();
@@ -375,7 +396,8 @@ mod render {
     ) -> AnyView {
         let heading = view! { <h3>{texts.clients_heading}</h3> };
         let Some(clients) = clients else {
-            return view! { {heading} <p class="meta">{texts.clients_not_read}</p> }.into_any();
+            return view! { {heading} <p class="meta">{rich(texts.clients_not_read)}</p> }
+                .into_any();
         };
         if let Some(reason) = &clients.unavailable {
             return view! {
@@ -418,12 +440,12 @@ mod render {
                         &[("label", label.clone()), ("bytes", lang.bytes(*bytes))],
                     ),
                 };
-                view! { <p class="banner banner-warning" role="alert">{text}</p> }
+                view! { <p class="banner banner-warning" role="alert">{rich(&text)}</p> }
             })
             .collect_view();
         view! {
             {heading}
-            <p data-testid="clients-summary">{summary}</p>
+            <p data-testid="clients-summary">{rich(&summary)}</p>
             {warnings}
             <h4>{texts.by_name}</h4>
             {group_rows(&clients.by_name, texts, lang, "clients-by-name")}
@@ -461,7 +483,7 @@ mod render {
                     PersistenceWarning::AofWriteFailed => texts.warning_aof_write.to_owned(),
                     PersistenceWarning::AofRewriteFailed => texts.warning_aof_rewrite.to_owned(),
                 };
-                view! { <p class="banner banner-critical" role="alert" data-testid="persistence-warning">{text}</p> }
+                view! { <p class="banner banner-critical" role="alert" data-testid="persistence-warning">{rich(&text)}</p> }
             })
             .collect_view();
         let rdb = if health.rules_known && health.save_rules.is_empty() {
@@ -497,10 +519,10 @@ mod render {
             <h3>{texts.persistence_heading}</h3>
             {warnings}
             <ul class="facts" data-testid="persistence">
-                <li>{rdb}</li>
+                <li>{rich(&rdb)}</li>
                 <li>{texts.changes_since_save} ": " {lang.count(health.changes_since_save)}</li>
                 <li>{aof}</li>
-                {health.latest_fork_usec.filter(|fork| *fork > 0).map(|fork| view! { <li>{texts.latest_fork} ": " {usec(lang, fork)}</li> })}
+                {health.latest_fork_usec.filter(|fork| *fork > 0).map(|fork| view! { <li>{rich(texts.latest_fork)} ": " {usec(lang, fork)}</li> })}
             </ul>
         }
         .into_any()
@@ -511,9 +533,9 @@ mod render {
             (_, Some(reason)) => {
                 view! { <p class="meta">{texts.unavailable} " " {reason.clone()}</p> }.into_any()
             }
-            (None, None) => view! { <p class="meta">{texts.latency_unknown}</p> }.into_any(),
+            (None, None) => view! { <p class="meta">{rich(texts.latency_unknown)}</p> }.into_any(),
             (Some(0), None) => {
-                view! { <p class="meta" data-testid="latency-off">{texts.latency_off}</p> }
+                view! { <p class="meta" data-testid="latency-off">{rich(texts.latency_off)}</p> }
                     .into_any()
             }
             (Some(_), None) if monitor.events.is_empty() => {
@@ -548,7 +570,7 @@ mod render {
                 .into_any()
             }
         };
-        view! { <h3>{texts.latency_heading}</h3> {body} }.into_any()
+        view! { <h3>{rich(texts.latency_heading)}</h3> {body} }.into_any()
     }
 
     fn biggest_part(
