@@ -571,3 +571,30 @@ async fn the_sections_full_inspection_form_runs_an_exact_census_once() {
     .unwrap();
     assert_eq!(sampled.sample_every, 100);
 }
+
+#[tokio::test]
+async fn the_section_is_republished_while_nothing_redis_reports_changes() {
+    // No client list, nothing slow: only the periodic refresh moves the section on (its
+    // commands table and biggest keys change without a diagnostics change).
+    let app = start_app_with(RedisProcessOptions::default(), |config| {
+        fast_sampling(config);
+        config.live.diagnostics.clients_interval = Duration::ZERO;
+    })
+    .await;
+    let mut changes = app.live.diagnostics_changes();
+    changes.borrow_and_update();
+    tokio::time::timeout(Duration::from_secs(3), changes.changed())
+        .await
+        .expect("the first publication")
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(15), changes.changed())
+        .await
+        .expect("published again without any change")
+        .unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9) && waited <= Duration::from_secs(12),
+        "{waited:?}"
+    );
+}

@@ -24,20 +24,30 @@ pub const EVENTS_PER_SECOND: u32 = 4;
 /// trends: at most one rendering per stream this often.
 const DIAGNOSTICS_GAP: Duration = Duration::from_secs(5);
 
-/// The diagnostics section's HTML for `lang`, from what the sampler and the census hold.
+/// The diagnostics section's HTML for `lang`, from what the sampler and the census hold;
+/// rendered once per change and language, whatever the number of viewers.
 pub fn diagnostics_html(
     state: &AppState,
     lang: crate::model::Lang,
     full_census_url: Option<&str>,
-) -> String {
-    let now = crate::server::clock::now_ms();
-    let commands = state
-        .sampler
-        .commands(crate::model::live::HistoryRange::Hour1)
-        .unwrap_or_default();
-    let mut view = state.sampler.diagnostics();
-    view.biggest_keys = state.census.biggest_keys();
-    crate::ui::sections::diagnostics::diagnostics_html(&view, &commands, lang, now, full_census_url)
+) -> std::sync::Arc<str> {
+    let key = format!("{}:{}", lang.code(), full_census_url.unwrap_or_default());
+    state.sampler.rendered_diagnostics(&key, || {
+        let now = crate::server::clock::now_ms();
+        let commands = state
+            .sampler
+            .commands(crate::model::live::HistoryRange::Hour1)
+            .unwrap_or_default();
+        let mut view = state.sampler.diagnostics();
+        view.biggest_keys = state.census.biggest_keys();
+        crate::ui::sections::diagnostics::diagnostics_html(
+            &view,
+            &commands,
+            lang,
+            now,
+            full_census_url,
+        )
+    })
 }
 
 /// `snapshot` events from the sampler, `census` and `flush` events (progress and results),
@@ -65,7 +75,7 @@ pub async fn events(
     let diagnostics =
         throttled(state.sampler.diagnostics_changes(), DIAGNOSTICS_GAP).map(move |_| {
             let html = diagnostics_html(&diagnostics_state, lang, full_census.as_deref());
-            Some(html_event("diagnostics", html))
+            Some(html_event("diagnostics", &html))
         });
     let counters = state.counters.clone();
     let rate_limits = throttled(counters.subscribe(), gap)
@@ -106,7 +116,7 @@ pub fn throttled<T: Clone + Send + Sync + 'static>(
 }
 
 /// HTML as it is (not a JSON string): the browser sets it without decoding anything.
-fn html_event(name: &'static str, html: String) -> Result<Event, Infallible> {
+fn html_event(name: &'static str, html: &str) -> Result<Event, Infallible> {
     Ok(Event::default()
         .event(name)
         .retry(RECONNECT_AFTER)

@@ -80,7 +80,8 @@ pub async fn stats_page(State(state): State<AppState>, request: Request<Body>) -
             &state,
             page.lang,
             full_census_url(&state, page.can_act).as_deref(),
-        ),
+        )
+        .to_string(),
     );
     let cookie_path = if state.config.base_path.is_empty() {
         "/".to_owned()

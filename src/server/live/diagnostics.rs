@@ -3,6 +3,7 @@
 //! INFO). Read once per target for all viewers; pages and API reads only see the result.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::Value;
@@ -262,4 +263,68 @@ fn latency_event(entry: Value) -> Option<LatencyEvent> {
         latest_ms: u64::try_from(number()?).ok()?,
         max_ms: u64::try_from(number()?).ok()?,
     })
+}
+
+/// Renderings of the diagnostics (one per key: language, whether the viewer may act), made
+/// once per published version and shared by every page and event stream of the target, so a
+/// thousand viewers cost one rendering per change, not a thousand.
+#[derive(Debug, Default)]
+pub struct RenderCache {
+    renderings: Mutex<Renderings>,
+}
+
+/// The version they were made for, and each key's rendering.
+#[derive(Debug, Default)]
+struct Renderings {
+    version: u64,
+    by_key: Vec<(String, Arc<str>)>,
+}
+
+impl RenderCache {
+    pub fn get_or_render(
+        &self,
+        version: u64,
+        key: &str,
+        render: impl FnOnce() -> String,
+    ) -> Arc<str> {
+        let mut renderings = self
+            .renderings
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if renderings.version != version {
+            *renderings = Renderings {
+                version,
+                by_key: Vec::new(),
+            };
+        }
+        if let Some((_, html)) = renderings.by_key.iter().find(|(kept, _)| kept == key) {
+            return html.clone();
+        }
+        // Rendered under the lock: streams woken by the same change wait for one rendering.
+        let html: Arc<str> = render().into();
+        renderings.by_key.push((key.to_owned(), html.clone()));
+        html
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_version_and_key_is_rendered_once() {
+        let cache = RenderCache::default();
+        let renders = std::cell::Cell::new(0);
+        let render = |text: &str| {
+            renders.set(renders.get() + 1);
+            text.to_owned()
+        };
+        let first = cache.get_or_render(1, "ru", || render("ru 1"));
+        let again = cache.get_or_render(1, "ru", || render("never"));
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(&*cache.get_or_render(1, "en", || render("en 1")), "en 1");
+        assert_eq!(renders.get(), 2);
+        assert_eq!(&*cache.get_or_render(2, "ru", || render("ru 2")), "ru 2");
+        assert_eq!(renders.get(), 3);
+    }
 }

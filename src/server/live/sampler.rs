@@ -16,7 +16,7 @@ use crate::model::health;
 use crate::model::live::{Counters, HistoryRange, LiveSnapshot, LiveStatus, Point, Rates};
 use crate::model::redis_config::{self, ConfigAnswers, RedisConfigView};
 use crate::server::live::commands::{CommandHistory, CommandReading};
-use crate::server::live::diagnostics::Diagnostics;
+use crate::server::live::diagnostics::{Diagnostics, RenderCache};
 use crate::server::live::history::History;
 use crate::server::live::info::{InfoDialect, QuietReading, read_info_quiet};
 use crate::server::live::settings::LiveSettings;
@@ -24,6 +24,9 @@ use crate::server::redis::{RedisFailure, RedisTarget};
 
 /// `CONFIG GET` is read once every this many samples: configuration rarely changes.
 const CONFIG_EVERY_SAMPLES: u32 = 15;
+/// The diagnostics are published at least this often even when nothing Redis reported changed:
+/// what is rendered with them (the last hour's commands, the census' biggest keys) moves on.
+const DIAGNOSTICS_AT_LEAST_EVERY: Duration = Duration::from_secs(10);
 
 /// Read side of a running sampler; cheap to clone.
 #[derive(Clone)]
@@ -34,6 +37,7 @@ pub struct SamplerHandle {
     diagnostics: Arc<RwLock<Diagnostics>>,
     /// Bumped whenever the diagnostics change, for the event stream.
     diagnostics_version: watch::Receiver<u64>,
+    rendered: Arc<RenderCache>,
     target: String,
 }
 
@@ -45,6 +49,13 @@ impl SamplerHandle {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         diagnostics.view(&self.target, now_ms())
+    }
+
+    /// The diagnostics rendered for `key` (language, viewer's rights) as of the latest
+    /// refresh, by `render` only when no page or stream has asked for it since.
+    pub fn rendered_diagnostics(&self, key: &str, render: impl FnOnce() -> String) -> Arc<str> {
+        let version = *self.diagnostics_version.borrow();
+        self.rendered.get_or_render(version, key, render)
     }
 
     /// Changes whenever a sample refreshed the diagnostics (for the event stream).
@@ -128,6 +139,7 @@ pub fn spawn(
         commands: commands.clone(),
         diagnostics: diagnostics.clone(),
         diagnostics_version,
+        rendered: Arc::new(RenderCache::default()),
         target: redis.name().to_owned(),
     };
     let shared = Shared {
@@ -166,6 +178,7 @@ async fn run(redis: RedisTarget, settings: LiveSettings, shared: Shared) {
     // Owned by the task between samples; the shared copy is replaced after each refresh so
     // readers never wait on Redis.
     let mut reading = Diagnostics::default();
+    let mut diagnostics_published: Option<Instant> = None;
     let dialect = InfoDialect::default();
     let mut ticker = tokio::time::interval(settings.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -319,8 +332,11 @@ async fn run(redis: RedisTarget, settings: LiveSettings, shared: Shared) {
         if let Some(settings) = redis.sentinel() {
             follow_sentinel(&redis, settings, &mut snapshot, lags.take()).await;
         }
-        if diagnostics_changed {
+        let due = diagnostics_published
+            .is_none_or(|published| published.elapsed() >= DIAGNOSTICS_AT_LEAST_EVERY);
+        if diagnostics_changed || due {
             publish_diagnostics(&reading, &diagnostics, &diagnostics_version);
+            diagnostics_published = Some(Instant::now());
         }
         if sender.send(Arc::new(snapshot)).is_err() {
             return;
