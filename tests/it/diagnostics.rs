@@ -64,6 +64,14 @@ fn own_address(connection: &mut redis::Connection) -> String {
         .to_owned()
 }
 
+fn slow_log_and_clients_unavailable(view: &DiagnosticsView) -> bool {
+    view.slow_log.unavailable.is_some()
+        && view
+            .clients
+            .as_ref()
+            .is_some_and(|clients| clients.unavailable.is_some())
+}
+
 fn keys_entries(view: &DiagnosticsView) -> Vec<&SlowEntry> {
     view.slow_log
         .entries
@@ -214,14 +222,7 @@ async fn renamed_slowlog_client_and_config_are_unavailable_and_the_rest_works() 
         ..RedisProcessOptions::default()
     };
     let app = start_app_with(options, fast_diagnostics).await;
-    let view = diagnostics_where(&app, |view| {
-        view.slow_log.unavailable.is_some()
-            && view
-                .clients
-                .as_ref()
-                .is_some_and(|c| c.unavailable.is_some())
-    })
-    .await;
+    let view = diagnostics_where(&app, slow_log_and_clients_unavailable).await;
     assert!(view.slow_log.unavailable.is_some(), "{view:?}");
     assert!(view.clients.as_ref().unwrap().unavailable.is_some());
     assert_eq!(view.slow_log.slower_than_usec, None);
@@ -430,14 +431,7 @@ async fn slowlog_client_and_config_forbidden_by_acl_are_unavailable_and_the_rest
         .arg("-config")
         .query(&mut admin)
         .unwrap();
-    let view = diagnostics_where(&app, |view| {
-        view.slow_log.unavailable.is_some()
-            && view
-                .clients
-                .as_ref()
-                .is_some_and(|c| c.unavailable.is_some())
-    })
-    .await;
+    let view = diagnostics_where(&app, slow_log_and_clients_unavailable).await;
     assert_eq!(
         view.slow_log.unavailable.as_deref(),
         Some("server error NOPERM")
