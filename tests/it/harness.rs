@@ -85,6 +85,9 @@ pub async fn start_app_with(
     // The limiter writes a counter per request, which would change the keyspace and the
     // statistics the other tests count exactly; the rate-limit tests switch it on.
     config.rate_limit.enabled = false;
+    // The kept history adds a key once a minute closes, which would change exact key counts;
+    // the history tests switch it on.
+    config.live.keep_history = false;
     adjust(&mut config);
     let url = config.redis.url.clone().expect("no redis url");
     let (state, background) = AppState::start(config, &url).unwrap();

@@ -308,3 +308,87 @@ async fn history_ranges_are_served_by_fixed_endpoints() {
     assert_eq!(status, 200);
     assert_eq!(json["status"]["state"], "up");
 }
+
+#[tokio::test]
+async fn the_charts_minutes_are_kept_in_redis_and_restored_by_the_next_run() {
+    use cachepanel::server::live::history::History;
+    use cachepanel::server::live::persisted;
+
+    let keep = |config: &mut cachepanel::server::config::Config| {
+        fast_sampling(config);
+        config.live.keep_history = true;
+    };
+    let first = start_app_with(RedisProcessOptions::default(), keep).await;
+    let url = first.redis.url();
+    // A run that sampled a few hours ago: three minutes, as the sampler writes them.
+    let now = chrono::Utc::now().timestamp_millis();
+    let minute_ms = 60_000;
+    let mut earlier = History::new(2000);
+    let mut closed = Vec::new();
+    for minute in (0..4).map(|i| now - (180 - i) * minute_ms) {
+        let start = minute - minute.rem_euclid(minute_ms);
+        let point = cachepanel::model::live::Point {
+            at_ms: start,
+            hit_rate_percent: Some(75.0),
+            used_memory_bytes: 1234,
+            ..Default::default()
+        };
+        closed.extend(earlier.push(point));
+    }
+    assert_eq!(closed.len(), 3);
+    let key = persisted::history_key("cache");
+    let mut connection = redis_connection(&url);
+    for minute in &closed {
+        let _: () = redis::cmd("ZADD")
+            .arg(&key)
+            .arg(minute.minute_start_ms)
+            .arg(minute.encode())
+            .query(&mut connection)
+            .unwrap();
+    }
+    // One more written by this run when its first minute closes (at most a minute away).
+    let deadline = Instant::now() + Duration::from_secs(70);
+    loop {
+        let kept: u64 = redis::cmd("ZCARD")
+            .arg(&key)
+            .query(&mut connection)
+            .unwrap();
+        if kept >= 4 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no minute written by the sampler"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let ttl: i64 = redis::cmd("PTTL").arg(&key).query(&mut connection).unwrap();
+    assert!(
+        ttl > 2 * 24 * 3_600_000,
+        "kept a few days after the last write: {ttl}"
+    );
+
+    // The next run on the same Redis starts with those minutes in its 24 h chart.
+    let same_redis = cachepanel::server::config::RedisUrl::parse(&url).unwrap();
+    let second = start_app_with(RedisProcessOptions::default(), move |config| {
+        keep(config);
+        config.redis.url = Some(same_redis);
+    })
+    .await;
+    // The sampler restores before its first sample.
+    second.sample_after_now().await;
+    let (status, json) = second.get_json("/api/history?range=24h").await;
+    assert_eq!(status, 200);
+    let points = json.as_array().unwrap();
+    for minute in &closed {
+        assert!(
+            points
+                .iter()
+                .any(|p| p["at_ms"] == minute.minute_start_ms && p["hit_rate_percent"] == 75.0),
+            "minute {} restored: {json}",
+            minute.minute_start_ms
+        );
+    }
+    // The minute the first run wrote is there too.
+    assert!(points.len() >= 4, "{json}");
+}

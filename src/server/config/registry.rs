@@ -453,6 +453,16 @@ pub const VARIABLES: &[Variable] = &[
         in_file: true,
     },
     Variable {
+        name: "CACHEPANEL_KEEP_HISTORY",
+        default: "true",
+        note: "",
+        example: "",
+        about: "keep the charts' minute rollups (24 h) in Redis under `cachepanel:{target}:history`, so a restart shows the same charts",
+        section: Section::Live,
+        shown: Shown::Plain,
+        in_file: true,
+    },
+    Variable {
         name: "CACHEPANEL_TARGET_HIT_RATE",
         default: "70",
         note: "",

@@ -54,6 +54,62 @@ pub struct MinuteRollup {
 }
 
 impl MinuteRollup {
+    /// One line for Redis: `minute;hit;ops;evicted;memory;maxmemory;keys`, each spread as
+    /// `min,max,sum,count` (empty when the minute had none).
+    pub fn encode(&self) -> String {
+        let spread = |spread: &Option<Spread>| {
+            spread.map_or(String::new(), |s| {
+                format!("{},{},{},{}", s.min, s.max, s.sum, s.count)
+            })
+        };
+        format!(
+            "{};{};{};{};{};{};{}",
+            self.minute_start_ms,
+            spread(&self.hit_rate_percent),
+            spread(&self.ops_per_sec),
+            spread(&self.evicted_per_sec),
+            spread(&self.used_memory_bytes),
+            self.maxmemory_bytes,
+            self.total_keys
+        )
+    }
+
+    /// The minute `encode` wrote; `None` for anything else.
+    pub fn decode(line: &str) -> Option<Self> {
+        let parts: Vec<&str> = line.split(';').collect();
+        let [minute, hit, ops, evicted, memory, maxmemory, keys] = parts.as_slice() else {
+            return None;
+        };
+        let spread = |text: &str| -> Option<Option<Spread>> {
+            if text.is_empty() {
+                return Some(None);
+            }
+            let numbers: Vec<&str> = text.split(',').collect();
+            let [min, max, sum, count] = numbers.as_slice() else {
+                return None;
+            };
+            let spread = Spread {
+                min: min.parse().ok()?,
+                max: max.parse().ok()?,
+                sum: sum.parse().ok()?,
+                count: count.parse().ok()?,
+            };
+            let finite = [spread.min, spread.max, spread.sum]
+                .iter()
+                .all(|v| v.is_finite());
+            (finite && spread.count > 0).then_some(Some(spread))
+        };
+        Some(Self {
+            minute_start_ms: minute.parse().ok()?,
+            hit_rate_percent: spread(hit)?,
+            ops_per_sec: spread(ops)?,
+            evicted_per_sec: spread(evicted)?,
+            used_memory_bytes: spread(memory)?,
+            maxmemory_bytes: maxmemory.parse().ok()?,
+            total_keys: keys.parse().ok()?,
+        })
+    }
+
     fn start(minute_start_ms: i64) -> Self {
         Self {
             minute_start_ms,
@@ -106,7 +162,8 @@ impl History {
         }
     }
 
-    pub fn push(&mut self, point: Point) {
+    /// Adds a sample; the minute it closed, if any (to be persisted).
+    pub fn push(&mut self, point: Point) -> Option<MinuteRollup> {
         if self.recent.len() == self.recent_capacity {
             self.recent.pop_front();
         }
@@ -116,7 +173,8 @@ impl History {
         match &mut self.current_minute {
             Some(minute) if minute.minute_start_ms == minute_start => minute.add(&point),
             current => {
-                if let Some(finished) = current.take() {
+                let finished = current.take();
+                if let Some(finished) = finished {
                     if self.minutes.len() == ROLLUP_MINUTES {
                         self.minutes.pop_front();
                     }
@@ -125,7 +183,31 @@ impl History {
                 let mut minute = MinuteRollup::start(minute_start);
                 minute.add(&point);
                 *current = Some(minute);
+                return finished;
             }
+        }
+        None
+    }
+
+    /// Minutes persisted by an earlier run (oldest first): kept before anything sampled now,
+    /// at most a day of them.
+    pub fn seed(&mut self, persisted: Vec<MinuteRollup>) {
+        let first_own = self
+            .minutes
+            .front()
+            .or(self.current_minute.as_ref())
+            .map_or(i64::MAX, |minute| minute.minute_start_ms);
+        let mut earlier: Vec<MinuteRollup> = persisted
+            .into_iter()
+            .filter(|minute| minute.minute_start_ms < first_own)
+            .collect();
+        earlier.sort_by_key(|minute| minute.minute_start_ms);
+        earlier.dedup_by_key(|minute| minute.minute_start_ms);
+        for minute in earlier.into_iter().rev() {
+            if self.minutes.len() == ROLLUP_MINUTES {
+                break;
+            }
+            self.minutes.push_front(minute);
         }
     }
 
@@ -214,6 +296,52 @@ mod tests {
             six_hours
                 .windows(2)
                 .all(|w| w[1].at_ms - w[0].at_ms == MINUTE_MS)
+        );
+    }
+
+    #[test]
+    fn a_minute_survives_its_encoding_and_garbage_is_refused() {
+        let mut history = History::new(2000);
+        for (i, rate) in [60.0, 80.0, 100.0].into_iter().enumerate() {
+            history.push(point(i as i64 * 2000, rate, 100 + i as u64));
+        }
+        let minute = history.rollups().next().copied().unwrap();
+        assert_eq!(MinuteRollup::decode(&minute.encode()), Some(minute));
+        let gap = MinuteRollup::start(60_000);
+        assert_eq!(MinuteRollup::decode(&gap.encode()), Some(gap));
+        for garbage in [
+            "",
+            "1;2",
+            "x;;;;;0;0",
+            "0;NaN,1,1,1;;;;0;0",
+            "0;1,1,1,0;;;;0;0",
+        ] {
+            assert_eq!(MinuteRollup::decode(garbage), None, "{garbage}");
+        }
+    }
+
+    #[test]
+    fn persisted_minutes_go_before_the_new_ones_once_each_and_bounded() {
+        let mut history = History::new(2000);
+        let closed = history.push(point(10 * MINUTE_MS, 90.0, 1));
+        assert_eq!(closed, None);
+        let closed = history.push(point(11 * MINUTE_MS, 90.0, 1));
+        assert_eq!(closed.map(|m| m.minute_start_ms), Some(10 * MINUTE_MS));
+        let old = |minute: i64| MinuteRollup::start(minute * MINUTE_MS);
+        // Overlapping and repeated minutes from the store are dropped.
+        history.seed(vec![old(9), old(8), old(9), old(10), old(11)]);
+        let minutes: Vec<i64> = history
+            .rollups()
+            .map(|m| m.minute_start_ms / MINUTE_MS)
+            .collect();
+        assert_eq!(minutes, [8, 9, 10, 11]);
+        let mut full = History::new(2000);
+        full.seed((0..2 * ROLLUP_MINUTES as i64).map(old).collect());
+        assert_eq!(full.len().1, ROLLUP_MINUTES);
+        assert_eq!(
+            full.rollups().last().map(|m| m.minute_start_ms),
+            Some((2 * ROLLUP_MINUTES as i64 - 1) * MINUTE_MS),
+            "the newest day is kept"
         );
     }
 

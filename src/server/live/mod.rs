@@ -7,6 +7,7 @@ pub mod commands;
 pub mod diagnostics;
 pub mod history;
 pub mod info;
+pub mod persisted;
 pub mod sampler;
 pub mod settings;
 pub mod slowlog;

@@ -19,6 +19,7 @@ use crate::server::live::commands::{CommandHistory, CommandReading};
 use crate::server::live::diagnostics::{Diagnostics, RenderCache};
 use crate::server::live::history::History;
 use crate::server::live::info::{InfoDialect, QuietReading, read_info_quiet};
+use crate::server::live::persisted;
 use crate::server::live::settings::LiveSettings;
 use crate::server::redis::{RedisFailure, RedisTarget};
 
@@ -179,6 +180,12 @@ async fn run(redis: RedisTarget, settings: LiveSettings, shared: Shared) {
     // readers never wait on Redis.
     let mut reading = Diagnostics::default();
     let mut diagnostics_published: Option<Instant> = None;
+    let history_key = settings
+        .keep_history
+        .then(|| persisted::history_key(redis.name()));
+    if let Some(key) = &history_key {
+        restore_history(&redis, key, &history).await;
+    }
     let dialect = InfoDialect::default();
     let mut ticker = tokio::time::interval(settings.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -259,13 +266,22 @@ async fn run(redis: RedisTarget, settings: LiveSettings, shared: Shared) {
                     stats.maxmemory_bytes,
                     stats.total_keys,
                 );
-                let last_hour = {
+                let (last_hour, closed_minute) = {
                     let mut history = history
                         .write()
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
-                    history.push(point);
-                    history.series(HistoryRange::Hour1, snapshot.published_at_ms)
+                    let closed = history.push(point);
+                    (
+                        history.series(HistoryRange::Hour1, snapshot.published_at_ms),
+                        closed,
+                    )
                 };
+                if let (Some(minute), Some(key)) = (closed_minute, &history_key)
+                    && let Err(failure) =
+                        persisted::save_minute(&redis, key, &minute, snapshot.published_at_ms).await
+                {
+                    tracing::debug!(target_name = redis.name(), reason = %failure, "keeping the history in Redis failed");
+                }
                 snapshot.memory_forecast = memory_forecast(&last_hour);
                 command_history
                     .write()
@@ -340,6 +356,21 @@ async fn run(redis: RedisTarget, settings: LiveSettings, shared: Shared) {
         }
         if sender.send(Arc::new(snapshot)).is_err() {
             return;
+        }
+    }
+}
+
+/// The minutes an earlier run kept in Redis, so charts survive a restart; without them (Redis
+/// down at start, nothing kept) the history simply starts empty.
+async fn restore_history(redis: &RedisTarget, key: &str, history: &RwLock<History>) {
+    match persisted::load(redis, key, now_ms()).await {
+        Ok(minutes) if !minutes.is_empty() => history
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .seed(minutes),
+        Ok(_) => {}
+        Err(failure) => {
+            tracing::info!(target_name = redis.name(), reason = %failure, "no history restored from Redis");
         }
     }
 }

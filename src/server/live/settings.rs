@@ -15,6 +15,9 @@ pub struct LiveSettings {
     pub thresholds: Thresholds,
     pub expected: ExpectedProfile,
     pub diagnostics: DiagnosticsSettings,
+    /// Keep the minute rollups in Redis (`cachepanel:{target}:history`) so charts survive a
+    /// restart.
+    pub keep_history: bool,
 }
 
 impl Default for LiveSettings {
@@ -24,6 +27,7 @@ impl Default for LiveSettings {
             thresholds: Thresholds::default(),
             expected: ExpectedProfile::default(),
             diagnostics: DiagnosticsSettings::default(),
+            keep_history: true,
         }
     }
 }
@@ -86,6 +90,7 @@ impl LiveSettings {
             thresholds,
             expected,
             diagnostics,
+            keep_history: env.flag("CACHEPANEL_KEEP_HISTORY", defaults.keep_history)?,
         })
     }
 }
