@@ -1,11 +1,12 @@
 //! The slow log as cachepanel shows it: each entry reduced to the command, the keys (or key
 //! pattern) it named and the client Redis recorded — never a value — and repeated shapes
-//! grouped ("KEYS api_objects:* × 37 in the last hour, 1.2 s total").
+//! grouped ("HGETALL object:* × 37 in the last hour, 1.2 s total").
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::commands::BLOCKING_COMMANDS;
 use crate::model::wire::FromJson;
 
 /// The name cachepanel gives its connections (`CLIENT SETNAME`), so Redis' slow log and
@@ -27,7 +28,7 @@ pub struct SlowEntry {
     pub keys: Vec<String>,
     /// Arguments left out (values, options, what Redis itself cut).
     pub dropped_arguments: u64,
-    /// "KEYS api_objects:*": the command with its keys' patterns (ids replaced by `*`).
+    /// "GET user:*": the command with its keys' patterns (ids replaced by `*`).
     pub shape: String,
     /// As Redis recorded them (Redis ≥ 4); empty when it did not.
     pub client_address: String,
@@ -213,16 +214,19 @@ const CONTAINERS: &[&str] = &[
     "SCRIPT", "FUNCTION", "ACL", "XINFO", "XGROUP", "MODULE",
 ];
 
-/// Commands Redis logs with its key as the pattern to walk: they block for as long as the
-/// keyspace (or the value) takes.
-const BLOCKING: &[&str] = &[
-    "KEYS", "FLUSHDB", "FLUSHALL", "SAVE", "DEBUG", "MONITOR", "SMEMBERS", "HGETALL", "LRANGE",
-    "SUNION", "SINTER", "SDIFF", "ZRANGE",
+/// Reads of a whole value: in the slow log they block for as long as the value is long
+/// (beside `BLOCKING_COMMANDS`, which block for the keyspace or the disk). Lower case, as
+/// commandstats names commands.
+const WHOLE_VALUE_READS: &[&str] = &[
+    "smembers", "hgetall", "lrange", "sunion", "sinter", "sdiff", "zrange",
 ];
 
 fn keys_of(command: &str) -> Keys {
+    // The pattern it walks is its one argument (named in lower case, as everywhere here).
+    if command.eq_ignore_ascii_case("keys") {
+        return span(1, 1, 1);
+    }
     match command {
-        "KEYS" => span(1, 1, 1),
         "SCAN" => Keys::MatchPattern,
         "EVAL" | "EVALSHA" | "EVAL_RO" | "EVALSHA_RO" | "FCALL" | "FCALL_RO" => Keys::Numbered,
         "MSET" | "MSETNX" => span(1, -1, 2),
@@ -342,8 +346,12 @@ pub fn shape(command: &str, keys: &[String]) -> String {
 }
 
 pub fn is_blocking(command: &str) -> bool {
-    let name = command.split(' ').next().unwrap_or_default();
-    BLOCKING.contains(&name)
+    let name = command
+        .split(' ')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    BLOCKING_COMMANDS.contains(&name.as_str()) || WHOLE_VALUE_READS.contains(&name.as_str())
 }
 
 /// Groups entries (any order) by shape, by total time descending.
@@ -394,7 +402,7 @@ mod tests {
 
     #[test]
     fn values_are_dropped_and_keys_kept() {
-        let cases: [(&[&str], &str, &[&str], u64); 9] = [
+        let cases: [(&[&str], &str, &[&str], u64); 8] = [
             (
                 &["set", "user:42", "SECRET", "EX", "900"],
                 "SET",
@@ -419,7 +427,6 @@ mod tests {
                 &["a", "b"],
                 2,
             ),
-            (&["KEYS", "api_objects:*"], "KEYS", &["api_objects:*"], 0),
             (
                 &["SCAN", "0", "MATCH", "user:*", "COUNT", "100"],
                 "SCAN",
@@ -464,6 +471,18 @@ mod tests {
     }
 
     #[test]
+    fn the_pattern_of_a_keyspace_walk_is_kept_and_it_counts_as_blocking() {
+        let (name, keys, dropped) = redact(&args(&["keys", "api_objects:*"]));
+        assert!(
+            name.eq_ignore_ascii_case("keys") && name != "keys",
+            "{name}"
+        );
+        assert_eq!((keys, dropped), (vec!["api_objects:*".to_owned()], 0));
+        assert!(is_blocking(&name));
+        assert!(is_blocking("HGETALL") && !is_blocking("CONFIG GET"));
+    }
+
+    #[test]
     fn shapes_replace_ids_and_hashes_and_group_repeats() {
         assert_eq!(key_pattern("user:42"), "user:*");
         assert_eq!(
@@ -475,10 +494,10 @@ mod tests {
             id,
             at_ms: id as i64,
             duration_usec: usec,
-            command: "KEYS".into(),
+            command: "SMEMBERS".into(),
             keys: vec![key.into()],
             dropped_arguments: 0,
-            shape: shape("KEYS", &[key.into()]),
+            shape: shape("SMEMBERS", &[key.into()]),
             client_address: "10.0.0.5:4321".into(),
             client_name: name.into(),
             own: false,
@@ -490,7 +509,7 @@ mod tests {
             entry(4, "api_objects:*", 2000, "bot"),
         ];
         let shapes = group_shapes(&entries);
-        assert_eq!(shapes[0].shape, "KEYS api_objects:*");
+        assert_eq!(shapes[0].shape, "SMEMBERS api_objects:*");
         assert_eq!(
             (shapes[0].count, shapes[0].total_usec, shapes[0].max_usec),
             (3, 6000, 3000)
