@@ -54,13 +54,31 @@ pub enum Problem {
     ReadOnly,
     NotACache,
     InvalidPrefix,
-    NotACounter { key: String },
-    StateGroup { prefix: String, group: String },
-    NotACacheGroup { prefix: String, groups: String },
+    NotACounter {
+        key: String,
+    },
+    StateGroup {
+        prefix: String,
+        group: String,
+    },
+    NotACacheGroup {
+        prefix: String,
+        groups: String,
+    },
     UnknownPreview,
-    ConfirmationMismatch { typed: String, previewed: String },
-    FlushRunning,
-    CensusRunning,
+    ConfirmationMismatch {
+        typed: String,
+        previewed: String,
+    },
+    /// `replica`: where it runs, when another replica holds the job's lease.
+    FlushRunning {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replica: Option<String>,
+    },
+    CensusRunning {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replica: Option<String>,
+    },
 }
 
 impl AppError {

@@ -19,10 +19,7 @@ pub async fn get_census() -> Result<CensusState, AppError> {
 #[server(prefix = "/api", endpoint = "census/start", output = Json)]
 pub async fn start_census() -> Result<CensusState, AppError> {
     let (state, _caller) = crate::server::state::app_state_to_act()?;
-    state.census.start().map_err(|error| AppError::Conflict {
-        message: error.to_string(),
-        problem: Some(crate::error::Problem::CensusRunning),
-    })?;
+    state.census.start().await.map_err(AppError::from)?;
     Ok(state.census.state())
 }
 
@@ -32,19 +29,20 @@ pub async fn start_census() -> Result<CensusState, AppError> {
 #[server(prefix = "/api", endpoint = "census/start-full", output = Json)]
 pub async fn start_full_census() -> Result<CensusState, AppError> {
     let (state, _caller) = crate::server::state::app_state_to_act()?;
-    state
-        .census
-        .start_full()
-        .map_err(|error| AppError::Conflict {
-            message: error.to_string(),
-            problem: Some(crate::error::Problem::CensusRunning),
-        })?;
+    state.census.start_full().await.map_err(AppError::from)?;
     Ok(state.census.state())
 }
 
-/// `POST /api/census/cancel`: stops the running census after its current page.
+/// `POST /api/census/cancel`: stops the running census after its current page (on another
+/// replica: at its next lease renewal).
 #[server(prefix = "/api", endpoint = "census/cancel", output = Json)]
 pub async fn cancel_census() -> Result<bool, AppError> {
     let (state, _caller) = crate::server::state::app_state_to_act()?;
-    Ok(state.census.cancel())
+    state
+        .census
+        .cancel()
+        .await
+        .map_err(|failure| AppError::RedisUnavailable {
+            reason: failure.reason,
+        })
 }

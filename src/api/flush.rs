@@ -39,11 +39,12 @@ pub async fn flush_prefix(prefix: String, preview_id: String) -> Result<FlushSta
         .map_err(AppError::from)
 }
 
-/// `POST /api/flush/cancel`: stops the running flush within one batch.
+/// `POST /api/flush/cancel`: stops the running flush within one batch; a flush another
+/// replica runs stops at its next lease renewal (about a second).
 #[server(prefix = "/api", endpoint = "flush/cancel", output = Json)]
 pub async fn cancel_flush() -> Result<bool, AppError> {
     let (state, _caller) = crate::server::state::app_state_to_act()?;
-    Ok(state.flush.cancel())
+    state.flush.cancel().await.map_err(AppError::from)
 }
 
 /// How many audit entries the page lists.

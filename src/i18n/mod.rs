@@ -217,6 +217,8 @@ pub struct Texts {
     pub problem_confirmation: &'static str,
     pub problem_flush_running: &'static str,
     pub problem_census_running: &'static str,
+    pub problem_flush_running_on: &'static str,
+    pub problem_census_running_on: &'static str,
 }
 
 impl Texts {

@@ -11,6 +11,7 @@ use crate::server::audit::AuditLog;
 use crate::server::census::CensusManager;
 use crate::server::config::{Config, RedisUrl};
 use crate::server::flush::FlushManager;
+use crate::server::job::JobLeases;
 use crate::server::live::sampler::{self, SamplerHandle};
 use crate::server::rate_limit::Limiter;
 use crate::server::rate_limit::counters::CountersReader;
@@ -75,7 +76,8 @@ impl AppState {
         let mut targets = Vec::new();
         for redis in redises {
             let (sampler, task) = sampler::spawn(redis.clone(), config.live.clone());
-            let census = CensusManager::new(redis.clone(), config.census.clone());
+            let leases = JobLeases::new(redis.clone(), config.jobs.clone());
+            let census = CensusManager::new(redis.clone(), config.census.clone(), leases.clone());
             tasks.push(task);
             tasks.push(tokio::spawn(census.clone().schedule()));
             let audit = AuditLog::new(redis.clone(), config.audit.clone());
@@ -89,6 +91,7 @@ impl AppState {
                 config.census.groups.clone(),
                 flush_settings,
                 audit,
+                leases,
             );
             targets.push(TargetState {
                 name: redis.name().to_owned(),

@@ -173,8 +173,20 @@ fn problem_message(problem: &Problem, texts: &'static Texts) -> AnyView {
                 ("previewed", code(previewed.clone())),
             ],
         ),
-        Problem::FlushRunning => texts.problem_flush_running.into_any(),
-        Problem::CensusRunning => texts.problem_census_running.into_any(),
+        Problem::FlushRunning { replica: None } => texts.problem_flush_running.into_any(),
+        Problem::CensusRunning { replica: None } => texts.problem_census_running.into_any(),
+        Problem::FlushRunning {
+            replica: Some(replica),
+        } => sentence(
+            texts.problem_flush_running_on,
+            &[("replica", code(replica.clone()))],
+        ),
+        Problem::CensusRunning {
+            replica: Some(replica),
+        } => sentence(
+            texts.problem_census_running_on,
+            &[("replica", code(replica.clone()))],
+        ),
     }
 }
 

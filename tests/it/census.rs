@@ -97,7 +97,7 @@ fn full_ttl(config: &mut cachepanel::server::config::Config) {
 
 pub async fn run_census(app: &TestApp) -> CensusReport {
     let mut states = app.census.subscribe();
-    app.census.start().unwrap();
+    app.census.start().await.unwrap();
     tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             states.changed().await.unwrap();
@@ -110,6 +110,9 @@ pub async fn run_census(app: &TestApp) -> CensusReport {
     .await
     .expect("census finished in time")
 }
+
+/// A running census holds its lease and its run record in Redis (`cachepanel:{cache}:census:…`).
+const OWN_KEYS_DURING_A_CENSUS: u64 = 2;
 
 fn group<'a>(report: &'a CensusReport, prefix: &str) -> &'a GroupReport {
     report
@@ -127,8 +130,12 @@ async fn census_counts_every_group_exactly_with_ttl_buckets_and_no_ttl_keys() {
     let report = run_census(&app).await;
 
     assert_eq!(report.outcome, CensusOutcome::Complete);
-    assert_eq!(report.scanned_keys, 2077);
-    assert_eq!(report.dbsize_at_start, 2077);
+    assert_eq!(report.scanned_keys, 2077 + OWN_KEYS_DURING_A_CENSUS);
+    assert_eq!(report.dbsize_at_start, 2077 + OWN_KEYS_DURING_A_CENSUS);
+    // The census' own lease and run record: counted, in cachepanel's own state group.
+    let own = group(&report, "cachepanel:");
+    assert_eq!(own.keys, OWN_KEYS_DURING_A_CENSUS);
+    assert!(matches!(own.key, GroupKey::Configured(_)));
     let users = group(&report, "user:");
     // 1000 plus the non-UTF-8 and the glob-named key: counted, not dropped.
     assert_eq!(users.keys, 1002);
@@ -312,9 +319,9 @@ async fn one_census_at_a_time_and_it_can_be_cancelled() {
     fill_keys(&app.redis.url(), "user:", 50_000);
 
     let mut states = app.census.subscribe();
-    app.census.start().unwrap();
+    app.census.start().await.unwrap();
     assert!(
-        app.census.start().is_err(),
+        app.census.start().await.is_err(),
         "a second census must be refused"
     );
     let response = app
@@ -339,7 +346,7 @@ async fn one_census_at_a_time_and_it_can_be_cancelled() {
             break;
         }
     }
-    assert!(app.census.cancel());
+    assert!(app.census.cancel().await.unwrap());
     let report = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             states.changed().await.unwrap();
@@ -352,7 +359,10 @@ async fn one_census_at_a_time_and_it_can_be_cancelled() {
     .expect("the census stopped");
     assert_eq!(report.outcome, CensusOutcome::Cancelled);
     assert!(report.scanned_keys < 50_000);
-    assert!(!app.census.cancel(), "nothing left to cancel");
+    assert!(
+        !app.census.cancel().await.unwrap(),
+        "nothing left to cancel"
+    );
 }
 
 #[tokio::test]
@@ -364,7 +374,7 @@ async fn redis_going_away_mid_census_fails_it_cleanly() {
     .await;
     fill_keys(&app.redis.url(), "user:", 30_000);
     let mut states = app.census.subscribe();
-    app.census.start().unwrap();
+    app.census.start().await.unwrap();
     loop {
         states.changed().await.unwrap();
         if states
@@ -411,7 +421,10 @@ async fn the_census_api_reports_progress_and_results() {
         assert_eq!(status, 200);
         if json["running"].is_null() && !json["last"].is_null() {
             assert_eq!(json["last"]["outcome"]["state"], "complete");
-            assert_eq!(json["last"]["scanned_keys"], 2077);
+            assert_eq!(
+                json["last"]["scanned_keys"],
+                2077 + OWN_KEYS_DURING_A_CENSUS
+            );
             break;
         }
         assert!(std::time::Instant::now() < deadline);
@@ -558,7 +571,7 @@ async fn a_census_of_a_million_keys_reaches_each_stream_at_most_four_times_a_sec
         .unwrap();
     assert_eq!(stream.status().as_u16(), 200);
     let started = Instant::now();
-    app.census.start().unwrap();
+    app.census.start().await.unwrap();
 
     // Every census event, with when it arrived, until the final one (no census running).
     let mut arrivals: Vec<(Duration, serde_json::Value)> = Vec::new();
@@ -591,7 +604,10 @@ async fn a_census_of_a_million_keys_reaches_each_stream_at_most_four_times_a_sec
     let (elapsed, last) = arrivals.last().cloned().expect("census events");
     assert!(last["running"].is_null(), "the final state arrived");
     assert_eq!(last["last"]["outcome"]["state"], "complete", "{last}");
-    assert_eq!(last["last"]["scanned_keys"], 1_000_000);
+    assert_eq!(
+        last["last"]["scanned_keys"],
+        1_000_000 + OWN_KEYS_DURING_A_CENSUS
+    );
     // The first event is the state at subscription; then at most one per 250 ms.
     let allowed = 1 + (elapsed.as_secs_f64() * 4.0).ceil() as usize + 1;
     assert!(

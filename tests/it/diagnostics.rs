@@ -549,7 +549,7 @@ async fn the_sections_full_inspection_form_runs_an_exact_census_once() {
     assert!(page.contains("data-testid=\"biggest-keys\""));
     assert!(!page.contains("data-testid=\"full-census\""));
     // The next scheduled or plain census samples again.
-    app.census.start().unwrap();
+    app.census.start().await.unwrap();
     let sampled = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             let state = app.census.state();

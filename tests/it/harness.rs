@@ -292,3 +292,72 @@ pub fn raw_keyspace_hits(url: &str) -> u64 {
         .and_then(|value| value.trim().parse().ok())
         .unwrap()
 }
+
+/// The cachepanel binary with a clean environment (only `PATH` and the test JWT secret).
+pub fn cachepanel() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cachepanel"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CACHEPANEL_JWT_SECRET", TEST_JWT_SECRET)
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+/// The binary serving on a free port; stdout and stderr collected in files.
+pub struct Served {
+    pub child: std::process::Child,
+    pub origin: String,
+    pub log: std::path::PathBuf,
+}
+
+pub fn serve(redis_url: &str, extra: &[(&str, &str)], args: &[&str]) -> Served {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = std::env::temp_dir().join(format!("cachepanel-log-{}-{port}", std::process::id()));
+    let file = std::fs::File::create(&log).unwrap();
+    let mut command = cachepanel();
+    command
+        .args(args)
+        .env("CACHEPANEL_REDIS_URL", redis_url)
+        .env("CACHEPANEL_ADDR", format!("127.0.0.1:{port}"))
+        .env("CACHEPANEL_CENSUS_EVERY_SECONDS", "0")
+        .env("CACHEPANEL_RATE_LIMIT_ENABLED", "false")
+        .stdout(file.try_clone().unwrap())
+        .stderr(file);
+    for (name, value) in extra {
+        command.env(name, value);
+    }
+    let child = command.spawn().unwrap();
+    let origin = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Served { child, origin, log }
+}
+
+pub fn terminate(child: &mut std::process::Child) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = started + std::time::Duration::from_secs(15);
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            return started.elapsed();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running 15 s after SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -312,7 +312,6 @@ async fn history_ranges_are_served_by_fixed_endpoints() {
 #[tokio::test]
 async fn the_charts_minutes_are_kept_in_redis_and_restored_by_the_next_run() {
     use cachepanel::server::live::history::History;
-    use cachepanel::server::live::persisted;
 
     let keep = |config: &mut cachepanel::server::config::Config| {
         fast_sampling(config);
@@ -336,11 +335,11 @@ async fn the_charts_minutes_are_kept_in_redis_and_restored_by_the_next_run() {
         closed.extend(earlier.push(point));
     }
     assert_eq!(closed.len(), 3);
-    let key = persisted::history_key("cache");
+    let key = "cachepanel:{cache}:history";
     let mut connection = redis_connection(&url);
     for minute in &closed {
         let _: () = redis::cmd("ZADD")
-            .arg(&key)
+            .arg(key)
             .arg(minute.minute_start_ms)
             .arg(minute.encode())
             .query(&mut connection)
@@ -350,7 +349,7 @@ async fn the_charts_minutes_are_kept_in_redis_and_restored_by_the_next_run() {
     let deadline = Instant::now() + Duration::from_secs(70);
     loop {
         let kept: u64 = redis::cmd("ZCARD")
-            .arg(&key)
+            .arg(key)
             .query(&mut connection)
             .unwrap();
         if kept >= 4 {
@@ -362,7 +361,7 @@ async fn the_charts_minutes_are_kept_in_redis_and_restored_by_the_next_run() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let ttl: i64 = redis::cmd("PTTL").arg(&key).query(&mut connection).unwrap();
+    let ttl: i64 = redis::cmd("PTTL").arg(key).query(&mut connection).unwrap();
     assert!(
         ttl > 2 * 24 * 3_600_000,
         "kept a few days after the last write: {ttl}"

@@ -19,6 +19,7 @@ mod metrics;
 mod operations;
 mod packaging;
 mod rate_limit;
+mod replicas;
 mod security;
 mod sentinel;
 mod skeleton;

@@ -1,22 +1,15 @@
 //! The operator's side of the binary: `cachepanel check`, a TOML file under the environment,
 //! JSON logs, and a graceful SIGTERM during a flush.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cachepanel::server::redis::process::RedisProcessOptions;
 
-use crate::harness::{TEST_JWT_SECRET, fill_keys, redis_connection, start_redis, token_for};
-
-fn cachepanel() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cachepanel"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("CACHEPANEL_JWT_SECRET", TEST_JWT_SECRET)
-        .stdin(Stdio::null());
-    command
-}
+use crate::harness::{
+    TEST_JWT_SECRET, cachepanel, fill_keys, redis_connection, serve, start_redis, terminate,
+    token_for,
+};
 
 fn output_of(command: &mut Command) -> (bool, String) {
     let output = command.output().unwrap();
@@ -125,61 +118,6 @@ fn a_toml_file_is_read_and_the_environment_overrides_it() {
         "{said}"
     );
     let _ = std::fs::remove_file(path);
-}
-
-/// The binary serving on a free port; stdout and stderr collected in files.
-struct Served {
-    child: std::process::Child,
-    origin: String,
-    log: std::path::PathBuf,
-}
-
-fn serve(redis_url: &str, extra: &[(&str, &str)], args: &[&str]) -> Served {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log = std::env::temp_dir().join(format!("cachepanel-log-{}-{port}", std::process::id()));
-    let file = std::fs::File::create(&log).unwrap();
-    let mut command = cachepanel();
-    command
-        .args(args)
-        .env("CACHEPANEL_REDIS_URL", redis_url)
-        .env("CACHEPANEL_ADDR", format!("127.0.0.1:{port}"))
-        .env("CACHEPANEL_CENSUS_EVERY_SECONDS", "0")
-        .env("CACHEPANEL_RATE_LIMIT_ENABLED", "false")
-        .stdout(file.try_clone().unwrap())
-        .stderr(file);
-    for (name, value) in extra {
-        command.env(name, value);
-    }
-    let child = command.spawn().unwrap();
-    let origin = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Served { child, origin, log }
-}
-
-fn terminate(child: &mut std::process::Child) -> Duration {
-    let started = Instant::now();
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = started + Duration::from_secs(15);
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            return started.elapsed();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("still running 15 s after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[tokio::test]

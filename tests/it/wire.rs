@@ -256,8 +256,10 @@ fn every_error_the_page_can_be_sent_decodes() {
             typed: "a".into(),
             previewed: "b".into(),
         }),
-        Some(Problem::FlushRunning),
-        Some(Problem::CensusRunning),
+        Some(Problem::FlushRunning {
+            replica: Some("panel-a".into()),
+        }),
+        Some(Problem::CensusRunning { replica: None }),
     ];
     let mut errors = vec![
         AppError::Unauthorized,

@@ -7,6 +7,9 @@
 //! the sampled keys of the previous page together with the next `SCAN`, so sampling costs no
 //! extra round trips. `COUNT` adapts to the measured round trip, and a duty cycle leaves Redis
 //! idle between pages so other clients' latency stays flat.
+//!
+//! Across replicas a census runs under the target's `census` lease, and the schedule fires on
+//! one replica per period (whichever ticks first), not on each.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,16 +28,45 @@ use crate::model::census::{
     KeySample, PREFIX_HITS_KEY, PREFIX_HITS_MINUTES, PrefixGroup, add_prefix_counters,
 };
 use crate::server::clock::now_ms;
-use crate::server::job::RunSlot;
+use crate::server::job::{JobLeases, LeaseRefusal, RunSlot};
 use crate::server::redis::scan::{WalkEnd, WalkOptions, Walker};
 use crate::server::redis::{RedisFailure, RedisTarget};
 use aggregate::Aggregate;
 
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, PartialEq, thiserror::Error)]
 pub enum CensusError {
     #[error("a census is already running on this Redis")]
     AlreadyRunning,
+    #[error("a census is already running on this Redis, on replica {0}")]
+    RunningOn(String),
+    #[error("Redis: {0}")]
+    Redis(#[from] RedisFailure),
 }
+
+impl From<CensusError> for crate::error::AppError {
+    fn from(error: CensusError) -> Self {
+        let replica = match &error {
+            CensusError::AlreadyRunning => None,
+            CensusError::RunningOn(replica) => Some(replica.clone()),
+            CensusError::Redis(failure) => {
+                return Self::RedisUnavailable {
+                    reason: failure.reason.clone(),
+                };
+            }
+        };
+        Self::Conflict {
+            message: error.to_string(),
+            problem: Some(crate::error::Problem::CensusRunning { replica }),
+        }
+    }
+}
+
+/// The lease every replica's censuses of one target share.
+const JOB: &str = "census";
+
+/// Why a census stopped when its lease went away under it.
+const LEASE_LOST: &str =
+    "the census lease was lost (a Redis failover or a stall longer than the lease); stopped";
 
 /// The census of one Redis: start, cancel, and the state every page reads.
 pub struct CensusManager {
@@ -45,15 +77,17 @@ pub struct CensusManager {
     slot: RunSlot,
     /// The last census' biggest keys (not part of the state the browser decodes).
     biggest: std::sync::RwLock<Option<BiggestKeys>>,
+    leases: JobLeases,
 }
 
 impl CensusManager {
-    pub fn new(redis: RedisTarget, settings: CensusSettings) -> Arc<Self> {
+    pub fn new(redis: RedisTarget, settings: CensusSettings, leases: JobLeases) -> Arc<Self> {
         let (state, _) = watch::channel(CensusState::default());
         Arc::new(Self {
             redis,
             settings,
             state,
+            leases,
             slot: RunSlot::default(),
             biggest: std::sync::RwLock::new(None),
         })
@@ -79,26 +113,50 @@ impl CensusManager {
         &self.settings.groups
     }
 
-    /// Starts a census in the background unless one is running.
-    pub fn start(self: &Arc<Self>) -> Result<(), CensusError> {
-        self.start_with(self.settings.clone())
+    /// Starts a census in the background unless one is running (here or on another replica).
+    pub async fn start(self: &Arc<Self>) -> Result<(), CensusError> {
+        self.start_with(self.settings.clone()).await
     }
 
     /// Starts a census that inspects every key (exact TTL, memory and biggest keys) once,
     /// whatever the configured sample; the scheduled ones keep sampling.
-    pub fn start_full(self: &Arc<Self>) -> Result<(), CensusError> {
+    pub async fn start_full(self: &Arc<Self>) -> Result<(), CensusError> {
         let mut settings = self.settings.clone();
         settings.sample_every = 1;
-        self.start_with(settings)
+        self.start_with(settings).await
     }
 
-    fn start_with(self: &Arc<Self>, settings: CensusSettings) -> Result<(), CensusError> {
+    async fn start_with(self: &Arc<Self>, settings: CensusSettings) -> Result<(), CensusError> {
         let Some(flag) = self.slot.try_start() else {
             return Err(CensusError::AlreadyRunning);
         };
+        let record = serde_json::json!({
+            "replica": self.leases.replica(),
+            "started_at_ms": now_ms(),
+            "sample_every": settings.sample_every,
+        })
+        .to_string();
+        let lease = match self.leases.acquire(JOB, &record, flag.clone()).await {
+            Ok(lease) => lease,
+            Err(refusal) => {
+                self.slot.finish();
+                return Err(match refusal {
+                    LeaseRefusal::HeldBy(replica) => CensusError::RunningOn(replica),
+                    LeaseRefusal::Redis(failure) => CensusError::Redis(failure),
+                });
+            }
+        };
         let manager = self.clone();
         tokio::spawn(async move {
-            let (report, biggest) = run_census(&manager, &settings, flag).await;
+            let (mut report, biggest) = run_census(&manager, &settings, flag).await;
+            if lease.is_lost() && report.outcome != CensusOutcome::Complete {
+                report.outcome = CensusOutcome::Failed {
+                    reason: LEASE_LOST.to_owned(),
+                };
+            }
+            if let Err(failure) = lease.release(None).await {
+                tracing::warn!(target_name = %manager.redis.name(), reason = %failure, "the census lease could not be released; it expires by itself");
+            }
             if !biggest.is_empty() {
                 *manager
                     .biggest
@@ -118,18 +176,29 @@ impl CensusManager {
         Ok(())
     }
 
-    /// Asks the running census to stop after its current page; false when none runs.
-    pub fn cancel(&self) -> bool {
-        self.slot.cancel()
+    /// Asks the running census to stop after its current page (on another replica: at its
+    /// next lease renewal); false when none runs.
+    pub async fn cancel(&self) -> Result<bool, RedisFailure> {
+        if self.slot.cancel() {
+            return Ok(true);
+        }
+        Ok(self.leases.request_cancel(JOB).await?.is_some())
     }
 
-    /// Runs a census now and then every `settings.every`, until the task is aborted.
+    /// Runs a census now and then every `settings.every`, until the task is aborted. With
+    /// several replicas, each period's census runs on the first replica that ticks.
     pub async fn schedule(self: Arc<Self>) {
         let Some(every) = self.settings.every else {
             return;
         };
         loop {
-            let _ = self.start();
+            if let Ok(true) = self
+                .leases
+                .first_this_period("census:schedule", every)
+                .await
+            {
+                let _ = self.start().await;
+            }
             tokio::time::sleep(every).await;
         }
     }

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use crate::server::audit::AuditSettings;
 use crate::server::census::CensusSettings;
 use crate::server::flush::FlushSettings;
+use crate::server::job::JobSettings;
 use crate::server::live::settings::LiveSettings;
 use crate::server::rate_limit::settings::RateLimitSettings;
 use crate::server::redis::settings::RedisSettings;
@@ -33,6 +34,8 @@ pub struct Config {
     /// only on a loopback address.
     pub dev_mode: bool,
     pub redis: RedisSettings,
+    /// Leases and the replica's name, for jobs that run once across replicas.
+    pub jobs: JobSettings,
     pub live: LiveSettings,
     pub census: CensusSettings,
     pub flush: FlushSettings,
@@ -67,10 +70,14 @@ impl Config {
                 "dev mode only listens on a loopback address (CACHEPANEL_ADDR)",
             ));
         }
+        let redis = RedisSettings::from_env(env)?;
+        let mut census = CensusSettings::from_env(env)?;
+        add_own_state_group(&mut census.groups, &redis.state_namespace);
         Ok(Self {
-            redis: RedisSettings::from_env(env)?,
+            redis,
+            jobs: JobSettings::from_env(env)?,
             live: LiveSettings::from_env(env)?,
-            census: CensusSettings::from_env(env)?,
+            census,
             flush: FlushSettings::from_env(env)?,
             audit: AuditSettings::from_env(env)?,
             rate_limit: RateLimitSettings::from_env(env)?,
@@ -83,6 +90,25 @@ impl Config {
             dev_mode,
         })
     }
+}
+
+/// cachepanel's own keys (`{namespace}:…`) are application state: counted in the census as
+/// such and never flushable, whatever groups were configured.
+fn add_own_state_group(groups: &mut Vec<crate::model::census::PrefixGroup>, namespace: &str) {
+    let prefix = format!("{namespace}:");
+    if groups
+        .iter()
+        .any(|group| group.prefix == prefix && group.kind == crate::model::census::GroupKind::State)
+    {
+        return;
+    }
+    groups.retain(|group| group.prefix != prefix);
+    groups.push(crate::model::census::PrefixGroup {
+        prefix,
+        name_ru: "Данные cachepanel".into(),
+        name_en: "cachepanel's own data".into(),
+        kind: crate::model::census::GroupKind::State,
+    });
 }
 
 /// Reads a TOML settings file, refusing names the registry does not allow in files, so a

@@ -355,8 +355,20 @@ fn prefix_groups_can_be_configured() {
         "user:=Пользователи|Users|cache; pin:=PIN|PIN|state",
     )])
     .unwrap();
-    assert_eq!(config.census.groups.len(), 2);
+    assert_eq!(config.census.groups.len(), 3);
     assert_eq!(config.census.groups[1].kind, GroupKind::State);
+    // cachepanel's own keys are always a state group, under the configured namespace.
+    assert_eq!(config.census.groups[2].prefix, "cachepanel:");
+    assert_eq!(config.census.groups[2].kind, GroupKind::State);
+    let renamed = self::config(&[("CACHEPANEL_STATE_NAMESPACE", "panel")]).unwrap();
+    assert!(
+        renamed
+            .census
+            .groups
+            .iter()
+            .any(|g| g.prefix == "panel:" && g.kind == GroupKind::State)
+    );
+    assert!(config_error("CACHEPANEL_STATE_NAMESPACE", "a:b").contains("namespace"));
     let error = config_error("CACHEPANEL_PREFIX_GROUPS", "us*er:=a|b|cache");
     assert!(error.contains("glob"), "{error}");
     assert!(config_error("CACHEPANEL_PREFIX_GROUPS", "user:=a|b|other").contains("cache or state"));

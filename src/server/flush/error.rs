@@ -22,6 +22,8 @@ pub enum FlushError {
     ConfirmationMismatch { typed: String, previewed: String },
     #[error("a flush is already running on this Redis")]
     AlreadyRunning,
+    #[error("a flush is already running on this Redis, on replica {0}")]
+    RunningOn(String),
     #[error("the audit entry could not be written ({0}); the flush did not start")]
     AuditUnavailable(String),
     #[error("Redis: {0}")]
@@ -53,7 +55,10 @@ impl From<FlushError> for AppError {
                     previewed: previewed.clone(),
                 }
             }
-            FlushError::AlreadyRunning => Problem::FlushRunning,
+            FlushError::AlreadyRunning => Problem::FlushRunning { replica: None },
+            FlushError::RunningOn(replica) => Problem::FlushRunning {
+                replica: Some(replica.clone()),
+            },
             FlushError::AuditUnavailable(reason) | FlushError::Redis(RedisFailure { reason }) => {
                 return AppError::RedisUnavailable {
                     reason: reason.clone(),
@@ -63,7 +68,9 @@ impl From<FlushError> for AppError {
         let problem = Some(problem);
         match error {
             FlushError::ReadOnly | FlushError::NotACache => AppError::Disabled { message, problem },
-            FlushError::AlreadyRunning => AppError::Conflict { message, problem },
+            FlushError::AlreadyRunning | FlushError::RunningOn(_) => {
+                AppError::Conflict { message, problem }
+            }
             _ => AppError::BadRequest { message, problem },
         }
     }

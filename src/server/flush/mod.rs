@@ -6,10 +6,13 @@
 //! a duty cycle between pages, cancellable within one batch. Never `KEYS`, `FLUSHDB`, `FLUSHALL`
 //! or a server-side script; the key list is never accumulated. Keys written under the prefix
 //! while a flush runs may or may not be deleted (SCAN may or may not return them).
+//!
+//! Across replicas: previews are kept in Redis (`…:flush:preview:{id}`, 10 min), so any replica
+//! confirms them; a flush runs under the target's `flush` lease, so a second start anywhere
+//! answers 409 naming the replica that runs it, and a cancel from any replica reaches it.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
@@ -32,14 +35,30 @@ use crate::model::flush::{
 };
 use crate::server::audit::AuditLog;
 use crate::server::clock::now_ms;
-use crate::server::job::RunSlot;
+use crate::server::job::{JobLeases, LeaseRefusal, RunSlot};
 use crate::server::redis::{RedisFailure, RedisTarget};
 use preview::PreviewCounter;
 use walk::scan_prefix;
 
 /// Previews older than this cannot be confirmed: the keyspace has moved on.
 const PREVIEW_VALID_FOR: Duration = Duration::from_secs(600);
-const MAX_PREVIEWS: usize = 100;
+/// The lease every replica's flushes of one target share.
+const JOB: &str = "flush";
+
+/// What the lease holder tells the other replicas about its flush (`…:flush:run`); a record
+/// found without a lease is a flush that never finished.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FlushRunRecord {
+    pub replica: String,
+    pub actor: String,
+    pub prefix: String,
+    pub preview_id: String,
+    pub started_at_ms: i64,
+    #[serde(default)]
+    pub deleted_keys: u64,
+    #[serde(default)]
+    pub scanned_keys: u64,
+}
 
 pub struct FlushManager {
     redis: RedisTarget,
@@ -47,7 +66,7 @@ pub struct FlushManager {
     settings: FlushSettings,
     audit: AuditLog,
     state: watch::Sender<FlushState>,
-    previews: Mutex<HashMap<String, (FlushPreview, Instant)>>,
+    leases: JobLeases,
     /// Held while a flush runs (until its audit entry is written); cancel goes through it.
     slot: RunSlot,
     /// Set by a shutdown: a stopped run is recorded as interrupted, not cancelled.
@@ -60,6 +79,7 @@ impl FlushManager {
         groups: Vec<PrefixGroup>,
         settings: FlushSettings,
         audit: AuditLog,
+        leases: JobLeases,
     ) -> Arc<Self> {
         let (state, _) = watch::channel(FlushState {
             policy: settings.policy.clone(),
@@ -73,7 +93,7 @@ impl FlushManager {
             settings,
             audit,
             state,
-            previews: Mutex::new(HashMap::new()),
+            leases,
             slot: RunSlot::default(),
             interrupted: AtomicBool::new(false),
         })
@@ -186,17 +206,7 @@ impl FlushManager {
             created_at_ms: now_ms(),
             duration_ms: started.elapsed().as_millis() as u64,
         };
-        {
-            let mut previews = self
-                .previews
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            previews.retain(|_, (_, at)| at.elapsed() < PREVIEW_VALID_FOR);
-            if previews.len() >= MAX_PREVIEWS {
-                previews.clear();
-            }
-            previews.insert(id, (preview.clone(), Instant::now()));
-        }
+        self.keep_preview(&preview).await?;
         let detail = AuditFigures {
             preview_id: Some(preview.id.clone()),
             keys: Some(preview.keys),
@@ -220,15 +230,8 @@ impl FlushManager {
         actor: &str,
     ) -> Result<FlushState, FlushError> {
         self.allowed()?;
-        let previewed = {
-            let previews = self
-                .previews
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            match previews.get(preview_id) {
-                Some((preview, at)) if at.elapsed() < PREVIEW_VALID_FOR => preview.clone(),
-                _ => return Err(FlushError::UnknownPreview),
-            }
+        let Some(previewed) = self.previewed(preview_id).await? else {
+            return Err(FlushError::UnknownPreview);
         };
         if typed_prefix != previewed.prefix {
             return Err(FlushError::ConfirmationMismatch {
@@ -240,32 +243,55 @@ impl FlushManager {
         let Some(cancel) = self.slot.try_start() else {
             return Err(FlushError::AlreadyRunning);
         };
+        let started_at_ms = now_ms();
+        let mut record = FlushRunRecord {
+            replica: self.leases.replica().to_owned(),
+            actor: actor.to_owned(),
+            prefix: prefix.as_str().to_owned(),
+            preview_id: preview_id.to_owned(),
+            started_at_ms,
+            ..FlushRunRecord::default()
+        };
+        let lease = match self
+            .leases
+            .acquire(JOB, &encode_record(&record), cancel.clone())
+            .await
+        {
+            Ok(lease) => lease,
+            Err(refusal) => {
+                self.slot.finish();
+                return Err(match refusal {
+                    LeaseRefusal::HeldBy(replica) => FlushError::RunningOn(replica),
+                    LeaseRefusal::Redis(failure) => FlushError::Redis(failure),
+                });
+            }
+        };
+        if let Some(abandoned) = lease.abandoned() {
+            self.audit_abandoned(abandoned).await;
+        }
         let detail = AuditFigures {
             preview_id: Some(preview_id.to_owned()),
             keys: Some(previewed.keys),
             ..AuditFigures::default()
         }
         .to_detail();
-        let dbsize = match self.dbsize().await {
+        let started = async {
+            let dbsize = self.dbsize().await.map_err(FlushError::Redis)?;
+            self.audit
+                .append(AuditAction::FlushStarted, actor, prefix.as_str(), &detail)
+                .await
+                .map_err(|failure| FlushError::AuditUnavailable(failure.reason))?;
+            Ok::<u64, FlushError>(dbsize)
+        };
+        let dbsize = match started.await {
             Ok(dbsize) => dbsize,
-            Err(failure) => {
+            Err(error) => {
+                let _ = lease.release(None).await;
                 self.slot.finish();
-                return Err(FlushError::Redis(failure));
+                return Err(error);
             }
         };
-        if let Err(failure) = self
-            .audit
-            .append(AuditAction::FlushStarted, actor, prefix.as_str(), &detail)
-            .await
-        {
-            self.slot.finish();
-            return Err(FlushError::AuditUnavailable(failure.reason));
-        }
-        self.previews
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(preview_id);
-        let started_at_ms = now_ms();
+        self.forget_preview(preview_id).await;
         self.state.send_modify(|state| {
             state.running = Some(FlushProgress {
                 prefix: prefix.as_str().to_owned(),
@@ -281,9 +307,18 @@ impl FlushManager {
         let actor = actor.to_owned();
         let preview_id = preview_id.to_owned();
         tokio::spawn(async move {
-            let report = manager
-                .run(prefix, preview_id, started_at_ms, &cancel)
+            let mut report = manager
+                .run(prefix, preview_id, started_at_ms, &cancel, |progress| {
+                    record.deleted_keys = progress.deleted_keys;
+                    record.scanned_keys = progress.scanned_keys;
+                    lease.describe(encode_record(&record));
+                })
                 .await;
+            if lease.is_lost() && report.outcome != FlushOutcome::Complete {
+                report.outcome = FlushOutcome::Failed {
+                    reason: LEASE_LOST.to_owned(),
+                };
+            }
             let reason = match &report.outcome {
                 FlushOutcome::Failed { reason } => Some(reason.clone()),
                 _ => None,
@@ -312,6 +347,10 @@ impl FlushManager {
                 .audit
                 .append_with_retry(action, &actor, &report.prefix, &detail, patience)
                 .await;
+            let last = serde_json::to_string(&report).ok();
+            if let Err(failure) = lease.release(last).await {
+                tracing::warn!(target_name = %manager.redis.name(), reason = %failure, "the flush lease could not be released; it expires by itself");
+            }
             // Idle only once the audit entry is written: shutdown waits for exactly this.
             manager.slot.finish();
             manager.state.send_modify(|_| {});
@@ -336,16 +375,119 @@ impl FlushManager {
         Ok(crate::server::rate_limit::reset_counter(&self.redis, key).await?)
     }
 
-    /// Stops the running flush after its current batch; false when none runs.
-    pub fn cancel(&self) -> bool {
-        self.slot.cancel()
+    /// Stops the running flush after its current batch, on this replica or (at its next lease
+    /// renewal) on whichever runs it; false when none runs.
+    pub async fn cancel(&self) -> Result<bool, FlushError> {
+        if self.slot.cancel() {
+            return Ok(true);
+        }
+        Ok(self.leases.request_cancel(JOB).await?.is_some())
     }
 
     /// Shutdown: the running flush (if any) stops after its current batch and is recorded as
     /// interrupted. Returns whether one was running.
     pub fn interrupt(&self) -> bool {
         self.interrupted.store(true, Ordering::Relaxed);
-        self.cancel()
+        self.slot.cancel()
+    }
+
+    fn preview_key(&self, id: &str) -> Option<String> {
+        // Ids are ours (16 hex digits): anything else names no preview, and no key is built.
+        let ours = id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit());
+        ours.then(|| self.redis.state_key(&format!("flush:preview:{id}")))
+    }
+
+    /// Keeps a preview for `PREVIEW_VALID_FOR`, where every replica finds it.
+    async fn keep_preview(&self, preview: &FlushPreview) -> Result<(), FlushError> {
+        let key = self
+            .preview_key(&preview.id)
+            .ok_or(FlushError::UnknownPreview)?;
+        let text = serde_json::to_string(preview).map_err(|error| {
+            FlushError::Redis(RedisFailure {
+                reason: error.to_string(),
+            })
+        })?;
+        self.redis
+            .run(|mut connection| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(text)
+                    .arg("PX")
+                    .arg(PREVIEW_VALID_FOR.as_millis() as u64)
+                    .query_async::<()>(&mut connection)
+                    .await
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// The preview `id` if it is still valid (made on any replica).
+    async fn previewed(&self, id: &str) -> Result<Option<FlushPreview>, FlushError> {
+        let Some(key) = self.preview_key(id) else {
+            return Ok(None);
+        };
+        let _gate = self.redis.own_lookups().gate().await;
+        let text: Option<String> = self
+            .redis
+            .run(|mut connection| async move {
+                redis::cmd("GET")
+                    .arg(key)
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await?;
+        let found = u64::from(text.is_some());
+        self.redis.own_lookups().record(found, 1 - found);
+        Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
+    }
+
+    /// A started flush used its preview up; a failure only leaves it to expire.
+    async fn forget_preview(&self, id: &str) {
+        if let Some(key) = self.preview_key(id) {
+            let _ = self
+                .redis
+                .run(|mut connection| async move {
+                    redis::cmd("DEL")
+                        .arg(key)
+                        .query_async::<()>(&mut connection)
+                        .await
+                })
+                .await;
+        }
+    }
+
+    /// The previous lease holder's flush never finished (its replica crashed or was killed):
+    /// recorded as interrupted, with what it had deleted by its last renewal.
+    async fn audit_abandoned(&self, record: &str) {
+        let Ok(record) = serde_json::from_str::<FlushRunRecord>(record) else {
+            return;
+        };
+        let detail = AuditFigures {
+            preview_id: Some(record.preview_id.clone()),
+            deleted: Some(record.deleted_keys),
+            scanned: Some(record.scanned_keys),
+            outcome: Some(FlushOutcome::Interrupted.name().to_owned()),
+            reason: Some(format!(
+                "replica {} stopped without finishing; its lease expired",
+                record.replica
+            )),
+            ..AuditFigures::default()
+        }
+        .to_detail();
+        let _ = self
+            .audit
+            .append(
+                AuditAction::FlushInterrupted,
+                &record.actor,
+                &record.prefix,
+                &detail,
+            )
+            .await;
+    }
+
+    /// This replica's name, as other replicas' answers give it.
+    pub fn replica(&self) -> &str {
+        self.leases.replica()
     }
 
     /// Waits until no flush runs (its report and audit entry written) or `limit` passes.
@@ -363,4 +505,12 @@ impl FlushManager {
         };
         tokio::time::timeout(limit, idle).await.is_ok()
     }
+}
+
+/// Why a flush stopped when its lease went away under it.
+const LEASE_LOST: &str =
+    "the flush lease was lost (a Redis failover or a stall longer than the lease); stopped";
+
+fn encode_record(record: &FlushRunRecord) -> String {
+    serde_json::to_string(record).unwrap_or_default()
 }

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::FlushManager;
 use super::walk::{ScanOutcome, scan_prefix};
-use crate::model::flush::{FlushOutcome, FlushReport, KeyPrefix};
+use crate::model::flush::{FlushOutcome, FlushProgress, FlushReport, KeyPrefix};
 
 impl FlushManager {
     pub(super) async fn run(
@@ -17,6 +17,8 @@ impl FlushManager {
         preview_id: String,
         started_at_ms: i64,
         cancel: &Arc<AtomicBool>,
+        // Told the progress after every page (the lease's run record follows it).
+        mut on_page: impl FnMut(&FlushProgress),
     ) -> FlushReport {
         let started = Instant::now();
         let (mut scanned, mut matched) = (0_u64, 0_u64);
@@ -35,6 +37,7 @@ impl FlushManager {
                         scanned = progress.scanned_keys;
                         progress.matched_keys = matched;
                         progress.deleted_keys = deleted;
+                        on_page(progress);
                     }
                 });
                 keys

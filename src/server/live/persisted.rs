@@ -9,9 +9,10 @@ const DAY_MS: i64 = 24 * 60 * 60_000;
 /// Kept this long after the last write, so a stopped cachepanel leaves nothing for good.
 const KEEP_AFTER_LAST_WRITE_MS: i64 = 3 * DAY_MS;
 
-/// `cachepanel:{target}:history`: the braces keep a cluster's copy in one slot.
-pub fn history_key(target: &str) -> String {
-    format!("cachepanel:{{{target}}}:history")
+/// `cachepanel:{target}:history` (namespace configurable): the braces keep a cluster's copy
+/// in one slot.
+pub fn history_key(redis: &RedisTarget) -> String {
+    redis.state_key("history")
 }
 
 /// Writes a closed minute (replacing one written for the same minute, by this or another

@@ -182,7 +182,7 @@ async fn run(redis: RedisTarget, settings: LiveSettings, shared: Shared) {
     let mut diagnostics_published: Option<Instant> = None;
     let history_key = settings
         .keep_history
-        .then(|| persisted::history_key(redis.name()));
+        .then(|| persisted::history_key(&redis));
     if let Some(key) = &history_key {
         restore_history(&redis, key, &history).await;
     }

@@ -26,6 +26,9 @@ pub use failure::RedisFailure;
 pub use own_commands::OwnCommands;
 pub use own_lookups::OwnLookups;
 
+/// Where cachepanel keeps its own state unless `CACHEPANEL_STATE_NAMESPACE` says otherwise.
+pub const DEFAULT_STATE_NAMESPACE: &str = "cachepanel";
+
 /// Timeouts applied to every Redis call.
 #[derive(Clone, Copy, Debug)]
 pub struct Timeouts {
@@ -101,6 +104,8 @@ impl redis::aio::ConnectionLike for Connection {
 
 struct Inner {
     name: String,
+    /// The first segment of the keys cachepanel keeps its own state under (`cachepanel`).
+    state_namespace: std::sync::RwLock<Arc<str>>,
     own_lookups: Arc<OwnLookups>,
     own_commands: Arc<OwnCommands>,
     cluster: Option<ClusterState>,
@@ -208,6 +213,7 @@ impl RedisTarget {
         Self {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
+                state_namespace: std::sync::RwLock::new(Arc::from(DEFAULT_STATE_NAMESPACE)),
                 own_lookups: Arc::new(OwnLookups::default()),
                 own_commands: Arc::new(OwnCommands::default()),
                 cluster: None,
@@ -280,6 +286,32 @@ impl RedisTarget {
 
     pub fn name(&self) -> &str {
         &self.inner.name
+    }
+
+    /// Sets the namespace of cachepanel's own keys on this target (and its clones).
+    pub fn set_state_namespace(&self, namespace: &str) {
+        if let Ok(mut current) = self.inner.state_namespace.write() {
+            *current = Arc::from(namespace);
+        }
+    }
+
+    pub fn state_namespace(&self) -> Arc<str> {
+        self.inner
+            .state_namespace
+            .read()
+            .map(|namespace| namespace.clone())
+            .unwrap_or_else(|_| Arc::from(DEFAULT_STATE_NAMESPACE))
+    }
+
+    /// `{namespace}:{target}:{suffix}`: one of cachepanel's own keys about this target. The
+    /// braces are a hash tag, so on a Cluster all of a target's state shares one slot (scripts
+    /// over several of them stay legal).
+    pub fn state_key(&self, suffix: &str) -> String {
+        format!(
+            "{}:{{{}}}:{suffix}",
+            self.state_namespace(),
+            self.inner.name
+        )
     }
 
     pub fn own_lookups(&self) -> &OwnLookups {

@@ -24,6 +24,8 @@ pub struct RedisSettings {
     pub extra_targets: Vec<ExtraTarget>,
     /// Targets that are caches (flush allowed); the first target by default.
     pub cache_targets: Vec<String>,
+    /// First segment of cachepanel's own keys (history, leases, previews, audit).
+    pub state_namespace: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -92,6 +94,10 @@ impl RedisSettings {
                 format!("'{unknown}' is not a configured target"),
             ));
         }
+        let state_namespace =
+            env.word("CACHEPANEL_STATE_NAMESPACE", super::DEFAULT_STATE_NAMESPACE);
+        check_state_namespace(&state_namespace)
+            .map_err(|e| invalid("CACHEPANEL_STATE_NAMESPACE", e))?;
         Ok(Self {
             url,
             connect_timeout,
@@ -101,6 +107,7 @@ impl RedisSettings {
             target_name,
             extra_targets,
             cache_targets,
+            state_namespace,
         })
     }
 
@@ -160,6 +167,9 @@ impl RedisSettings {
                 })?;
             targets.push(target);
         }
+        for target in &targets {
+            target.set_state_namespace(&self.state_namespace);
+        }
         Ok(targets)
     }
 }
@@ -176,6 +186,23 @@ fn check_target_name(name: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "'{name}': a target name is 1-32 letters, digits, '-' or '_'"
+        ))
+    }
+}
+
+/// The namespace starts every key cachepanel writes and is matched as a literal prefix: no
+/// `:` (it is the first segment), no glob characters, no hash-tag braces.
+fn check_state_namespace(namespace: &str) -> Result<(), String> {
+    let valid = !namespace.is_empty()
+        && namespace.len() <= 32
+        && namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{namespace}': a namespace is 1-32 letters, digits, '-', '_' or '.'"
         ))
     }
 }

@@ -1,5 +1,12 @@
-//! `RunSlot`: one run at a time of a long job (a census, a flush) on one Redis, with a cancel
-//! flag the run checks between pages.
+//! Long jobs (a census, a flush) run once per target: `RunSlot` keeps one run at a time in
+//! this process, with the cancel flag the run checks between pages; `lease` keeps one run at
+//! a time across every replica, through Redis.
+
+mod lease;
+mod settings;
+
+pub use lease::{JobLeases, Lease, LeaseRefusal};
+pub use settings::JobSettings;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

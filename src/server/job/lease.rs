@@ -1,0 +1,428 @@
+//! Leases in Redis for jobs that must run once per target across every replica (a census, a
+//! flush). Taking one is `SET NX PX` of `{namespace}:{target}:{job}:lease` to a random token
+//! and the replica's name; the holder renews it while the job runs and deletes it with a
+//! compare-and-delete script when done. A replica that crashes leaves a lease that expires
+//! after the TTL; one that can no longer renew (a failover lost the key, a stall outlived the
+//! TTL) marks its lease lost and cancels its job.
+//!
+//! Beside the lease, the holder keeps a run record (`…:run`: what runs, its progress), which
+//! it refreshes at every renewal and deletes on release; a record still there when the next
+//! replica takes the lease belongs to a run that never finished. A cancel asked from any
+//! replica is a `…:cancel` key the holder consumes at its next renewal.
+//!
+//! Every key of a target shares its hash tag, so the scripts stay in one slot on a Cluster.
+//! The scripts' `GET`s are keyspace lookups and are recorded as cachepanel's own; `SET`,
+//! `PEXPIRE` and `DEL` are not lookups.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use rand::Rng;
+use redis::Value;
+
+use super::JobSettings;
+use crate::server::redis::{RedisFailure, RedisTarget};
+
+/// KEYS lease, run, cancel; ARGV value, ttl ms, record, record ttl ms.
+/// Returns {1, previous record} when taken, {0, holder} when held.
+static ACQUIRE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+            local previous = redis.call('GET', KEYS[2])
+            redis.call('DEL', KEYS[3])
+            redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+            return {1, previous or ''}
+        end
+        return {0, redis.call('GET', KEYS[1]) or ''}
+        ",
+    )
+});
+
+/// KEYS lease, run, cancel; ARGV value, ttl ms, record ('' keeps it), record ttl ms.
+/// Returns {held, cancel asked, lease existed}.
+static RENEW: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local held = redis.call('GET', KEYS[1])
+        if held ~= ARGV[1] then
+            return {0, 0, held and 1 or 0}
+        end
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        if ARGV[3] ~= '' then
+            redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+        end
+        return {1, redis.call('DEL', KEYS[3]), 1}
+        ",
+    )
+});
+
+/// KEYS lease, run, cancel, last; ARGV value, token, last report ('' for none), its ttl ms.
+/// Deletes the lease if still ours and the run record if it is ours (a lost lease may have
+/// passed to another replica, whose record must stay). Returns {released, lookups found}.
+static RELEASE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local found = 0
+        local held = redis.call('GET', KEYS[1])
+        if held then found = found + 1 end
+        local record = redis.call('GET', KEYS[2])
+        if record then found = found + 1 end
+        if record and string.sub(record, 1, #ARGV[2] + 1) == ARGV[2] .. '\t' then
+            redis.call('DEL', KEYS[2])
+        end
+        if ARGV[3] ~= '' then
+            redis.call('SET', KEYS[4], ARGV[3], 'PX', ARGV[4])
+        end
+        if held == ARGV[1] then
+            redis.call('DEL', KEYS[1], KEYS[3])
+            return {1, found}
+        end
+        return {0, found}
+        ",
+    )
+});
+
+/// KEYS lease, cancel; ARGV ttl ms. Asks the holder to stop; returns the lease's value ('' when
+/// none is held).
+static CANCEL: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local held = redis.call('GET', KEYS[1])
+        if not held then
+            return ''
+        end
+        redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+        return held
+        ",
+    )
+});
+
+/// A run record outlives its lease at most this long (a crashed replica's, never taken over).
+const RECORD_TTL: Duration = Duration::from_secs(24 * 3600);
+/// The last finished run's report is kept this long for the other replicas' pages.
+const LAST_REPORT_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Why a lease was not taken.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum LeaseRefusal {
+    #[error("already running on replica {0}")]
+    HeldBy(String),
+    #[error("Redis: {0}")]
+    Redis(#[from] RedisFailure),
+}
+
+/// The leases of one target's jobs. Cheap to clone.
+#[derive(Clone)]
+pub struct JobLeases {
+    redis: RedisTarget,
+    settings: JobSettings,
+}
+
+struct Keys {
+    lease: String,
+    run: String,
+    cancel: String,
+    last: String,
+}
+
+/// A lease taken: the job runs while it is held.
+pub struct Lease {
+    redis: RedisTarget,
+    keys: Arc<Keys>,
+    value: String,
+    token: String,
+    /// The run record as the job last described itself; written at the next renewal.
+    record: Arc<Mutex<Option<String>>>,
+    lost: Arc<AtomicBool>,
+    renewer: tokio::task::JoinHandle<()>,
+    /// The record the previous holder left: its run never finished.
+    abandoned: Option<String>,
+}
+
+impl JobLeases {
+    pub fn new(redis: RedisTarget, settings: JobSettings) -> Self {
+        Self { redis, settings }
+    }
+
+    pub fn replica(&self) -> &str {
+        &self.settings.replica
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.settings.lease_ttl
+    }
+
+    fn keys(&self, job: &str) -> Keys {
+        Keys {
+            lease: self.redis.state_key(&format!("{job}:lease")),
+            run: self.redis.state_key(&format!("{job}:run")),
+            cancel: self.redis.state_key(&format!("{job}:cancel")),
+            last: self.redis.state_key(&format!("{job}:last")),
+        }
+    }
+
+    /// Takes the lease of `job` with `record` as its run record. While held, it is renewed in
+    /// the background; `cancel` is set when another replica asks to cancel, or when the
+    /// lease is lost (then `Lease::is_lost` says so too).
+    pub async fn acquire(
+        &self,
+        job: &str,
+        record: &str,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<Lease, LeaseRefusal> {
+        let keys = Arc::new(self.keys(job));
+        let token = format!("{:016x}", rand::rng().random::<u64>());
+        let value = format!("{token}\t{}", self.settings.replica);
+        let stored_record = format!("{token}\t{record}");
+        let (taken, text) = {
+            let _gate = self.redis.own_lookups().gate().await;
+            let (lease_key, run_key, cancel_key) =
+                (keys.lease.clone(), keys.run.clone(), keys.cancel.clone());
+            let (value, ttl) = (value.clone(), millis(self.settings.lease_ttl));
+            let record = stored_record.clone();
+            let reply: (i64, String) = self
+                .redis
+                .run(|mut connection| async move {
+                    ACQUIRE
+                        .key(lease_key)
+                        .key(run_key)
+                        .key(cancel_key)
+                        .arg(value)
+                        .arg(ttl)
+                        .arg(record)
+                        .arg(millis(RECORD_TTL))
+                        .invoke_async(&mut connection)
+                        .await
+                })
+                .await?;
+            let found = u64::from(!reply.1.is_empty());
+            self.redis.own_lookups().record(found, 1 - found);
+            reply
+        };
+        if taken == 0 {
+            return Err(LeaseRefusal::HeldBy(holder_of(&text)));
+        }
+        let abandoned = (!text.is_empty()).then(|| record_body(&text).to_owned());
+        let lost = Arc::new(AtomicBool::new(false));
+        let record = Arc::new(Mutex::new(None));
+        let renewer = tokio::spawn(renew(
+            self.redis.clone(),
+            keys.clone(),
+            value.clone(),
+            token.clone(),
+            self.settings.clone(),
+            record.clone(),
+            cancel,
+            lost.clone(),
+        ));
+        Ok(Lease {
+            redis: self.redis.clone(),
+            keys,
+            value,
+            token,
+            record,
+            lost,
+            renewer,
+            abandoned,
+        })
+    }
+
+    /// Asks whichever replica runs `job` to stop at its next renewal. The holder's replica, or
+    /// `None` when nothing runs.
+    pub async fn request_cancel(&self, job: &str) -> Result<Option<String>, RedisFailure> {
+        let keys = self.keys(job);
+        let _gate = self.redis.own_lookups().gate().await;
+        let ttl = millis(self.settings.lease_ttl);
+        let held: String = self
+            .redis
+            .run(|mut connection| async move {
+                CANCEL
+                    .key(keys.lease)
+                    .key(keys.cancel)
+                    .arg(ttl)
+                    .invoke_async(&mut connection)
+                    .await
+            })
+            .await?;
+        let found = u64::from(!held.is_empty());
+        self.redis.own_lookups().record(found, 1 - found);
+        Ok((!held.is_empty()).then(|| holder_of(&held)))
+    }
+
+    /// True for one caller per `every` across all replicas (`SET NX PX`, no lookup): how a
+    /// schedule every replica keeps runs once.
+    pub async fn first_this_period(
+        &self,
+        name: &str,
+        every: Duration,
+    ) -> Result<bool, RedisFailure> {
+        let key = self.redis.state_key(&format!("{name}:period"));
+        let replica = self.settings.replica.clone();
+        // A little shorter than the period: the next tick of the same replica finds it free.
+        let hold = millis(every.mul_f64(0.9).max(Duration::from_millis(1)));
+        let reply: Value = self
+            .redis
+            .run(|mut connection| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(replica)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(hold)
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await?;
+        Ok(!matches!(reply, Value::Nil))
+    }
+}
+
+impl Lease {
+    /// Replaces the run record (progress); written to Redis at the next renewal.
+    pub fn describe(&self, record: String) {
+        if let Ok(mut slot) = self.record.lock() {
+            *slot = Some(record);
+        }
+    }
+
+    /// The lease could not be kept: the job was cancelled because of it.
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+
+    /// The run record the previous holder left behind (its run never finished), if any.
+    pub fn abandoned(&self) -> Option<&str> {
+        self.abandoned.as_deref()
+    }
+
+    /// Ends the lease: deletes it if still ours and keeps `last` (the run's report) for the
+    /// other replicas. Whether it was still ours.
+    pub async fn release(self, last: Option<String>) -> Result<bool, RedisFailure> {
+        self.renewer.abort();
+        let keys = self.keys.clone();
+        let (value, token) = (self.value.clone(), self.token.clone());
+        let _gate = self.redis.own_lookups().gate().await;
+        let reply: (i64, u64) = self
+            .redis
+            .run(|mut connection| async move {
+                RELEASE
+                    .key(&keys.lease)
+                    .key(&keys.run)
+                    .key(&keys.cancel)
+                    .key(&keys.last)
+                    .arg(value)
+                    .arg(token)
+                    .arg(last.unwrap_or_default())
+                    .arg(millis(LAST_REPORT_TTL))
+                    .invoke_async(&mut connection)
+                    .await
+            })
+            .await?;
+        self.redis.own_lookups().record(reply.1, 2 - reply.1.min(2));
+        Ok(reply.0 == 1)
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        // A lease dropped without release (a panic, an abort) just expires.
+        self.renewer.abort();
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn renew(
+    redis: RedisTarget,
+    keys: Arc<Keys>,
+    value: String,
+    token: String,
+    settings: JobSettings,
+    record: Arc<Mutex<Option<String>>>,
+    cancel: Arc<AtomicBool>,
+    lost: Arc<AtomicBool>,
+) {
+    let mut last_renewed = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(settings.renew_every()).await;
+        let described = record
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take())
+            .map(|body| format!("{token}\t{body}"))
+            .unwrap_or_default();
+        let gate = redis.own_lookups().gate().await;
+        let (lease, run, cancel_key) = (keys.lease.clone(), keys.run.clone(), keys.cancel.clone());
+        let (value, ttl) = (value.clone(), millis(settings.lease_ttl));
+        let reply: Result<(i64, i64, u64), RedisFailure> = redis
+            .run(|mut connection| async move {
+                RENEW
+                    .key(lease)
+                    .key(run)
+                    .key(cancel_key)
+                    .arg(value)
+                    .arg(ttl)
+                    .arg(described)
+                    .arg(millis(RECORD_TTL))
+                    .invoke_async(&mut connection)
+                    .await
+            })
+            .await;
+        if let Ok((_, _, existed)) = &reply {
+            redis.own_lookups().record(*existed, 1 - existed.min(&1));
+        }
+        drop(gate);
+        match reply {
+            Ok((1, cancel_asked, _)) => {
+                last_renewed = tokio::time::Instant::now();
+                if cancel_asked > 0 {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+            }
+            Ok(_) => {
+                tracing::warn!(target_name = %redis.name(), lease = %keys.lease, "the job's lease is gone (expired or taken over); stopping the job");
+                break;
+            }
+            Err(failure) if last_renewed.elapsed() >= settings.lease_ttl => {
+                tracing::warn!(target_name = %redis.name(), lease = %keys.lease, reason = %failure, "the job's lease could not be renewed before it expired; stopping the job");
+                break;
+            }
+            Err(_) => {}
+        }
+    }
+    lost.store(true, Ordering::Relaxed);
+    cancel.store(true, Ordering::Relaxed);
+}
+
+fn millis(duration: Duration) -> u64 {
+    duration.as_millis().min(u128::from(u64::MAX)) as u64
+}
+
+/// The replica named in a lease's value (`token\treplica`).
+fn holder_of(value: &str) -> String {
+    value
+        .split_once('\t')
+        .map_or(value, |(_, replica)| replica)
+        .to_owned()
+}
+
+/// A run record without its token (`token\trecord`).
+fn record_body(stored: &str) -> &str {
+    stored.split_once('\t').map_or(stored, |(_, body)| body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lease_values_name_their_replica_and_records_drop_their_token() {
+        assert_eq!(holder_of("00ff\tpanel-a"), "panel-a");
+        assert_eq!(holder_of("panel-without-token"), "panel-without-token");
+        assert_eq!(
+            record_body("00ff\t{\"prefix\":\"user:\"}"),
+            "{\"prefix\":\"user:\"}"
+        );
+    }
+}

@@ -1,0 +1,336 @@
+//! Two real cachepanel processes on one real Redis: jobs run once across replicas (leases in
+//! Redis), previews and cancels work from either, a killed replica's lease expires and its
+//! unfinished flush is audited, and the census schedule fires once per period.
+
+use std::time::{Duration, Instant};
+
+use cachepanel::server::redis::process::{RedisProcess, RedisProcessOptions};
+use serde_json::Value;
+
+use crate::harness::{
+    Served, command_calls, fill_keys, redis_connection, serve, start_redis, token_for,
+};
+
+struct Replica {
+    served: Served,
+    client: reqwest::Client,
+    token: String,
+}
+
+impl Replica {
+    fn start(redis: &RedisProcess, name: &str, extra: &[(&str, &str)]) -> Self {
+        let mut settings = vec![
+            ("CACHEPANEL_REPLICA_ID", name),
+            ("CACHEPANEL_KEEP_HISTORY", "false"),
+        ];
+        settings.extend_from_slice(extra);
+        Self {
+            served: serve(&redis.url(), &settings, &[]),
+            client: reqwest::Client::new(),
+            token: token_for("superadmin", 7),
+        }
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.served.origin))
+            .bearer_auth(&self.token)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.client
+            .get(format!("{}{path}", self.served.origin))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn preview(&self, prefix: &str) -> String {
+        let (status, preview) = self.post("/api/flush/preview", &[("prefix", prefix)]).await;
+        assert_eq!(status, 200, "{preview}");
+        preview["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn start_flush(&self, prefix: &str, id: &str) -> (u16, Value) {
+        self.post(
+            "/api/flush/start",
+            &[("prefix", prefix), ("preview_id", id)],
+        )
+        .await
+    }
+
+    /// The report of the flush this replica ran, once it is over.
+    async fn finished_flush(&self, limit: Duration) -> Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            let state = self.get("/api/flush").await;
+            if state["running"].is_null() && !state["last"].is_null() {
+                return state["last"].clone();
+            }
+            assert!(Instant::now() < deadline, "the flush did not end: {state}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.served.child.kill();
+        let _ = self.served.child.wait();
+        let _ = std::fs::remove_file(&self.served.log);
+    }
+}
+
+fn dbsize(url: &str) -> u64 {
+    redis::cmd("DBSIZE")
+        .query(&mut redis_connection(url))
+        .unwrap()
+}
+
+fn keys_under(url: &str, pattern: &str) -> u64 {
+    let mut connection = redis_connection(url);
+    let mut cursor = 0_u64;
+    let mut count = 0;
+    loop {
+        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(10_000)
+            .query(&mut connection)
+            .unwrap();
+        count += keys.len() as u64;
+        if next == 0 {
+            return count;
+        }
+        cursor = next;
+    }
+}
+
+/// Audit entries with `action`, oldest first, as field maps.
+fn audit_entries(url: &str, action: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg("cachepanel:audit")
+        .arg("-")
+        .arg("+")
+        .query(&mut redis_connection(url))
+        .unwrap();
+    entries
+        .into_iter()
+        .map(|(_, fields)| fields.into_iter().collect())
+        .filter(|fields: &std::collections::HashMap<String, String>| {
+            fields.get("action").map(String::as_str) == Some(action)
+        })
+        .collect()
+}
+
+async fn until_deleting(url: &str, full: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while dbsize(url) >= full {
+        assert!(
+            Instant::now() < deadline,
+            "the flush did not start deleting"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_flush_runs_once_across_replicas_and_either_one_can_confirm_or_cancel_it() {
+    let redis = start_redis(RedisProcessOptions::default());
+    let url = redis.url();
+    fill_keys(&url, "user:", 200_000);
+    fill_keys(&url, "object:", 3_000);
+    fill_keys(&url, "shift:", 500);
+    // A slow flush on A (small duty cycle), so it surely runs while B is asked.
+    let a = Replica::start(
+        &redis,
+        "panel-a",
+        &[("CACHEPANEL_FLUSH_DUTY_CYCLE", "0.05")],
+    );
+    let b = Replica::start(&redis, "panel-b", &[]);
+
+    let id = a.preview("user:").await;
+    let (status, body) = a.start_flush("user:", &id).await;
+    assert_eq!(status, 200, "{body}");
+    until_deleting(&url, 203_500).await;
+
+    // B knows A runs it: a start on B answers 409 naming A.
+    let other = b.preview("object:").await;
+    let (status, refused) = b.start_flush("object:", &other).await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["problem"]["kind"], "flush_running", "{refused}");
+    assert_eq!(refused["problem"]["replica"], "panel-a", "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("panel-a"),
+        "{refused}"
+    );
+
+    // Cancel from B reaches A's flush at its next renewal; it stops within a page after.
+    let asked = Instant::now();
+    let (status, cancelled) = b.post("/api/flush/cancel", &[]).await;
+    assert_eq!(
+        (status, cancelled.clone()),
+        (200, Value::Bool(true)),
+        "{cancelled}"
+    );
+    let report = a.finished_flush(Duration::from_secs(10)).await;
+    let stopped_after = asked.elapsed();
+    assert_eq!(report["outcome"]["state"], "cancelled", "{report}");
+    assert!(
+        stopped_after < Duration::from_secs(3),
+        "stopped {stopped_after:?} after the cancel"
+    );
+    let deleted = report["deleted_keys"].as_u64().unwrap();
+    assert!(deleted > 0 && deleted < 200_000, "{report}");
+    let left = keys_under(&url, "user:*");
+    assert_eq!(left, 200_000 - deleted, "nothing deleted after the report");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        keys_under(&url, "user:*"),
+        left,
+        "nothing deleted after the stop"
+    );
+
+    // A preview made on A is confirmed on B; the flush deletes exactly the prefix.
+    let id = a.preview("object:").await;
+    let (status, body) = b.start_flush("object:", &id).await;
+    assert_eq!(status, 200, "{body}");
+    let report = b.finished_flush(Duration::from_secs(20)).await;
+    assert_eq!(report["outcome"]["state"], "complete", "{report}");
+    assert_eq!(report["deleted_keys"], 3_000);
+    assert_eq!(keys_under(&url, "object:*"), 0);
+    assert_eq!(keys_under(&url, "user:*"), left);
+    assert_eq!(keys_under(&url, "shift:*"), 500);
+    // A used preview is gone for both.
+    let (status, again) = a.start_flush("object:", &id).await;
+    assert_eq!(status, 400, "{again}");
+    assert_eq!(again["problem"]["kind"], "unknown_preview", "{again}");
+    // And nothing of the jobs' own state is left behind but the last reports.
+    assert_eq!(keys_under(&url, "cachepanel:{cache}:flush:lease"), 0);
+    assert_eq!(keys_under(&url, "cachepanel:{cache}:flush:run"), 0);
+    assert_eq!(
+        keys_under(&url, "cachepanel:{cache}:flush:preview:*"),
+        1,
+        "B's unused one"
+    );
+}
+
+#[tokio::test]
+async fn a_killed_replicas_lease_expires_and_its_unfinished_flush_is_audited() {
+    let redis = start_redis(RedisProcessOptions::default());
+    let url = redis.url();
+    fill_keys(&url, "user:", 200_000);
+    fill_keys(&url, "object:", 1_000);
+    let ttl = Duration::from_millis(3_000);
+    let lease = [("CACHEPANEL_LEASE_TTL_MS", "3000")];
+    let mut a = Replica::start(
+        &redis,
+        "panel-a",
+        &[lease[0], ("CACHEPANEL_FLUSH_DUTY_CYCLE", "0.05")],
+    );
+    let b = Replica::start(&redis, "panel-b", &lease);
+    let id = a.preview("user:").await;
+    let (status, body) = a.start_flush("user:", &id).await;
+    assert_eq!(status, 200, "{body}");
+    until_deleting(&url, 201_000).await;
+    // Let a renewal write A's progress into its run record.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+
+    let _ = a.served.child.kill(); // SIGKILL: no shutdown, no release
+    let _ = a.served.child.wait();
+    let killed = Instant::now();
+    let id = b.preview("object:").await;
+    let (status, refused) = b.start_flush("object:", &id).await;
+    assert_eq!(
+        status, 409,
+        "the dead replica's lease still holds: {refused}"
+    );
+    assert_eq!(refused["problem"]["replica"], "panel-a");
+    let started_after = loop {
+        let (status, body) = b.start_flush("object:", &id).await;
+        if status == 200 {
+            break killed.elapsed();
+        }
+        assert_eq!(status, 409, "{body}");
+        assert!(killed.elapsed() < Duration::from_secs(15), "never started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    eprintln!("B started {started_after:?} after A was killed (lease {ttl:?})");
+    // At most the TTL after A's last renewal (≤ 1 s before the kill), plus the poll.
+    assert!(
+        started_after <= ttl + Duration::from_millis(1_000),
+        "{started_after:?}"
+    );
+    let report = b.finished_flush(Duration::from_secs(20)).await;
+    assert_eq!(report["outcome"]["state"], "complete", "{report}");
+    assert_eq!(keys_under(&url, "object:*"), 0);
+
+    // The audit: A's flush started, never finished, and B recorded it as interrupted.
+    let started = audit_entries(&url, "flush_started");
+    assert!(
+        started.iter().any(|e| e["prefix"] == "user:"),
+        "{started:?}"
+    );
+    let finished = audit_entries(&url, "flush_finished");
+    assert!(
+        finished.iter().all(|e| e["prefix"] != "user:"),
+        "A never finished: {finished:?}"
+    );
+    let interrupted = audit_entries(&url, "flush_interrupted");
+    let entry = interrupted
+        .iter()
+        .find(|e| e["prefix"] == "user:")
+        .unwrap_or_else(|| panic!("no interrupted entry for A's flush: {interrupted:?}"));
+    assert!(entry["actor"].contains("#7"), "{entry:?}");
+    let detail = &entry["detail"];
+    assert!(
+        detail.contains("panel-a stopped without finishing"),
+        "{detail}"
+    );
+    let deleted_by_a = 200_000 - keys_under(&url, "user:*");
+    assert!(deleted_by_a > 0);
+    assert!(
+        detail.contains("deleted="),
+        "what A had deleted is recorded: {detail}"
+    );
+}
+
+#[tokio::test]
+async fn the_census_schedule_runs_once_per_period_across_replicas() {
+    let redis = start_redis(RedisProcessOptions::default());
+    let url = redis.url();
+    fill_keys(&url, "user:", 100);
+    let every = [("CACHEPANEL_CENSUS_EVERY_SECONDS", "2")];
+    let before = command_calls(&url, "hgetall");
+    let started = Instant::now();
+    let a = Replica::start(&redis, "panel-a", &every);
+    let b = Replica::start(&redis, "panel-b", &every);
+    tokio::time::sleep(Duration::from_millis(9_000)).await;
+    // Each census reads the application's per-prefix counters once (15 HGETALLs, one per
+    // minute): how many censuses ran, whichever replica ran them.
+    let censuses = (command_calls(&url, "hgetall") - before)
+        / cachepanel::model::census::PREFIX_HITS_MINUTES as u64;
+    let periods = started.elapsed().as_secs_f64() / 2.0;
+    eprintln!("{censuses} censuses in {periods:.1} periods of 2 s with two replicas");
+    assert!(
+        (censuses as f64) <= periods + 1.0 && censuses as f64 >= periods - 2.0,
+        "{censuses} censuses in {periods:.1} periods"
+    );
+    // Both replicas serve a census report (each its own last run, or none yet on one).
+    let ran_on_a = !a.get("/api/census").await["last"].is_null();
+    let ran_on_b = !b.get("/api/census").await["last"].is_null();
+    assert!(ran_on_a || ran_on_b);
+}
