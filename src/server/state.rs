@@ -77,6 +77,7 @@ impl AppState {
         for redis in redises {
             let (sampler, task) = sampler::spawn(redis.clone(), config.live.clone());
             let leases = JobLeases::new(redis.clone(), config.jobs.clone());
+            tasks.push(tokio::spawn(leases.clone().announce_presence()));
             let census = CensusManager::new(redis.clone(), config.census.clone(), leases.clone());
             tasks.push(task);
             tasks.push(tokio::spawn(census.clone().schedule()));
@@ -118,6 +119,7 @@ impl AppState {
         );
         let counters = CountersReader::new(
             redis.clone(),
+            JobLeases::new(redis.clone(), config.jobs.clone()),
             rate_limit.limits.clone(),
             rate_limit.role_lookup.clone(),
             rate_limit.scan_every,

@@ -30,6 +30,10 @@ impl Drop for TestApp {
 pub const TEST_JWT_SECRET: &str = "it-secret-for-tests-0123456789abcdef";
 
 /// A token the way the admin mints it (PyJWT, HS256): `sub`, `role`, `exp`, `iat`, names.
+/// cachepanel's own keys on a Redis while its sampler runs: the replicas' shared count of
+/// cachepanel's lookups (`cachepanel:{target}:own_lookups`).
+pub const SAMPLER_STATE_KEYS: u64 = 1;
+
 pub fn mint_token(claims: &serde_json::Value, secret: &str) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),

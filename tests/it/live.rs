@@ -348,10 +348,7 @@ async fn the_charts_minutes_are_kept_in_redis_and_restored_by_the_next_run() {
     // One more written by this run when its first minute closes (at most a minute away).
     let deadline = Instant::now() + Duration::from_secs(70);
     loop {
-        let kept: u64 = redis::cmd("ZCARD")
-            .arg(key)
-            .query(&mut connection)
-            .unwrap();
+        let kept: u64 = redis::cmd("ZCARD").arg(key).query(&mut connection).unwrap();
         if kept >= 4 {
             break;
         }

@@ -189,3 +189,56 @@ fn the_integration_guide_shows_the_limiters_script_as_it_runs() {
         assert!(guide.contains(line), "docs/integration.md lacks `{line}`");
     }
 }
+
+#[test]
+fn the_replicas_example_runs_two_named_replicas_on_one_redis_behind_nginx() {
+    let mut compose: serde_yaml::Value =
+        serde_yaml::from_str(&read("deploy/replicas/docker-compose.yml")).unwrap();
+    compose.apply_merge().unwrap();
+    let services = &compose["services"];
+    let mut names = Vec::new();
+    for replica in ["cachepanel-a", "cachepanel-b"] {
+        let environment = &services[replica]["environment"];
+        assert!(
+            environment["CACHEPANEL_REDIS_URL"]
+                .as_str()
+                .unwrap()
+                .contains("@redis:6379"),
+            "{replica} watches the shared Redis"
+        );
+        names.push(
+            environment["CACHEPANEL_REPLICA_ID"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        for (name, _) in environment.as_mapping().unwrap() {
+            let name = name.as_str().unwrap();
+            assert!(
+                registry::find(name).is_some(),
+                "{name} is not a cachepanel setting"
+            );
+        }
+        assert_eq!(
+            services[replica]["depends_on"]["redis"]["condition"],
+            "service_healthy"
+        );
+    }
+    assert_eq!(
+        names,
+        ["cachepanel-a", "cachepanel-b"],
+        "each replica has its own name"
+    );
+    let nginx = read("deploy/replicas/nginx.conf");
+    assert!(
+        nginx.contains("server cachepanel-a:3000") && nginx.contains("server cachepanel-b:3000")
+    );
+    let stream = nginx
+        .split("location /admin/cache/api/live/events")
+        .nth(1)
+        .expect("a location for the event stream");
+    assert!(
+        stream.contains("proxy_buffering off"),
+        "events leave at once"
+    );
+}

@@ -56,6 +56,18 @@ impl Replica {
             .unwrap()
     }
 
+    async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.served.origin))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     async fn preview(&self, prefix: &str) -> String {
         let (status, preview) = self.post("/api/flush/preview", &[("prefix", prefix)]).await;
         assert_eq!(status, 200, "{preview}");
@@ -333,4 +345,74 @@ async fn the_census_schedule_runs_once_per_period_across_replicas() {
     let ran_on_a = !a.get("/api/census").await["last"].is_null();
     let ran_on_b = !b.get("/api/census").await["last"].is_null();
     assert!(ran_on_a || ran_on_b);
+}
+
+#[tokio::test]
+async fn one_replicas_census_lookups_never_show_as_cache_traffic_on_another() {
+    let redis = start_redis(RedisProcessOptions::default());
+    let url = redis.url();
+    fill_keys(&url, "user:", 20_000);
+    let fast = [("CACHEPANEL_SAMPLE_INTERVAL_MS", "300")];
+    let a = Replica::start(&redis, "panel-a", &fast);
+    let b = Replica::start(&redis, "panel-b", &fast);
+    // They find each other (announced every 2 s at first) and count their lookups together.
+    for replica in [&a, &b] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let metrics = replica.metrics().await;
+            if metrics.contains(r#"cachepanel_other_replicas_present{target="cache"} 1"#) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "never saw the other: {metrics}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    // A few samples of both, counted together, before the figures are taken.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let lifetime_hits = |snapshot: &Value| snapshot["stats"]["keyspace_hits"].as_i64();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let before = loop {
+        let snapshot = b.get("/api/live/snapshot").await;
+        if let Some(hits) = lifetime_hits(&snapshot) {
+            break hits;
+        }
+        assert!(Instant::now() < deadline, "B never sampled: {snapshot}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let raw_before = crate::harness::raw_keyspace_hits(&url);
+
+    // A census on A: tens of thousands of lookups (TYPE, PTTL, OBJECT …) B never made.
+    let (status, body) = a.post("/api/census/start-full", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while a.get("/api/census").await["last"].is_null() {
+        assert!(Instant::now() < deadline, "the census did not finish");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let raw_after = crate::harness::raw_keyspace_hits(&url);
+    assert!(
+        raw_after - raw_before >= 40_000,
+        "{raw_before} -> {raw_after}"
+    );
+    // Two of B's samples later (A has added its lookups to the shared count by then) ...
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let snapshot = b.get("/api/live/snapshot").await;
+    let after = lifetime_hits(&snapshot).unwrap();
+    // ... B's figures leave A's lookups out, as A's own do (a few of the leases' own may be in
+    // flight between the two).
+    assert!(
+        (after - before).abs() < 50,
+        "B counted A's census: {before} -> {after}"
+    );
+    let on_a = lifetime_hits(&a.get("/api/live/snapshot").await).unwrap();
+    assert!(on_a < 50, "A counted its own census: {on_a}");
+    // No window of B's shows traffic there was not: nobody else looked anything up.
+    let history = b.get("/api/history?range=15m").await;
+    let shown_hits: Vec<&Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|point| point["hit_rate_percent"].as_f64().is_some())
+        .collect();
+    assert!(shown_hits.is_empty(), "{shown_hits:?}");
 }

@@ -163,7 +163,10 @@ async fn cachepanel_follows_a_sentinel_failover_and_shows_the_topology() {
     );
     assert_eq!(seen.sentinels.len(), 3, "{:?}", seen.sentinels);
     assert!(seen.sentinels.iter().all(|s| s.healthy));
-    assert_eq!(snapshot.stats.as_ref().unwrap().total_keys, 25);
+    assert_eq!(
+        snapshot.stats.as_ref().unwrap().total_keys,
+        25 + crate::harness::SAMPLER_STATE_KEYS
+    );
     let (_, page) = app.get_text("/admin/cache/stats").await;
     assert!(
         page.contains(r#"data-testid="topology""#),
@@ -213,7 +216,10 @@ async fn cachepanel_follows_a_sentinel_failover_and_shows_the_topology() {
     // Reads and writes now reach the new master.
     let (_, stats) = app.get_json("/api/stats").await;
     assert_eq!(stats["status"], "up", "{stats}");
-    assert_eq!(stats["stats"]["total_keys"], 25);
+    assert_eq!(
+        stats["stats"]["total_keys"],
+        25 + crate::harness::SAMPLER_STATE_KEYS
+    );
     let preview = app
         .http
         .post(format!("{}/api/flush/preview", app.base_url))

@@ -25,12 +25,22 @@ async fn each_target_is_watched_on_its_own_and_only_caches_flush() {
 
     // Stats: the first target by default, the other by path prefix or ?target=.
     let (_, cache) = app.get_json("/api/stats").await;
-    assert_eq!(cache["stats"]["total_keys"], 30);
+    // Each target holds cachepanel's own state hash too.
+    assert_eq!(
+        cache["stats"]["total_keys"],
+        30 + crate::harness::SAMPLER_STATE_KEYS
+    );
     let (status, bot) = app.get_json("/targets/bot-fsm/api/stats").await;
     assert_eq!(status, 200, "{bot}");
-    assert_eq!(bot["stats"]["total_keys"], 7);
+    assert_eq!(
+        bot["stats"]["total_keys"],
+        7 + crate::harness::SAMPLER_STATE_KEYS
+    );
     let (_, bot) = app.get_json("/api/stats?target=bot-fsm").await;
-    assert_eq!(bot["stats"]["total_keys"], 7);
+    assert_eq!(
+        bot["stats"]["total_keys"],
+        7 + crate::harness::SAMPLER_STATE_KEYS
+    );
     let (status, unknown) = app.get_json("/targets/nope/api/stats").await;
     assert_eq!(status, 400);
     assert!(
@@ -60,8 +70,11 @@ async fn each_target_is_watched_on_its_own_and_only_caches_flush() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    // Plus the census' lease and run record, kept on the target they are about.
-    assert_eq!(bot_census["last"]["scanned_keys"], 7 + 2);
+    // Plus cachepanel's own keys, kept on the target they are about.
+    assert_eq!(
+        bot_census["last"]["scanned_keys"],
+        7 + crate::census::OWN_KEYS_DURING_A_CENSUS
+    );
     let (_, cache_census) = app.get_json("/api/census").await;
     assert!(
         cache_census["last"].is_null(),
@@ -86,7 +99,10 @@ async fn each_target_is_watched_on_its_own_and_only_caches_flush() {
         "{refusal}"
     );
     let (_, bot) = app.get_json("/targets/bot-fsm/api/stats").await;
-    assert_eq!(bot["stats"]["total_keys"], 7);
+    assert_eq!(
+        bot["stats"]["total_keys"],
+        7 + crate::harness::SAMPLER_STATE_KEYS
+    );
     let response = app
         .http
         .post(format!("{}/api/flush/preview", app.base_url))
@@ -103,7 +119,7 @@ async fn each_target_is_watched_on_its_own_and_only_caches_flush() {
     // The page of a target, with the selector; server functions of the page go to its prefix.
     let (status, html) = app.get_text("/admin/cache/stats?target=bot-fsm").await;
     assert_eq!(status, 200);
-    assert_eq!(test_id_text(&html, "total-keys").as_deref(), Some("7"));
+    assert_eq!(test_id_text(&html, "total-keys").as_deref(), Some("8"));
     assert!(html.contains(r#"data-testid="targets""#));
     assert!(html.contains(r#""api_prefix":"/targets/bot-fsm""#));
     let (status, _) = app.get_text("/admin/cache/stats?target=nope").await;
@@ -133,8 +149,8 @@ async fn each_target_is_watched_on_its_own_and_only_caches_flush() {
     // /metrics carries both targets.
     let text = app.get("/metrics").await.text().await.unwrap();
     assert!(
-        text.contains(r#"cachepanel_keys{target="cache"} 30"#),
+        text.contains(r#"cachepanel_keys{target="cache"} 31"#),
         "{text}"
     );
-    assert!(text.contains(r#"cachepanel_keys{target="bot-fsm"} 7"#));
+    assert!(text.contains(r#"cachepanel_keys{target="bot-fsm"} 8"#));
 }

@@ -194,7 +194,7 @@ impl CensusManager {
         loop {
             if let Ok(true) = self
                 .leases
-                .first_this_period("census:schedule", every)
+                .first_this_period("census_schedule", every)
                 .await
             {
                 let _ = self.start().await;
@@ -268,7 +268,25 @@ async fn run_census(
     // Keys picked for inspection on the previous page; their commands ride with the next SCAN.
     let mut inspect: Vec<Vec<u8>> = Vec::new();
     loop {
-        let follow_ups = inspection_commands(&inspect, hotness_kind);
+        let mut follow_ups = inspection_commands(&inspect, hotness_kind);
+        // The page's lookups and their addition to every replica's shared count go in one
+        // transaction, so no other replica's sample sees some of them uncounted (not on a
+        // Cluster, where that count lives on one master; there the sampler adds them a sample
+        // later).
+        let expected = (inspect.len() * LOOKUPS_PER_INSPECTION) as i64;
+        let shared = (!manager.redis.is_cluster() && expected > 0)
+            .then(|| {
+                manager
+                    .redis
+                    .own_lookups()
+                    .shared_increment("hits", expected)
+            })
+            .flatten()
+            .map(|add| {
+                follow_ups.push(add);
+                follow_ups = in_one_transaction(std::mem::take(&mut follow_ups));
+                expected
+            });
         let page = match walker.next(follow_ups).await {
             Ok(page) => page,
             Err(failure) => {
@@ -279,7 +297,14 @@ async fn run_census(
             }
         };
         let inspected = std::mem::take(&mut inspect);
-        census.record_inspections(&inspected, page.replies, manager.redis.own_lookups());
+        let mut replies = page.replies;
+        if let Some(expected) = shared {
+            replies = transaction_replies(replies);
+            if replies.pop().is_some_and(|reply| reply.is_ok()) {
+                manager.redis.own_lookups().mark_shared((expected, 0));
+            }
+        }
+        census.record_inspections(&inspected, replies, manager.redis.own_lookups());
         match page.end {
             Some(WalkEnd::Cancelled) => {
                 outcome = CensusOutcome::Cancelled;
@@ -363,7 +388,7 @@ async fn read_prefix_counters(redis: &RedisTarget, now_ms: i64) -> BTreeMap<Stri
         .collect();
     // HGETALL counts as a keyspace lookup too; recorded as our own under the same gate.
     let _gate = redis.own_lookups().gate().await;
-    let commands = minutes
+    let mut commands: Vec<redis::Cmd> = minutes
         .iter()
         .map(|key| {
             let mut command = redis::cmd("HGETALL");
@@ -371,11 +396,22 @@ async fn read_prefix_counters(redis: &RedisTarget, now_ms: i64) -> BTreeMap<Stri
             command
         })
         .collect();
+    // Counted in every replica's shared count in the same round trip, as misses (what they
+    // nearly always are); the sampler corrects the rest later.
+    let expected = commands.len() as i64;
+    let shared = (!redis.is_cluster())
+        .then(|| redis.own_lookups().shared_increment("misses", expected))
+        .flatten()
+        .map(|add| commands.push(add))
+        .is_some();
     let hashes: Vec<Vec<(String, u64)>> = redis
         .query_each(commands)
         .await
         .ok()
-        .and_then(|replies| {
+        .and_then(|mut replies| {
+            if shared && replies.pop().is_some() {
+                redis.own_lookups().mark_shared((0, expected));
+            }
             replies
                 .into_iter()
                 .map(redis::from_redis_value)
@@ -393,6 +429,32 @@ async fn read_prefix_counters(redis: &RedisTarget, now_ms: i64) -> BTreeMap<Stri
     }
     totals
 }
+
+/// `commands` between MULTI and EXEC.
+fn in_one_transaction(commands: Vec<redis::Cmd>) -> Vec<redis::Cmd> {
+    let mut wrapped = Vec::with_capacity(commands.len() + 2);
+    wrapped.push(redis::cmd("MULTI"));
+    wrapped.extend(commands);
+    wrapped.push(redis::cmd("EXEC"));
+    wrapped
+}
+
+/// The replies of the commands of `in_one_transaction` (EXEC's array); none when it failed.
+fn transaction_replies(replies: Vec<RedisResult<Value>>) -> Vec<RedisResult<Value>> {
+    match replies.into_iter().last() {
+        Some(Ok(Value::Array(items))) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::ServerError(error) => Err(error.into()),
+                item => Ok(item),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// TYPE, PTTL and OBJECT count as keyspace lookups (MEMORY USAGE does not).
+const LOOKUPS_PER_INSPECTION: usize = 3;
 
 /// TYPE, PTTL, MEMORY USAGE and OBJECT IDLETIME (or FREQ) of each key, in that order.
 fn inspection_commands(keys: &[Vec<u8>], hotness: HotnessKind) -> Vec<redis::Cmd> {

@@ -426,18 +426,9 @@ impl FlushManager {
         let Some(key) = self.preview_key(id) else {
             return Ok(None);
         };
-        let _gate = self.redis.own_lookups().gate().await;
-        let text: Option<String> = self
-            .redis
-            .run(|mut connection| async move {
-                redis::cmd("GET")
-                    .arg(key)
-                    .query_async(&mut connection)
-                    .await
-            })
-            .await?;
-        let found = u64::from(text.is_some());
-        self.redis.own_lookups().record(found, 1 - found);
+        let mut read = redis::cmd("GET");
+        read.arg(key);
+        let text = self.redis.read_state(read, false).await?;
         Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
     }
 

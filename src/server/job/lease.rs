@@ -19,33 +19,52 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
-use redis::Value;
 
 use super::JobSettings;
 use crate::server::redis::{RedisFailure, RedisTarget};
 
-/// KEYS lease, run, cancel; ARGV value, ttl ms, record, record ttl ms.
+// Every script takes the replicas' shared lookup count as its last key and adds its own GETs
+// to it (under the Redis run its last argument names; '' for none), atomically with the GETs
+// themselves, so no replica's sample sees them uncounted.
+
+/// KEYS lease, run, cancel, shared count; ARGV value, ttl ms, record, record ttl ms, share.
 /// Returns {1, previous record} when taken, {0, holder} when held.
 static ACQUIRE: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
+        local function count(found)
+            local run = ARGV[#ARGV]
+            if run ~= '' then
+                redis.call('HINCRBY', KEYS[#KEYS], (found and 'hits:' or 'misses:') .. run, 1)
+            end
+        end
         if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
             local previous = redis.call('GET', KEYS[2])
+            count(previous)
             redis.call('DEL', KEYS[3])
             redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
             return {1, previous or ''}
         end
-        return {0, redis.call('GET', KEYS[1]) or ''}
+        local holder = redis.call('GET', KEYS[1])
+        count(holder)
+        return {0, holder or ''}
         ",
     )
 });
 
-/// KEYS lease, run, cancel; ARGV value, ttl ms, record ('' keeps it), record ttl ms.
-/// Returns {held, cancel asked, lease existed}.
+/// KEYS lease, run, cancel, shared count; ARGV value, ttl ms, record ('' keeps it), record
+/// ttl ms, share. Returns {held, cancel asked, lease existed}.
 static RENEW: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
+        local function count(found)
+            local run = ARGV[#ARGV]
+            if run ~= '' then
+                redis.call('HINCRBY', KEYS[#KEYS], (found and 'hits:' or 'misses:') .. run, 1)
+            end
+        end
         local held = redis.call('GET', KEYS[1])
+        count(held)
         if held ~= ARGV[1] then
             return {0, 0, held and 1 or 0}
         end
@@ -58,16 +77,25 @@ static RENEW: LazyLock<redis::Script> = LazyLock::new(|| {
     )
 });
 
-/// KEYS lease, run, cancel, last; ARGV value, token, last report ('' for none), its ttl ms.
-/// Deletes the lease if still ours and the run record if it is ours (a lost lease may have
-/// passed to another replica, whose record must stay). Returns {released, lookups found}.
+/// KEYS lease, run, cancel, last, shared count; ARGV value, token, last report ('' for none),
+/// its ttl ms, share. Deletes the lease if still ours and the run record if it is ours (a
+/// lost lease may have passed to another replica, whose record must stay). Returns
+/// {released, lookups found}.
 static RELEASE: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
+        local function count(found)
+            local run = ARGV[#ARGV]
+            if run ~= '' then
+                redis.call('HINCRBY', KEYS[#KEYS], (found and 'hits:' or 'misses:') .. run, 1)
+            end
+        end
         local found = 0
         local held = redis.call('GET', KEYS[1])
+        count(held)
         if held then found = found + 1 end
         local record = redis.call('GET', KEYS[2])
+        count(record)
         if record then found = found + 1 end
         if record and string.sub(record, 1, #ARGV[2] + 1) == ARGV[2] .. '\t' then
             redis.call('DEL', KEYS[2])
@@ -84,12 +112,19 @@ static RELEASE: LazyLock<redis::Script> = LazyLock::new(|| {
     )
 });
 
-/// KEYS lease, cancel; ARGV ttl ms. Asks the holder to stop; returns the lease's value ('' when
-/// none is held).
+/// KEYS lease, cancel, shared count; ARGV ttl ms, share. Asks the holder to stop; returns the
+/// lease's value ('' when none is held).
 static CANCEL: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
+        local function count(found)
+            local run = ARGV[#ARGV]
+            if run ~= '' then
+                redis.call('HINCRBY', KEYS[#KEYS], (found and 'hits:' or 'misses:') .. run, 1)
+            end
+        end
         local held = redis.call('GET', KEYS[1])
+        count(held)
         if not held then
             return ''
         end
@@ -98,6 +133,65 @@ static CANCEL: LazyLock<redis::Script> = LazyLock::new(|| {
         ",
     )
 });
+
+/// KEYS state hash; ARGV field, hold ms, run to count under, hash ttl ms, now (ms, the
+/// replica's clock: a script that reads Redis' own clock shows in the slow log as a command
+/// of nobody's). Claims the field until now +
+/// hold unless another claim still holds it; its HGET is counted in the same hash's shared
+/// lookup count. Returns {claimed, lookup found}.
+static CLAIM: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local ms = tonumber(ARGV[5])
+        -- Redis counts a hash read as a hit when the hash exists, whatever the field; PEXPIRE
+        -- says whether it does without being a lookup itself (and keeps the hash alive).
+        local found = redis.call('PEXPIRE', KEYS[1], ARGV[4])
+        local held = redis.call('HGET', KEYS[1], ARGV[1])
+        if ARGV[3] ~= '' then
+            redis.call('HINCRBY', KEYS[1], (found == 1 and 'hits:' or 'misses:') .. ARGV[3], 1)
+        end
+        if held and tonumber(held) > ms then
+            return {0, found}
+        end
+        redis.call('HSET', KEYS[1], ARGV[1], ms + tonumber(ARGV[2]))
+        return {1, found}
+        ",
+    )
+});
+
+/// KEYS state hash; ARGV this replica's field, stale after ms, hash ttl ms, run to count
+/// under, now (ms). Marks this replica present, forgets replicas not seen for too long, and returns how
+/// many are present (this one included). The HSCAN is a lookup, counted in the shared count.
+static PRESENCE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local now = tonumber(ARGV[5])
+        redis.call('HSET', KEYS[1], ARGV[1], now)
+        local page = redis.call('HSCAN', KEYS[1], 0, 'MATCH', 'replica:*', 'COUNT', 1000)
+        if ARGV[4] ~= '' then
+            redis.call('HINCRBY', KEYS[1], 'hits:' .. ARGV[4], 1)
+        end
+        local fields = page[2]
+        local present = 0
+        for i = 1, #fields, 2 do
+            if now - tonumber(fields[i + 1]) < tonumber(ARGV[2]) then
+                present = present + 1
+            else
+                redis.call('HDEL', KEYS[1], fields[i])
+            end
+        end
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        return present
+        ",
+    )
+});
+
+/// How often a replica says it is there; one not heard of for `PRESENCE_STALE` is gone.
+const PRESENCE_EVERY: Duration = Duration::from_secs(30);
+const PRESENCE_EVERY_AT_START: Duration = Duration::from_secs(2);
+const PRESENCE_STALE: Duration = Duration::from_secs(75);
+/// The state hash outlives the last replica's last word this long.
+const STATE_TTL: Duration = Duration::from_secs(3 * 24 * 3600);
 
 /// A run record outlives its lease at most this long (a crashed replica's, never taken over).
 const RECORD_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -182,6 +276,8 @@ impl JobLeases {
                 (keys.lease.clone(), keys.run.clone(), keys.cancel.clone());
             let (value, ttl) = (value.clone(), millis(self.settings.lease_ttl));
             let record = stored_record.clone();
+            let (shared, share) = shared_count(&self.redis, &keys.lease);
+            let run_to_count = share.clone();
             let reply: (i64, String) = self
                 .redis
                 .run(|mut connection| async move {
@@ -189,16 +285,18 @@ impl JobLeases {
                         .key(lease_key)
                         .key(run_key)
                         .key(cancel_key)
+                        .key(shared)
                         .arg(value)
                         .arg(ttl)
                         .arg(record)
                         .arg(millis(RECORD_TTL))
+                        .arg(run_to_count)
                         .invoke_async(&mut connection)
                         .await
                 })
                 .await?;
             let found = u64::from(!reply.1.is_empty());
-            self.redis.own_lookups().record(found, 1 - found);
+            counted(&self.redis, &share, found, 1 - found);
             reply
         };
         if taken == 0 {
@@ -235,47 +333,104 @@ impl JobLeases {
         let keys = self.keys(job);
         let _gate = self.redis.own_lookups().gate().await;
         let ttl = millis(self.settings.lease_ttl);
+        let (shared, share) = shared_count(&self.redis, &keys.lease);
+        let run_to_count = share.clone();
         let held: String = self
             .redis
             .run(|mut connection| async move {
                 CANCEL
                     .key(keys.lease)
                     .key(keys.cancel)
+                    .key(shared)
                     .arg(ttl)
+                    .arg(run_to_count)
                     .invoke_async(&mut connection)
                     .await
             })
             .await?;
         let found = u64::from(!held.is_empty());
-        self.redis.own_lookups().record(found, 1 - found);
+        counted(&self.redis, &share, found, 1 - found);
         Ok((!held.is_empty()).then(|| holder_of(&held)))
     }
 
-    /// True for one caller per `every` across all replicas (`SET NX PX`, no lookup): how a
-    /// schedule every replica keeps runs once.
+    /// True for one caller per `every` across all replicas: how a schedule every replica keeps
+    /// runs once. The claim is a field of the target's state hash (`{name}` → until when).
     pub async fn first_this_period(
         &self,
         name: &str,
         every: Duration,
     ) -> Result<bool, RedisFailure> {
-        let key = self.redis.state_key(&format!("{name}:period"));
-        let replica = self.settings.replica.clone();
+        let state = self.redis.state_hash();
         // A little shorter than the period: the next tick of the same replica finds it free.
         let hold = millis(every.mul_f64(0.9).max(Duration::from_millis(1)));
-        let reply: Value = self
+        let field = format!("claim:{name}");
+        let _gate = self.redis.own_lookups().gate().await;
+        let (_, share) = shared_count(&self.redis, &state);
+        let run_to_count = share.clone();
+        let (claimed, found): (i64, u64) = self
             .redis
             .run(|mut connection| async move {
-                redis::cmd("SET")
-                    .arg(key)
-                    .arg(replica)
-                    .arg("NX")
-                    .arg("PX")
+                CLAIM
+                    .key(state)
+                    .arg(field)
                     .arg(hold)
-                    .query_async(&mut connection)
+                    .arg(run_to_count)
+                    .arg(millis(STATE_TTL))
+                    .arg(crate::server::clock::now_ms())
+                    .invoke_async(&mut connection)
                     .await
             })
             .await?;
-        Ok(!matches!(reply, Value::Nil))
+        counted(&self.redis, &share, found, 1 - found.min(1));
+        Ok(claimed == 1)
+    }
+}
+
+impl JobLeases {
+    /// Says this replica is there every `PRESENCE_EVERY` (one field of the target's state
+    /// hash) and learns whether others are: then cachepanel's lookups are counted together
+    /// (see `OwnLookups::others_present`). Runs until aborted.
+    pub async fn announce_presence(self) {
+        let started = tokio::time::Instant::now();
+        loop {
+            match self.announce().await {
+                Ok(present) => self.redis.own_lookups().set_others_present(present > 1),
+                Err(failure) => {
+                    tracing::debug!(target_name = %self.redis.name(), reason = %failure, "presence not announced");
+                }
+            }
+            // Often at first, so replicas started together find each other within seconds.
+            let pause = if started.elapsed() < PRESENCE_EVERY {
+                PRESENCE_EVERY_AT_START
+            } else {
+                PRESENCE_EVERY
+            };
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    async fn announce(&self) -> Result<u64, RedisFailure> {
+        let state = self.redis.state_hash();
+        let field = format!("replica:{}", self.settings.replica);
+        let _gate = self.redis.own_lookups().gate().await;
+        let (_, share) = shared_count(&self.redis, &state);
+        let run_to_count = share.clone();
+        let present: u64 = self
+            .redis
+            .run(|mut connection| async move {
+                PRESENCE
+                    .key(state)
+                    .arg(field)
+                    .arg(millis(PRESENCE_STALE))
+                    .arg(millis(STATE_TTL))
+                    .arg(run_to_count)
+                    .arg(crate::server::clock::now_ms())
+                    .invoke_async(&mut connection)
+                    .await
+            })
+            .await?;
+        counted(&self.redis, &share, 1, 0);
+        Ok(present)
     }
 }
 
@@ -304,6 +459,8 @@ impl Lease {
         let keys = self.keys.clone();
         let (value, token) = (self.value.clone(), self.token.clone());
         let _gate = self.redis.own_lookups().gate().await;
+        let (shared, share) = shared_count(&self.redis, &keys.lease);
+        let run_to_count = share.clone();
         let reply: (i64, u64) = self
             .redis
             .run(|mut connection| async move {
@@ -312,15 +469,17 @@ impl Lease {
                     .key(&keys.run)
                     .key(&keys.cancel)
                     .key(&keys.last)
+                    .key(shared)
                     .arg(value)
                     .arg(token)
                     .arg(last.unwrap_or_default())
                     .arg(millis(LAST_REPORT_TTL))
+                    .arg(run_to_count)
                     .invoke_async(&mut connection)
                     .await
             })
             .await?;
-        self.redis.own_lookups().record(reply.1, 2 - reply.1.min(2));
+        counted(&self.redis, &share, reply.1, 2 - reply.1.min(2));
         Ok(reply.0 == 1)
     }
 }
@@ -355,22 +514,27 @@ async fn renew(
         let gate = redis.own_lookups().gate().await;
         let (lease, run, cancel_key) = (keys.lease.clone(), keys.run.clone(), keys.cancel.clone());
         let (value, ttl) = (value.clone(), millis(settings.lease_ttl));
+        let (shared, share) = shared_count(&redis, &keys.lease);
+        let run_to_count = share.clone();
         let reply: Result<(i64, i64, u64), RedisFailure> = redis
             .run(|mut connection| async move {
                 RENEW
                     .key(lease)
                     .key(run)
                     .key(cancel_key)
+                    .key(shared)
                     .arg(value)
                     .arg(ttl)
                     .arg(described)
                     .arg(millis(RECORD_TTL))
+                    .arg(run_to_count)
                     .invoke_async(&mut connection)
                     .await
             })
             .await;
         if let Ok((_, _, existed)) = &reply {
-            redis.own_lookups().record(*existed, 1 - existed.min(&1));
+            let existed = (*existed).min(1);
+            counted(&redis, &share, existed, 1 - existed);
         }
         drop(gate);
         match reply {
@@ -393,6 +557,25 @@ async fn renew(
     }
     lost.store(true, Ordering::Relaxed);
     cancel.store(true, Ordering::Relaxed);
+}
+
+/// The replicas' shared lookup count as the scripts' last key, and the Redis run to count
+/// under ('' with a stand-in key of the same slot until the sampler knows the count).
+fn shared_count(redis: &RedisTarget, stand_in: &str) -> (String, String) {
+    match redis.own_lookups().shared_count() {
+        Some(count) => (count.key, count.run_id),
+        None => (stand_in.to_owned(), String::new()),
+    }
+}
+
+/// Records a script's lookups as cachepanel's own, and as shared when the script added them.
+fn counted(redis: &RedisTarget, share: &str, hits: u64, misses: u64) {
+    redis.own_lookups().record(hits, misses);
+    if !share.is_empty() {
+        redis
+            .own_lookups()
+            .mark_shared((hits as i64, misses as i64));
+    }
 }
 
 fn millis(duration: Duration) -> u64 {

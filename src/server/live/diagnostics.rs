@@ -82,7 +82,16 @@ impl Diagnostics {
             now_ms,
         ));
         let slowlog_config = (config.slowlog_slower_than_usec, config.slowlog_max_len);
-        let mut changed = persistence != self.persistence || slowlog_config != self.slowlog_config;
+        // The count of changes since the save moves with every write anywhere (cachepanel's
+        // own presence included); it is shown at the next periodic publication, not pushed.
+        let steady = |health: &Option<PersistenceHealth>| {
+            health.clone().map(|health| PersistenceHealth {
+                changes_since_save: 0,
+                ..health
+            })
+        };
+        let mut changed = steady(&persistence) != steady(&self.persistence)
+            || slowlog_config != self.slowlog_config;
         self.persistence = persistence;
         self.slowlog_config = slowlog_config;
         let nodes = nodes_of(redis).await;
@@ -91,7 +100,13 @@ impl Diagnostics {
             let tracker = self.slow_logs.entry(address.clone()).or_default();
             let was_unavailable = tracker.unavailable.clone();
             match tracker
-                .read_new(node, run_id, config.slowlog_max_len, now_ms)
+                .read_new(
+                    node,
+                    run_id,
+                    config.slowlog_max_len,
+                    now_ms,
+                    &redis.state_namespace(),
+                )
                 .await
             {
                 Ok(fresh) => changed |= fresh > 0 || was_unavailable.is_some(),

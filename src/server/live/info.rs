@@ -11,7 +11,7 @@ use crate::model::commands::{
 };
 use crate::model::info::InfoFields;
 use crate::model::stats::NodeStats;
-use crate::server::redis::{RedisFailure, RedisTarget};
+use crate::server::redis::{RedisFailure, RedisTarget, SharedCount};
 
 /// Which `INFO` to send. Redis 7 takes several sections in one call (`INFO default
 /// commandstats latencystats`); older servers refuse that, and are asked `INFO all` from then
@@ -129,10 +129,190 @@ pub struct QuietReading {
     pub nodes: Vec<NodeStats>,
     pub own_totals: (u64, u64),
     pub own_this_run: (u64, u64),
+    /// The own lookups are every replica's (the shared count), not only this one's; windows
+    /// between readings of different kinds are not compared.
+    pub own_shared: bool,
     /// Redis' commandstats, and cachepanel's own commands counted up to this reading.
     pub commands: CommandTable,
     pub own_commands: OwnCalls,
     pub latency: LatencyTable,
+}
+
+/// How long the replicas' shared count of one Redis run outlives its last addition.
+const SHARED_LOOKUPS_TTL_MS: u64 = 3 * 24 * 3600 * 1000;
+
+/// The count every replica of a target shares of cachepanel's lookups during the Redis run
+/// `run_id`: the fields `hits:{run_id}` and `misses:{run_id}` of the target's state hash
+/// (`{namespace}:{target}:state`).
+fn shared_count_of(redis: &RedisTarget, run_id: &str) -> Option<SharedCount> {
+    let plain = !run_id.is_empty() && run_id.bytes().all(|b| b.is_ascii_alphanumeric());
+    plain.then(|| SharedCount {
+        key: redis.state_hash(),
+        run_id: run_id.to_owned(),
+    })
+}
+
+/// `HINCRBY` of this replica's new lookups into the shared count (a write, not a lookup, so
+/// sharing costs no lookup itself), its expiry renewed; replies: the two new totals.
+fn add_to_shared(pipe: &mut redis::Pipeline, count: &SharedCount, (hits, misses): (i64, i64)) {
+    pipe.cmd("HINCRBY")
+        .arg(&count.key)
+        .arg(count.field("hits"))
+        .arg(hits)
+        .cmd("HINCRBY")
+        .arg(&count.key)
+        .arg(count.field("misses"))
+        .arg(misses)
+        .cmd("PEXPIRE")
+        .arg(&count.key)
+        .arg(SHARED_LOOKUPS_TTL_MS)
+        .ignore();
+}
+
+/// INFO and DBSIZE in one transaction with the addition to the shared count of the run the
+/// last reading saw: the count and the figures are then of the same instant, whatever other
+/// replicas do meanwhile (their bulk lookups carry their own additions in their own
+/// transactions).
+async fn read_sections_sharing(
+    redis: &RedisTarget,
+    sections: &'static [&'static str],
+    count: SharedCount,
+    delta: (i64, i64),
+) -> Result<(InfoFields, u64, (u64, u64)), RedisFailure> {
+    let (hits, misses, info, total_keys): (u64, u64, String, u64) = redis
+        .run(|mut connection| async move {
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            add_to_shared(&mut pipe, &count, delta);
+            pipe.cmd("INFO").arg(sections).cmd("DBSIZE");
+            pipe.query_async(&mut connection).await
+        })
+        .await?;
+    redis.own_lookups().mark_shared(delta);
+    Ok((InfoFields::parse(&info), total_keys, (hits, misses)))
+}
+
+/// Adds this replica's new lookups to the shared count of `run_id` after a reading (the first
+/// one, a Cluster's, or the first after a Redis restart) and returns the count. A previous
+/// run's fields go (Redis restarted; nothing counts them any more).
+async fn share_after(redis: &RedisTarget, run_id: &str) -> Option<(u64, u64)> {
+    let count = shared_count_of(redis, run_id)?;
+    let delta = redis.own_lookups().take_unshared();
+    let previous = redis
+        .own_lookups()
+        .known_shared_count()
+        .filter(|previous| previous.run_id != count.run_id);
+    let pushed = count.clone();
+    let reply: Result<(u64, u64), RedisFailure> = redis
+        .run(|mut connection| async move {
+            let mut pipe = redis::pipe();
+            add_to_shared(&mut pipe, &pushed, delta);
+            if let Some(previous) = previous {
+                pipe.cmd("HDEL")
+                    .arg(&previous.key)
+                    .arg(previous.field("hits"))
+                    .arg(previous.field("misses"))
+                    .ignore();
+            }
+            pipe.query_async(&mut connection).await
+        })
+        .await;
+    match reply {
+        Ok(shared) => {
+            redis.own_lookups().mark_shared(delta);
+            redis.own_lookups().set_shared_count(Some(count));
+            Some(shared)
+        }
+        Err(failure) => {
+            // An ACL that forbids the write, say: this replica's own count from now on.
+            redis.own_lookups().set_shared_count(None);
+            if failure.is_refusal() || failure.reason.contains("NOPERM") {
+                redis.own_lookups().refuse_sharing();
+            }
+            tracing::debug!(target_name = %redis.name(), reason = %failure, "own lookups not shared; counting this replica's only");
+            None
+        }
+    }
+}
+
+async fn create_state_hash(redis: &RedisTarget) {
+    let key = redis.state_hash();
+    let created = redis
+        .run(|mut connection| async move {
+            redis::pipe()
+                .cmd("HSETNX")
+                .arg(&key)
+                .arg("created_at_ms")
+                .arg(crate::server::clock::now_ms())
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(&key)
+                .arg(SHARED_LOOKUPS_TTL_MS)
+                .ignore()
+                .query_async::<()>(&mut connection)
+                .await
+        })
+        .await;
+    if let Err(failure) = created
+        && (failure.is_refusal() || failure.reason.contains("NOPERM"))
+    {
+        redis.own_lookups().refuse_sharing();
+    }
+}
+
+/// The reading, and every replica's lookups during its Redis run when they could be counted
+/// together (`None`: only this replica's are known).
+async fn read_counting_shared(
+    redis: &RedisTarget,
+    dialect: &InfoDialect,
+) -> Result<(InfoReading, Option<(u64, u64)>), RedisFailure> {
+    let sharing = !redis.is_cluster() && !redis.own_lookups().sharing_refused();
+    if let (true, Some(count)) = (sharing, redis.own_lookups().shared_count()) {
+        let delta = redis.own_lookups().take_unshared();
+        let counted_run = count.run_id.clone();
+        match read_sections_sharing(redis, dialect.sections(), count, delta).await {
+            Ok((info, total_keys, shared)) => {
+                let run_id = info.get("run_id").unwrap_or_default().to_owned();
+                let shared = if run_id == counted_run {
+                    Some(shared)
+                } else {
+                    // Redis restarted since the last reading: start the new run's count.
+                    share_after(redis, &run_id).await
+                };
+                let commands = command_totals(&info);
+                let latency = latency_percentiles(&info);
+                let reading = InfoReading {
+                    info,
+                    total_keys,
+                    nodes: Vec::new(),
+                    commands,
+                    latency,
+                };
+                return Ok((reading, shared));
+            }
+            // Refused (an old INFO dialect, an ACL): read as before, share after it.
+            Err(failure) if failure.is_refusal() || failure.reason.contains("NOPERM") => {}
+            Err(failure) => return Err(failure),
+        }
+    }
+    if !redis.own_lookups().sharing_refused() && redis.own_lookups().known_shared_count().is_none()
+    {
+        // The state hash exists from the first reading on, so the key count does not move
+        // by one a sample later.
+        create_state_hash(redis).await;
+    }
+    let reading = read_info_nodes(redis, dialect).await?;
+    let run_id = reading.info.get("run_id").unwrap_or_default();
+    let shared = if redis.own_lookups().others_present() {
+        share_after(redis, run_id).await
+    } else {
+        // Alone: the count's key is remembered for when another replica joins.
+        if let Some(count) = shared_count_of(redis, run_id) {
+            redis.own_lookups().set_shared_count(Some(count));
+        }
+        None
+    };
+    Ok((reading, shared))
 }
 
 pub async fn read_info_quiet(
@@ -147,21 +327,30 @@ pub async fn read_info_quiet(
     )
     .await
     .map_err(|_| RedisFailure::timed_out())?;
-    let reading = read_info_nodes(redis, dialect).await;
+    let reading = read_counting_shared(redis, dialect).await;
     let own_totals = redis.own_lookups().totals();
     // Counted after the INFO itself, which its own commandstats does not include yet: the
     // next reading's difference then holds this INFO on both sides.
     let own_commands = redis.own_commands().totals();
-    let InfoReading {
-        info,
-        total_keys,
-        nodes,
-        commands,
-        latency,
-    } = reading?;
-    let own_this_run = redis
+    let (
+        InfoReading {
+            info,
+            total_keys,
+            nodes,
+            commands,
+            latency,
+        },
+        shared,
+    ) = reading?;
+    let local_this_run = redis
         .own_lookups()
         .during_run(info.get("run_id").unwrap_or_default());
+    // Every replica's lookups when they are counted together; this replica's otherwise.
+    let (own_totals, own_this_run) = match shared {
+        Some(shared) => (shared, shared),
+        None => (own_totals, local_this_run),
+    };
+    let own_shared = shared.is_some();
     drop(gate);
     Ok(QuietReading {
         info,
@@ -169,6 +358,7 @@ pub async fn read_info_quiet(
         nodes,
         own_totals,
         own_this_run,
+        own_shared,
         commands,
         own_commands,
         latency,

@@ -157,6 +157,8 @@ pub fn spawn(
 struct Previous {
     counters: Counters,
     taken: Instant,
+    /// Its own lookups were every replica's (see `QuietReading::own_shared`).
+    own_shared: bool,
 }
 
 /// What the sampler task writes and its handles read.
@@ -214,6 +216,7 @@ async fn run(redis: RedisTarget, settings: LiveSettings, shared: Shared) {
                 nodes,
                 own_totals: own_lookups,
                 own_this_run,
+                own_shared,
                 commands,
                 own_commands,
                 latency,
@@ -223,13 +226,18 @@ async fn run(redis: RedisTarget, settings: LiveSettings, shared: Shared) {
                 let taken = Instant::now();
                 let mut counters = Counters::from_info(&info);
                 (counters.own_hits, counters.own_misses) = own_lookups;
-                let rates = previous.as_ref().and_then(|p| {
-                    Rates::between(
-                        &p.counters,
-                        &counters,
-                        taken.duration_since(p.taken).as_secs_f64(),
-                    )
-                });
+                // A window between a count of this replica's lookups and one of every
+                // replica's would take the others' earlier lookups off its traffic: skipped.
+                let rates = previous
+                    .as_ref()
+                    .filter(|p| p.own_shared == own_shared)
+                    .and_then(|p| {
+                        Rates::between(
+                            &p.counters,
+                            &counters,
+                            taken.duration_since(p.taken).as_secs_f64(),
+                        )
+                    });
                 let stats = RedisStats::from_info(&info, total_keys).without_own(own_this_run);
 
                 let needs_config = config
@@ -307,10 +315,17 @@ async fn run(redis: RedisTarget, settings: LiveSettings, shared: Shared) {
                 snapshot.stats = Some(stats);
                 snapshot.rates = rates;
                 snapshot.point = Some(point);
-                previous = Some(Previous { counters, taken });
+                previous = Some(Previous {
+                    counters,
+                    taken,
+                    own_shared,
+                });
             }
             Err(failure) => {
                 reading.name_again();
+                if !failure.is_refusal() {
+                    redis.own_lookups().mark_down();
+                }
                 let since = *unavailable_since.get_or_insert(snapshot.published_at_ms);
                 if !matches!(&snapshot.status, LiveStatus::Unavailable { reason, .. } if *reason == failure.reason)
                 {

@@ -39,6 +39,9 @@ impl SlowLogTracker {
         run_id: Option<&str>,
         max_len: Option<u64>,
         now_ms: i64,
+        // cachepanel's own keys start with `{namespace}:`: commands on them alone are its
+        // own too, even where Redis names no client (inside its lease scripts).
+        namespace: &str,
     ) -> Result<usize, RedisFailure> {
         if run_id.is_some() && self.run_id.as_deref() != run_id {
             if self.run_id.is_some() {
@@ -90,8 +93,11 @@ impl SlowLogTracker {
         // Redis answers newest first; kept oldest first. cachepanel's own entries (with
         // `slowlog-log-slower-than 0`, several per sample) would crowd out the ones worth
         // reading: they are only counted.
+        let own_prefix = format!("{namespace}:");
         for entry in fresh.into_iter().rev() {
-            if entry.own {
+            let own_keys_only =
+                !entry.keys.is_empty() && entry.keys.iter().all(|key| key.starts_with(&own_prefix));
+            if entry.own || own_keys_only {
                 self.own_total += 1;
             } else {
                 self.entries.push_back(entry);

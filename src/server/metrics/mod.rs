@@ -476,6 +476,17 @@ fn write_target(out: &mut Exposition, state: &TargetState) {
     let target = state.name.clone();
     let snapshot = state.sampler.latest();
     write_redis(out, &target, &snapshot);
+    out.family(
+        "cachepanel_other_replicas_present",
+        "gauge",
+        "1 when other cachepanel replicas watch this target (their lookups are then counted together).",
+    );
+    let others = state.redis.own_lookups().others_present();
+    out.sample(
+        "cachepanel_other_replicas_present",
+        &[("target", target.as_str())],
+        if others { 1.0 } else { 0.0 },
+    );
     write_nodes(out, &target, &snapshot);
     write_commands(out, &target, state);
     write_diagnostics(out, &target, &state.sampler.diagnostics());

@@ -24,7 +24,7 @@ pub mod settings;
 use cluster::ClusterState;
 pub use failure::RedisFailure;
 pub use own_commands::OwnCommands;
-pub use own_lookups::OwnLookups;
+pub use own_lookups::{OwnLookups, SharedCount};
 
 /// Where cachepanel keeps its own state unless `CACHEPANEL_STATE_NAMESPACE` says otherwise.
 pub const DEFAULT_STATE_NAMESPACE: &str = "cachepanel";
@@ -90,6 +90,10 @@ impl redis::aio::ConnectionLike for Connection {
         Box::pin(async move {
             let values = answers.await?;
             commands.count(pipeline.cmd_iter());
+            if pipeline.is_transaction() {
+                // The MULTI and EXEC redis-rs wraps a transaction in are commands Redis counts.
+                commands.count([redis::cmd("MULTI"), redis::cmd("EXEC")].iter());
+            }
             Ok(values)
         })
     }
@@ -434,6 +438,47 @@ impl RedisTarget {
             Ok(result) => result,
             Err(_) => Err(RedisFailure::timed_out()),
         }
+    }
+
+    /// The hash of what the replicas of this target share that needs no expiry of its own:
+    /// their count of cachepanel's lookups, schedule claims, the counters view.
+    pub fn state_hash(&self) -> String {
+        self.state_key("state")
+    }
+
+    /// A read (`GET key`, `HGET key field`) of one of cachepanel's own keys (`state_key`),
+    /// counted as cachepanel's own lookup. Once the replicas' shared count is known, the lookup
+    /// is added to it in the same transaction (the keys share a hash tag), so no replica's
+    /// sample sees it uncounted.
+    /// `hash_field`: the read is a field of a hash that exists, which Redis counts as a hit
+    /// whether the field is there or not.
+    pub async fn read_state(
+        &self,
+        read: redis::Cmd,
+        hash_field: bool,
+    ) -> Result<Option<String>, RedisFailure> {
+        let lookups = self.own_lookups();
+        let _gate = lookups.gate().await;
+        let shared = lookups.shared_increment("hits", 1);
+        let counted = shared.is_some();
+        let value: Option<String> = self
+            .run(|mut connection| async move {
+                let mut pipe = redis::pipe();
+                pipe.add_command(read);
+                if let Some(add) = shared {
+                    pipe.atomic().add_command(add).ignore();
+                }
+                let (value,): (Option<String>,) = pipe.query_async(&mut connection).await?;
+                Ok(value)
+            })
+            .await?;
+        let found = u64::from(hash_field || value.is_some());
+        lookups.record(found, 1 - found);
+        if counted {
+            // Counted as a hit; a miss is corrected with the sampler's next addition.
+            lookups.mark_shared((1, 0));
+        }
+        Ok(value)
     }
 
     /// Round trip time of a `PING`.

@@ -4,6 +4,10 @@
 //! and the event stream only read that memory, so Redis pays once per interval however many
 //! people watch. A refresh asks the reader for a walk: callers arriving while one runs, or
 //! within `COOL_DOWN` after one finished, share it; nobody starts a walk of their own.
+//!
+//! Across replicas the scheduled walk runs on one replica per interval (the first to tick);
+//! it keeps its view in Redis (the `counters_report` field of `{namespace}:{target}:state`) and the others serve
+//! that one instead of walking. A refresh still walks on the replica it was asked of.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,10 +19,13 @@ mod read;
 
 use crate::model::rate_limit::{CountersReport, RoleLimits};
 use crate::server::clock::now_ms;
+use crate::server::job::JobLeases;
 use crate::server::rate_limit::RoleLookup;
 use crate::server::redis::{RedisFailure, RedisTarget};
 pub use read::{read_counters, rejections_last_minute};
 
+/// The field of the target's state hash that holds the latest walk's view.
+const REPORT_FIELD: &str = "counters_report";
 /// Refreshes within this long after a walk finished are answered with that walk.
 pub const COOL_DOWN: Duration = Duration::from_secs(2);
 /// Rows of the view (largest counters first).
@@ -53,6 +60,7 @@ struct Control {
 
 pub struct CountersReader {
     redis: RedisTarget,
+    leases: JobLeases,
     limits: RoleLimits,
     roles: RoleLookup,
     every: Duration,
@@ -64,12 +72,14 @@ pub struct CountersReader {
 impl CountersReader {
     pub fn new(
         redis: RedisTarget,
+        leases: JobLeases,
         limits: RoleLimits,
         roles: RoleLookup,
         every: Duration,
     ) -> Arc<Self> {
         Arc::new(Self {
             redis,
+            leases,
             limits,
             roles,
             every,
@@ -82,11 +92,11 @@ impl CountersReader {
     /// Walks now and then every interval, or sooner when a refresh asks; runs until aborted.
     pub async fn run(self: Arc<Self>) {
         loop {
-            self.with_control(|control| {
+            let requested = self.with_control(|control| {
                 control.walking = true;
-                control.requested = false;
+                std::mem::take(&mut control.requested)
             });
-            let result = read_counters(&self.redis, &self.limits, &self.roles, TOP).await;
+            let result = self.walk_or_share(requested).await;
             if let Err(failure) = &result {
                 tracing::warn!(target_name = self.redis.name(), reason = %failure, "reading the rate-limit counters failed");
             }
@@ -113,6 +123,46 @@ impl CountersReader {
                 }
             }
         }
+    }
+
+    /// A walk, unless another replica walked this interval: then its view, from Redis.
+    async fn walk_or_share(&self, requested: bool) -> Result<CountersReport, RedisFailure> {
+        let state = self.redis.state_hash();
+        if !requested {
+            let ours = self
+                .leases
+                .first_this_period("counters_walk", self.every)
+                .await
+                .unwrap_or(true);
+            let mut read = redis::cmd("HGET");
+            read.arg(&state).arg(REPORT_FIELD);
+            if !ours
+                && let Ok(Some(text)) = self.redis.read_state(read, true).await
+                && let Ok(report) = serde_json::from_str::<CountersReport>(&text)
+                // The walking replica may be gone: a view three intervals old is not served.
+                && now_ms() - report.read_at_ms < 3 * self.every.as_millis() as i64
+            {
+                return Ok(report);
+            }
+        }
+        let report = read_counters(&self.redis, &self.limits, &self.roles, TOP).await?;
+        if let Ok(text) = serde_json::to_string(&report) {
+            let stored = self
+                .redis
+                .run(|mut connection| async move {
+                    redis::cmd("HSET")
+                        .arg(state)
+                        .arg(REPORT_FIELD)
+                        .arg(text)
+                        .query_async::<()>(&mut connection)
+                        .await
+                })
+                .await;
+            if let Err(failure) = stored {
+                tracing::debug!(target_name = self.redis.name(), reason = %failure, "the counters view is not shared with other replicas");
+            }
+        }
+        Ok(report)
     }
 
     /// Every later publication (for the event stream).
