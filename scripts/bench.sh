@@ -206,6 +206,8 @@ run_section viewers cargo bench -q --features ssr --bench viewers
 run_section sampler cargo bench -q --features ssr --bench sampler
 # Key census: 250k and 1M keys, against a raw SCAN loop and KEYS *.
 run_section census cargo bench -q --features ssr --bench census
+# Several replicas on one Redis (issue 18): commands per interval for 1, 2 and 4 release servers.
+run_section replicas cargo bench -q --features ssr --bench replicas
 # Scale-out: census and flush on a 3-master cluster vs one node with the same keyspace.
 run_section cluster cargo bench -q --features ssr --bench cluster
 # i18n: leptos_i18n's WASM cost against plain-struct texts, on one tiny page.

@@ -339,6 +339,9 @@ pub struct CensusProgress {
     pub nodes_done: u32,
     #[serde(default)]
     pub nodes_total: u32,
+    /// The replica running it, when that is another one than the one answering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<String>,
 }
 
 /// What `GET /api/census` answers: the running census (if any) and the last result.

@@ -166,6 +166,9 @@ pub struct FlushProgress {
     pub nodes_done: u32,
     #[serde(default)]
     pub nodes_total: u32,
+    /// The replica running it, when that is another one than the one answering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromJson)]

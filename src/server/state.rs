@@ -94,6 +94,14 @@ impl AppState {
                 audit,
                 leases,
             );
+            // Another replica's census or flush shows here too (only while others are there).
+            let follow_every = config.live.interval;
+            tasks.push(tokio::spawn(
+                census.clone().follow_other_replicas(follow_every),
+            ));
+            tasks.push(tokio::spawn(
+                flush.clone().follow_other_replicas(follow_every),
+            ));
             targets.push(TargetState {
                 name: redis.name().to_owned(),
                 redis,

@@ -190,6 +190,23 @@ async fn a_flush_runs_once_across_replicas_and_either_one_can_confirm_or_cancel_
         "{refused}"
     );
 
+    // B's page shows A's flush as it goes (from A's run record).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let shown = loop {
+        let state = b.get("/api/flush").await;
+        if state["running"]["replica"] == "panel-a"
+            && state["running"]["deleted_keys"].as_u64() > Some(0)
+        {
+            break state;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B never showed A's flush: {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(shown["running"]["prefix"], "user:", "{shown}");
+
     // Cancel from B reaches A's flush at its next renewal; it stops within a page after.
     let asked = Instant::now();
     let (status, cancelled) = b.post("/api/flush/cancel", &[]).await;
@@ -209,6 +226,17 @@ async fn a_flush_runs_once_across_replicas_and_either_one_can_confirm_or_cancel_
     assert!(deleted > 0 && deleted < 200_000, "{report}");
     let left = keys_under(&url, "user:*");
     assert_eq!(left, 200_000 - deleted, "nothing deleted after the report");
+    // B shows how A's flush ended, too.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let state = b.get("/api/flush").await;
+        if state["running"].is_null() && state["last"]["outcome"]["state"] == "cancelled" {
+            assert_eq!(state["last"]["deleted_keys"], deleted, "{state}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "B never showed the end: {state}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         keys_under(&url, "user:*"),

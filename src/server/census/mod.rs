@@ -130,12 +130,17 @@ impl CensusManager {
         let Some(flag) = self.slot.try_start() else {
             return Err(CensusError::AlreadyRunning);
         };
-        let record = serde_json::json!({
-            "replica": self.leases.replica(),
-            "started_at_ms": now_ms(),
-            "sample_every": settings.sample_every,
+        let record = serde_json::to_string(&CensusProgress {
+            started_at_ms: now_ms(),
+            scanned_keys: 0,
+            dbsize_at_start: 0,
+            eta_seconds: None,
+            node: None,
+            nodes_done: 0,
+            nodes_total: 0,
+            replica: Some(self.leases.replica().to_owned()),
         })
-        .to_string();
+        .unwrap_or_default();
         let lease = match self.leases.acquire(JOB, &record, flag.clone()).await {
             Ok(lease) => lease,
             Err(refusal) => {
@@ -148,13 +153,29 @@ impl CensusManager {
         };
         let manager = self.clone();
         tokio::spawn(async move {
+            // The run record follows the progress, for the other replicas' pages.
+            let mut states = manager.state.subscribe();
+            let replica = manager.leases.replica().to_owned();
+            let describer = lease.describer();
+            let describing = tokio::spawn(async move {
+                while states.changed().await.is_ok() {
+                    let running = states.borrow_and_update().running.clone();
+                    if let Some(mut progress) = running {
+                        progress.replica = Some(replica.clone());
+                        if let Ok(text) = serde_json::to_string(&progress) {
+                            describer.describe(text);
+                        }
+                    }
+                }
+            });
             let (mut report, biggest) = run_census(&manager, &settings, flag).await;
+            describing.abort();
             if lease.is_lost() && report.outcome != CensusOutcome::Complete {
                 report.outcome = CensusOutcome::Failed {
                     reason: LEASE_LOST.to_owned(),
                 };
             }
-            if let Err(failure) = lease.release(None).await {
+            if let Err(failure) = lease.release(serde_json::to_string(&report).ok()).await {
                 tracing::warn!(target_name = %manager.redis.name(), reason = %failure, "the census lease could not be released; it expires by itself");
             }
             if !biggest.is_empty() {
@@ -174,6 +195,42 @@ impl CensusManager {
             manager.slot.finish();
         });
         Ok(())
+    }
+
+    /// Shows on this replica the census another replica runs (its progress, then its
+    /// report), read from its run record every `every` while other replicas are present.
+    /// Runs until aborted.
+    pub async fn follow_other_replicas(self: Arc<Self>, every: std::time::Duration) {
+        let mut following = false;
+        loop {
+            tokio::time::sleep(every).await;
+            if self.slot.is_running() || !self.redis.own_lookups().others_present() {
+                continue;
+            }
+            let Ok(record) = self.leases.run_record(JOB).await else {
+                continue;
+            };
+            match record.and_then(|text| serde_json::from_str::<CensusProgress>(&text).ok()) {
+                Some(progress) if progress.replica.as_deref() != Some(self.leases.replica()) => {
+                    following = true;
+                    self.state
+                        .send_if_modified(|state| replace(&mut state.running, Some(progress)));
+                }
+                _ if following => {
+                    following = false;
+                    let last = self.leases.last_report(JOB).await.ok().flatten();
+                    let report =
+                        last.and_then(|text| serde_json::from_str::<CensusReport>(&text).ok());
+                    self.state.send_modify(|state| {
+                        state.running = None;
+                        if report.is_some() {
+                            state.last = report;
+                        }
+                    });
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Asks the running census to stop after its current page (on another replica: at its
@@ -262,6 +319,7 @@ async fn run_census(
             node: None,
             nodes_done: 0,
             nodes_total,
+            replica: None,
         });
     });
 
@@ -338,6 +396,15 @@ async fn run_census(
         group.app_lookups = app_lookups.get(&group.prefix).copied();
     }
     (report, biggest)
+}
+
+/// Sets `slot` to `value`; whether that changed it.
+fn replace<T: PartialEq>(slot: &mut T, value: T) -> bool {
+    if *slot == value {
+        return false;
+    }
+    *slot = value;
+    true
 }
 
 /// `DBSIZE` and the eviction policy of one node (LFU policies change what "hot" means).

@@ -30,8 +30,8 @@ pub use settings::FlushSettings;
 
 use crate::model::census::PrefixGroup;
 use crate::model::flush::{
-    AuditAction, AuditFigures, FlushOutcome, FlushPolicy, FlushPreview, FlushProgress, FlushState,
-    KeyPrefix, check_flushable,
+    AuditAction, AuditFigures, FlushOutcome, FlushPolicy, FlushPreview, FlushProgress, FlushReport,
+    FlushState, KeyPrefix, check_flushable,
 };
 use crate::server::audit::AuditLog;
 use crate::server::clock::now_ms;
@@ -51,13 +51,9 @@ const JOB: &str = "flush";
 pub struct FlushRunRecord {
     pub replica: String,
     pub actor: String,
-    pub prefix: String,
     pub preview_id: String,
-    pub started_at_ms: i64,
-    #[serde(default)]
-    pub deleted_keys: u64,
-    #[serde(default)]
-    pub scanned_keys: u64,
+    /// As of the holder's last renewal (its `replica` set).
+    pub progress: FlushProgress,
 }
 
 pub struct FlushManager {
@@ -247,10 +243,13 @@ impl FlushManager {
         let mut record = FlushRunRecord {
             replica: self.leases.replica().to_owned(),
             actor: actor.to_owned(),
-            prefix: prefix.as_str().to_owned(),
             preview_id: preview_id.to_owned(),
-            started_at_ms,
-            ..FlushRunRecord::default()
+            progress: FlushProgress {
+                prefix: prefix.as_str().to_owned(),
+                started_at_ms,
+                replica: Some(self.leases.replica().to_owned()),
+                ..FlushProgress::default()
+            },
         };
         let lease = match self
             .leases
@@ -309,8 +308,10 @@ impl FlushManager {
         tokio::spawn(async move {
             let mut report = manager
                 .run(prefix, preview_id, started_at_ms, &cancel, |progress| {
-                    record.deleted_keys = progress.deleted_keys;
-                    record.scanned_keys = progress.scanned_keys;
+                    record.progress = FlushProgress {
+                        replica: record.progress.replica.clone(),
+                        ..progress.clone()
+                    };
                     lease.describe(encode_record(&record));
                 })
                 .await;
@@ -426,9 +427,7 @@ impl FlushManager {
         let Some(key) = self.preview_key(id) else {
             return Ok(None);
         };
-        let mut read = redis::cmd("GET");
-        read.arg(key);
-        let text = self.redis.read_state(read, false).await?;
+        let text = self.redis.read_state(&key, None).await?;
         Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
     }
 
@@ -455,8 +454,8 @@ impl FlushManager {
         };
         let detail = AuditFigures {
             preview_id: Some(record.preview_id.clone()),
-            deleted: Some(record.deleted_keys),
-            scanned: Some(record.scanned_keys),
+            deleted: Some(record.progress.deleted_keys),
+            scanned: Some(record.progress.scanned_keys),
             outcome: Some(FlushOutcome::Interrupted.name().to_owned()),
             reason: Some(format!(
                 "replica {} stopped without finishing; its lease expired",
@@ -470,10 +469,50 @@ impl FlushManager {
             .append(
                 AuditAction::FlushInterrupted,
                 &record.actor,
-                &record.prefix,
+                &record.progress.prefix,
                 &detail,
             )
             .await;
+    }
+
+    /// Shows on this replica the flush another replica runs (its progress, then its report),
+    /// read from its run record every `every` while other replicas are present. Runs until
+    /// aborted.
+    pub async fn follow_other_replicas(self: Arc<Self>, every: Duration) {
+        let mut following = false;
+        loop {
+            tokio::time::sleep(every).await;
+            if self.slot.is_running() || !self.redis.own_lookups().others_present() {
+                continue;
+            }
+            let Ok(record) = self.leases.run_record(JOB).await else {
+                continue;
+            };
+            match record.and_then(|text| serde_json::from_str::<FlushRunRecord>(&text).ok()) {
+                Some(record) if record.replica != self.leases.replica() => {
+                    following = true;
+                    let progress = Some(record.progress);
+                    self.state.send_if_modified(|state| {
+                        let changed = state.running != progress;
+                        state.running = progress;
+                        changed
+                    });
+                }
+                _ if following => {
+                    following = false;
+                    let last = self.leases.last_report(JOB).await.ok().flatten();
+                    let report =
+                        last.and_then(|text| serde_json::from_str::<FlushReport>(&text).ok());
+                    self.state.send_modify(|state| {
+                        state.running = None;
+                        if report.is_some() {
+                            state.last = report;
+                        }
+                    });
+                }
+                _ => {}
+            }
+        }
     }
 
     /// This replica's name, as other replicas' answers give it.

@@ -21,7 +21,7 @@ use std::time::Duration;
 use rand::Rng;
 
 use super::JobSettings;
-use crate::server::redis::{RedisFailure, RedisTarget};
+use crate::server::redis::{RedisFailure, RedisTarget, STATE_TTL};
 
 // Every script takes the replicas' shared lookup count as its last key and adds its own GETs
 // to it (under the Redis run its last argument names; '' for none), atomically with the GETs
@@ -190,8 +190,6 @@ static PRESENCE: LazyLock<redis::Script> = LazyLock::new(|| {
 const PRESENCE_EVERY: Duration = Duration::from_secs(30);
 const PRESENCE_EVERY_AT_START: Duration = Duration::from_secs(2);
 const PRESENCE_STALE: Duration = Duration::from_secs(75);
-/// The state hash outlives the last replica's last word this long.
-const STATE_TTL: Duration = Duration::from_secs(3 * 24 * 3600);
 
 /// A run record outlives its lease at most this long (a crashed replica's, never taken over).
 const RECORD_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -327,6 +325,18 @@ impl JobLeases {
         })
     }
 
+    /// The run record of `job` as its holder last wrote it (without its token); `None` when
+    /// no run is recorded.
+    pub async fn run_record(&self, job: &str) -> Result<Option<String>, RedisFailure> {
+        let stored = self.redis.read_state(&self.keys(job).run, None).await?;
+        Ok(stored.map(|stored| record_body(&stored).to_owned()))
+    }
+
+    /// The report the last finished run of `job` left.
+    pub async fn last_report(&self, job: &str) -> Result<Option<String>, RedisFailure> {
+        self.redis.read_state(&self.keys(job).last, None).await
+    }
+
     /// Asks whichever replica runs `job` to stop at its next renewal. The holder's replica, or
     /// `None` when nothing runs.
     pub async fn request_cancel(&self, job: &str) -> Result<Option<String>, RedisFailure> {
@@ -434,11 +444,29 @@ impl JobLeases {
     }
 }
 
-impl Lease {
-    /// Replaces the run record (progress); written to Redis at the next renewal.
+/// Updates a lease's run record from another task (see `Lease::describe`).
+#[derive(Clone)]
+pub struct Describer {
+    record: Arc<Mutex<Option<String>>>,
+}
+
+impl Describer {
     pub fn describe(&self, record: String) {
         if let Ok(mut slot) = self.record.lock() {
             *slot = Some(record);
+        }
+    }
+}
+
+impl Lease {
+    /// Replaces the run record (progress); written to Redis at the next renewal.
+    pub fn describe(&self, record: String) {
+        self.describer().describe(record);
+    }
+
+    pub fn describer(&self) -> Describer {
+        Describer {
+            record: self.record.clone(),
         }
     }
 

@@ -138,8 +138,8 @@ pub struct QuietReading {
     pub latency: LatencyTable,
 }
 
-/// How long the replicas' shared count of one Redis run outlives its last addition.
-const SHARED_LOOKUPS_TTL_MS: u64 = 3 * 24 * 3600 * 1000;
+/// How long the state hash (and so the shared count) outlives its last write.
+const SHARED_LOOKUPS_TTL_MS: u64 = crate::server::redis::STATE_TTL.as_millis() as u64;
 
 /// The count every replica of a target shares of cachepanel's lookups during the Redis run
 /// `run_id`: the fields `hits:{run_id}` and `misses:{run_id}` of the target's state hash

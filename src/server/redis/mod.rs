@@ -26,6 +26,34 @@ pub use failure::RedisFailure;
 pub use own_commands::OwnCommands;
 pub use own_lookups::{OwnLookups, SharedCount};
 
+/// KEYS key, state hash; ARGV field ('' for a string key), run to count under ('' for none),
+/// the state hash's ttl ms. Reads the key (or a field of the state hash) and adds the lookup
+/// to the replicas' shared count under `run`. Redis counts a hash read as a hit when the hash
+/// exists, whatever the field; `PEXPIRE` tells whether it does without being a lookup itself
+/// (and keeps the state hash alive). Returns {Redis' hit, value there, value or ''}.
+static READ_STATE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local value
+        local found
+        if ARGV[1] == '' then
+            value = redis.call('GET', KEYS[1])
+            found = value and 1 or 0
+        else
+            found = redis.call('PEXPIRE', KEYS[1], ARGV[3])
+            value = redis.call('HGET', KEYS[1], ARGV[1])
+        end
+        if ARGV[2] ~= '' then
+            redis.call('HINCRBY', KEYS[2], (found == 1 and 'hits:' or 'misses:') .. ARGV[2], 1)
+        end
+        return {found, value and 1 or 0, value or ''}
+        ",
+    )
+});
+
+/// How long the state hash outlives its last write.
+pub const STATE_TTL: std::time::Duration = std::time::Duration::from_secs(3 * 24 * 3600);
+
 /// Where cachepanel keeps its own state unless `CACHEPANEL_STATE_NAMESPACE` says otherwise.
 pub const DEFAULT_STATE_NAMESPACE: &str = "cachepanel";
 
@@ -446,39 +474,41 @@ impl RedisTarget {
         self.state_key("state")
     }
 
-    /// A read (`GET key`, `HGET key field`) of one of cachepanel's own keys (`state_key`),
-    /// counted as cachepanel's own lookup. Once the replicas' shared count is known, the lookup
-    /// is added to it in the same transaction (the keys share a hash tag), so no replica's
-    /// sample sees it uncounted.
-    /// `hash_field`: the read is a field of a hash that exists, which Redis counts as a hit
-    /// whether the field is there or not.
+    /// `GET key` (or `HGET key field`) of one of cachepanel's own keys (`state_key`), counted
+    /// as cachepanel's own lookup. While other replicas share the count, one script reads and
+    /// counts (the keys share a hash tag), so no replica's sample sees the read uncounted.
     pub async fn read_state(
         &self,
-        read: redis::Cmd,
-        hash_field: bool,
+        key: &str,
+        field: Option<&str>,
     ) -> Result<Option<String>, RedisFailure> {
         let lookups = self.own_lookups();
         let _gate = lookups.gate().await;
-        let shared = lookups.shared_increment("hits", 1);
-        let counted = shared.is_some();
-        let value: Option<String> = self
+        let shared = lookups.shared_count();
+        let (state, run) = match &shared {
+            Some(count) => (count.key.clone(), count.run_id.clone()),
+            None => (self.state_hash(), String::new()),
+        };
+        let (key, field) = (key.to_owned(), field.unwrap_or_default().to_owned());
+        let ttl = STATE_TTL.as_millis() as u64;
+        let (found, present, value): (u64, u64, String) = self
             .run(|mut connection| async move {
-                let mut pipe = redis::pipe();
-                pipe.add_command(read);
-                if let Some(add) = shared {
-                    pipe.atomic().add_command(add).ignore();
-                }
-                let (value,): (Option<String>,) = pipe.query_async(&mut connection).await?;
-                Ok(value)
+                READ_STATE
+                    .key(key)
+                    .key(state)
+                    .arg(field)
+                    .arg(run)
+                    .arg(ttl)
+                    .invoke_async(&mut connection)
+                    .await
             })
             .await?;
-        let found = u64::from(hash_field || value.is_some());
+        let found = found.min(1);
         lookups.record(found, 1 - found);
-        if counted {
-            // Counted as a hit; a miss is corrected with the sampler's next addition.
-            lookups.mark_shared((1, 0));
+        if shared.is_some() {
+            lookups.mark_shared((found as i64, 1 - found as i64));
         }
-        Ok(value)
+        Ok((present == 1).then_some(value))
     }
 
     /// Round trip time of a `PING`.

@@ -134,10 +134,8 @@ impl CountersReader {
                 .first_this_period("counters_walk", self.every)
                 .await
                 .unwrap_or(true);
-            let mut read = redis::cmd("HGET");
-            read.arg(&state).arg(REPORT_FIELD);
             if !ours
-                && let Ok(Some(text)) = self.redis.read_state(read, true).await
+                && let Ok(Some(text)) = self.redis.read_state(&state, Some(REPORT_FIELD)).await
                 && let Ok(report) = serde_json::from_str::<CountersReport>(&text)
                 // The walking replica may be gone: a view three intervals old is not served.
                 && now_ms() - report.read_at_ms < 3 * self.every.as_millis() as i64
