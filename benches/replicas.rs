@@ -174,7 +174,8 @@ async fn main() {
         let listed: Vec<String> = by_command
             .iter()
             .take(8)
-            .map(|(name, (calls, _))| format!("{name} {calls:.2}"))
+            // A `|` in a command name (`slowlog|get`) would end the table cell.
+            .map(|(name, (calls, _))| format!("{} {calls:.2}", name.replace('|', "\\|")))
             .collect();
         rows.push(format!(
             "| {replicas} | {calls:.1} | {:+.1} | {usec:.0} µs | {:.4} % | {} |",

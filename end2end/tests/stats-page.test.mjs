@@ -1,5 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, RedisServer, launchBrowser, watchErrors, signedInPage, tokenFor } from '../support/harness.mjs';
 import { StatsPage } from '../support/stats-page.mjs';
 
@@ -124,4 +126,18 @@ test('the built client arrives brotli-compressed, is cached forever, and a repea
     'no client file crossed the network again');
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test('the chart code and its font stay in the chunk loaded after hydration', () => {
+  // wasm-split keeps a data segment in the first bundle when anything there refers to it, and
+  // the linker's layout decides what shares a segment with the embedded font: a few new texts
+  // once moved the whole font (74 kB brotli) into the first bundle. Guarded here, on the build.
+  const pkg = join(process.env.CACHEPANEL_SITE_ROOT ?? 'target/site', 'pkg');
+  const served = (pattern) => readdirSync(pkg)
+    .filter((name) => pattern.test(name))
+    .map((name) => statSync(join(pkg, name)).size);
+  const [chunk] = served(/^split_.*\.wasm\.br$/);
+  const [initial] = served(/^cachepanel\..*\.wasm\.br$/);
+  assert.ok(chunk > 150_000, `the chart chunk holds the charts and the font: ${chunk} B`);
+  assert.ok(initial < 262_000, `the first bundle: ${initial} B as served`);
 });

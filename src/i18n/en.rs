@@ -194,8 +194,6 @@ pub(super) const EN: Texts = Texts {
     problem_confirmation: "The confirmation {typed} does not match the previewed prefix {previewed}",
     problem_flush_running: "A flush is already running",
     problem_census_running: "A census is already running",
-    problem_flush_running_on: "A flush is already running on replica {replica}",
-    problem_census_running_on: "A census is already running on replica {replica}",
     role_names: [
         "owner",
         "manager",

@@ -217,8 +217,6 @@ pub struct Texts {
     pub problem_confirmation: &'static str,
     pub problem_flush_running: &'static str,
     pub problem_census_running: &'static str,
-    pub problem_flush_running_on: &'static str,
-    pub problem_census_running_on: &'static str,
 }
 
 impl Texts {

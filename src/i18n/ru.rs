@@ -194,8 +194,6 @@ pub(super) const RU: Texts = Texts {
     problem_confirmation: "Подтверждение {typed} не совпадает с префиксом предпросмотра {previewed}",
     problem_flush_running: "Очистка уже идёт",
     problem_census_running: "Подсчёт уже идёт",
-    problem_flush_running_on: "Очистка уже идёт на реплике {replica}",
-    problem_census_running_on: "Подсчёт уже идёт на реплике {replica}",
     role_names: [
         "владелец",
         "менеджер",

@@ -173,20 +173,19 @@ fn problem_message(problem: &Problem, texts: &'static Texts) -> AnyView {
                 ("previewed", code(previewed.clone())),
             ],
         ),
-        Problem::FlushRunning { replica: None } => texts.problem_flush_running.into_any(),
-        Problem::CensusRunning { replica: None } => texts.problem_census_running.into_any(),
-        Problem::FlushRunning {
-            replica: Some(replica),
-        } => sentence(
-            texts.problem_flush_running_on,
-            &[("replica", code(replica.clone()))],
-        ),
-        Problem::CensusRunning {
-            replica: Some(replica),
-        } => sentence(
-            texts.problem_census_running_on,
-            &[("replica", code(replica.clone()))],
-        ),
+        Problem::FlushRunning { replica } => running_on(texts.problem_flush_running, replica),
+        Problem::CensusRunning { replica } => running_on(texts.problem_census_running, replica),
+    }
+}
+
+/// "A flush is already running", and where (the replica's name, as code) when another
+/// replica runs it. No sentence of its own: every text the client carries costs WASM.
+fn running_on(running: &'static str, replica: &Option<String>) -> AnyView {
+    match replica {
+        None => running.into_any(),
+        Some(replica) => {
+            view! { {running} " (" <code translate="no">{replica.clone()}</code> ")" }.into_any()
+        }
     }
 }
 

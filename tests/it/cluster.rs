@@ -82,12 +82,21 @@ impl Cluster {
 }
 
 pub async fn start_app_on(cluster: &Cluster) -> TestApp {
+    start_replica_on(cluster, |_| {}).await
+}
+
+/// An app on `cluster`, with `also` applied to its configuration (a replica's name, say).
+pub async fn start_replica_on(
+    cluster: &Cluster,
+    also: impl FnOnce(&mut cachepanel::server::config::Config),
+) -> TestApp {
     let seeds = cluster.seeds();
     crate::harness::start_app_with(RedisProcessOptions::default(), move |config| {
         config.redis.url = Some(RedisUrl::parse("redis://127.0.0.1:1/0").unwrap());
         config.redis.cluster_seeds = Some(seeds);
         config.live.interval = Duration::from_millis(250);
         config.census.sample_every = 1;
+        also(config);
     })
     .await
 }

@@ -16,7 +16,7 @@ fn enabled(config: &mut Config) {
 }
 
 /// Groups for the fuzz test: everything starting with "f" is cache, "s" is state.
-fn fuzz_groups(config: &mut Config) {
+pub fn fuzz_groups(config: &mut Config) {
     enabled(config);
     let group = |prefix: &str, kind| PrefixGroup {
         prefix: prefix.into(),
@@ -67,7 +67,7 @@ async fn preview_and_flush(app: &TestApp, prefix: &str) -> (serde_json::Value, F
 }
 
 /// `min..max` symbols from the alphabet.
-fn random_bytes(rng: &mut impl Rng, alphabet: &[&[u8]], min: usize, max: usize) -> Vec<u8> {
+pub fn random_bytes(rng: &mut impl Rng, alphabet: &[&[u8]], min: usize, max: usize) -> Vec<u8> {
     let len = rng.random_range(min..max);
     (0..len)
         .flat_map(|_| alphabet[rng.random_range(0..alphabet.len())].to_vec())

@@ -444,3 +444,275 @@ async fn one_replicas_census_lookups_never_show_as_cache_traffic_on_another() {
         .collect();
     assert!(shown_hits.is_empty(), "{shown_hits:?}");
 }
+
+/// A form POST from an in-process app's signed-in client: status and JSON answer.
+async fn post_to(app: &crate::harness::TestApp, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    crate::harness::json_answer(app.http.post(format!("{}{path}", app.base_url)).form(form)).await
+}
+
+async fn finished_on(app: &crate::harness::TestApp, limit: Duration) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let (_, state) = app.get_json("/api/flush").await;
+        if state["running"].is_null() && !state["last"].is_null() {
+            return state["last"].clone();
+        }
+        assert!(Instant::now() < deadline, "the flush did not end: {state}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_cluster_the_lease_previews_and_cancel_work_across_replicas() {
+    use crate::cluster::{Cluster, start_replica_on};
+    let cluster = tokio::task::spawn_blocking(|| {
+        let cluster = Cluster::start(3);
+        cluster.fill("user:", 20_000);
+        cluster.fill("shift:", 300);
+        cluster
+    })
+    .await
+    .unwrap();
+    let named = |name: &'static str| {
+        move |config: &mut cachepanel::server::config::Config| {
+            config.jobs.replica = name.into();
+            config.flush.duty_cycle = 0.05;
+        }
+    };
+    let a = start_replica_on(&cluster, named("panel-a")).await;
+    let b = start_replica_on(&cluster, named("panel-b")).await;
+
+    let (status, preview) = post_to(&a, "/api/flush/preview", &[("prefix", "user:")]).await;
+    assert_eq!(status, 200, "{preview}");
+    let id = preview["id"].as_str().unwrap().to_owned();
+    let (status, body) = post_to(
+        &a,
+        "/api/flush/start",
+        &[("prefix", "user:"), ("preview_id", &id)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cluster.count_matching("user:*") == 20_000 {
+        assert!(
+            Instant::now() < deadline,
+            "the flush did not start deleting"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The lease, its run record and the shared state share one slot: the scripts over them
+    // ran (a CROSSSLOT error would have refused the start).
+    let (status, other) = post_to(&b, "/api/flush/preview", &[("prefix", "shift:")]).await;
+    assert_eq!(status, 200, "{other}");
+    let other = other["id"].as_str().unwrap().to_owned();
+    let (status, refused) = post_to(
+        &b,
+        "/api/flush/start",
+        &[("prefix", "shift:"), ("preview_id", &other)],
+    )
+    .await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["problem"]["replica"], "panel-a", "{refused}");
+    let (status, cancelled) = post_to(&b, "/api/flush/cancel", &[]).await;
+    assert_eq!((status, cancelled), (200, Value::Bool(true)));
+    let report = finished_on(&a, Duration::from_secs(10)).await;
+    assert_eq!(report["outcome"]["state"], "cancelled", "{report}");
+    let left = cluster.count_matching("user:*");
+    assert_eq!(left, 20_000 - report["deleted_keys"].as_u64().unwrap());
+
+    // A preview made on A, confirmed on B: exactly the prefix goes, from every master.
+    let (_, preview) = post_to(&a, "/api/flush/preview", &[("prefix", "shift:")]).await;
+    let id = preview["id"].as_str().unwrap().to_owned();
+    let (status, body) = post_to(
+        &b,
+        "/api/flush/start",
+        &[("prefix", "shift:"), ("preview_id", &id)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let report = finished_on(&b, Duration::from_secs(20)).await;
+    assert_eq!(report["outcome"]["state"], "complete", "{report}");
+    assert_eq!(report["deleted_keys"], 300);
+    assert_eq!(cluster.count_matching("shift:*"), 0);
+    assert_eq!(cluster.count_matching("user:*"), left);
+    assert_eq!(cluster.count_matching("cachepanel:{cache}:flush:lease"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sentinel_failover_stops_the_flush_safely_and_the_lease_frees_on_the_new_master() {
+    use crate::sentinel::{Topology, start_replica_behind};
+    let mut topology = tokio::task::spawn_blocking(Topology::start).await.unwrap();
+    let replica_port = topology.replica.port();
+    fill_keys(&topology.master.url(), "user:", 200_000);
+    fill_keys(&topology.master.url(), "shift:", 500);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while dbsize(&topology.replica.url()) < 200_500 {
+        assert!(Instant::now() < deadline, "the replica did not sync");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let app = start_replica_behind(&topology, |config| {
+        config.jobs.replica = "panel-a".into();
+        config.jobs.lease_ttl = Duration::from_secs(3);
+        config.flush.duty_cycle = 0.05;
+    })
+    .await;
+    let (status, preview) = post_to(&app, "/api/flush/preview", &[("prefix", "user:")]).await;
+    assert_eq!(status, 200, "{preview}");
+    let id = preview["id"].as_str().unwrap().to_owned();
+    let (status, body) = post_to(
+        &app,
+        "/api/flush/start",
+        &[("prefix", "user:"), ("preview_id", &id)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    until_deleting(&topology.master.url(), 200_500).await;
+
+    // The master dies mid-flush: the flush stops (its next page fails) and says so.
+    topology.master.stop();
+    let report = finished_on(&app, Duration::from_secs(30)).await;
+    assert_eq!(report["outcome"]["state"], "failed", "{report}");
+
+    // Once Sentinel has promoted the replica, a new flush can start there: the old lease was
+    // released or expires within its TTL, and the keys outside the prefix are all there.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while topology.master_according_to_sentinels() != Some(replica_port) {
+        assert!(Instant::now() < deadline, "no promotion");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(keys_under(&topology.replica.url(), "shift:*"), 500);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let started = loop {
+        let (status, preview) = post_to(&app, "/api/flush/preview", &[("prefix", "user:")]).await;
+        if status == 200 {
+            let id = preview["id"].as_str().unwrap().to_owned();
+            let (status, body) = post_to(
+                &app,
+                "/api/flush/start",
+                &[("prefix", "user:"), ("preview_id", &id)],
+            )
+            .await;
+            if status == 200 {
+                break body;
+            }
+            assert!(matches!(status, 409 | 503), "{status} {body}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no flush could start after the failover"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(started["running"].is_object(), "{started}");
+    let report = finished_on(&app, Duration::from_secs(60)).await;
+    assert_eq!(report["outcome"]["state"], "complete", "{report}");
+    assert_eq!(keys_under(&topology.replica.url(), "user:*"), 0);
+    assert_eq!(keys_under(&topology.replica.url(), "shift:*"), 500);
+}
+
+#[tokio::test]
+async fn random_keyspaces_lose_exactly_the_prefix_when_two_replicas_cancel_and_restart_a_flush() {
+    use rand::{Rng, SeedableRng};
+    let a = crate::harness::start_app_with(RedisProcessOptions::default(), |config| {
+        crate::flush::fuzz_groups(config);
+        config.jobs.replica = "panel-a".into();
+        config.flush.duty_cycle = 0.05;
+    })
+    .await;
+    let url = a.redis.url();
+    let shared_url = cachepanel::server::config::RedisUrl::parse(&url).unwrap();
+    let b = crate::harness::start_app_with(RedisProcessOptions::default(), move |config| {
+        crate::flush::fuzz_groups(config);
+        config.jobs.replica = "panel-b".into();
+        config.flush.duty_cycle = 0.05;
+        config.redis.url = Some(shared_url);
+    })
+    .await;
+    let replicas = [&a, &b];
+    let mut connection = redis_connection(&url);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x2e91);
+    let key_alphabet: &[&[u8]] = &[
+        b"f",
+        b"a",
+        b"*",
+        b"?",
+        b"[",
+        b"\\",
+        b":",
+        "ж".as_bytes(),
+        b"\xff",
+    ];
+    let prefix_alphabet: &[&[u8]] = &[b"a", b"*", b"?", b"[", b"\\", b":", "ж".as_bytes()];
+    for round in 0..6 {
+        redis::cmd("FLUSHDB").exec(&mut connection).unwrap();
+        let mut prefix_bytes = b"f".to_vec();
+        prefix_bytes.extend(crate::flush::random_bytes(&mut rng, prefix_alphabet, 0, 3));
+        let prefix = String::from_utf8(prefix_bytes.clone()).unwrap();
+        let mut keys: Vec<Vec<u8>> = (0..400)
+            .map(|_| crate::flush::random_bytes(&mut rng, key_alphabet, 1, 6))
+            .collect();
+        // Enough under the prefix for several pages, so a cancel lands mid-flush.
+        keys.extend((0..4000).map(|i| {
+            let mut key = prefix_bytes.clone();
+            key.extend(format!("{i}").as_bytes());
+            key
+        }));
+        keys.sort();
+        keys.dedup();
+        let mut pipe = redis::pipe();
+        for key in &keys {
+            pipe.cmd("SET").arg(key.as_slice()).arg("v").ignore();
+        }
+        pipe.exec(&mut connection).unwrap();
+
+        // Preview on one replica, start on either, cancel from either after a moment, and
+        // start again, until a flush completes.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let previewer = replicas[rng.random_range(0..2)];
+            let starter = replicas[rng.random_range(0..2)];
+            let (status, preview) =
+                post_to(previewer, "/api/flush/preview", &[("prefix", &prefix)]).await;
+            assert_eq!(status, 200, "round {round}: {preview}");
+            let id = preview["id"].as_str().unwrap().to_owned();
+            let (status, body) = post_to(
+                starter,
+                "/api/flush/start",
+                &[("prefix", &prefix), ("preview_id", &id)],
+            )
+            .await;
+            assert_eq!(status, 200, "round {round}: {body}");
+            if attempts < 3 {
+                tokio::time::sleep(Duration::from_millis(rng.random_range(0..200))).await;
+                let canceller = replicas[rng.random_range(0..2)];
+                let _ = post_to(canceller, "/api/flush/cancel", &[]).await;
+            }
+            let report = finished_on(starter, Duration::from_secs(30)).await;
+            // The other replica's lease view settles before the next start.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while keys_under(&url, "cachepanel:*:flush:lease") > 0 {
+                assert!(Instant::now() < deadline, "the lease was never released");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if report["outcome"]["state"] == "complete" {
+                break;
+            }
+            assert_eq!(
+                report["outcome"]["state"], "cancelled",
+                "round {round}: {report}"
+            );
+        }
+        for key in &keys {
+            let exists: bool = redis::cmd("EXISTS")
+                .arg(key.as_slice())
+                .query(&mut connection)
+                .unwrap();
+            assert_eq!(
+                exists,
+                !key.starts_with(&prefix_bytes),
+                "round {round}: key {key:?} with prefix {prefix:?}"
+            );
+        }
+    }
+}

@@ -11,14 +11,14 @@ use crate::harness::{TestApp, redis_connection, start_redis};
 
 const MASTER_NAME: &str = "cache-master";
 
-struct Topology {
-    master: RedisProcess,
-    replica: RedisProcess,
-    sentinels: Vec<RedisProcess>,
+pub struct Topology {
+    pub master: RedisProcess,
+    pub replica: RedisProcess,
+    pub sentinels: Vec<RedisProcess>,
 }
 
 impl Topology {
-    fn start() -> Self {
+    pub fn start() -> Self {
         // Redis 7 delays a diskless full sync by 5 s to batch replicas; no need here.
         let master = start_redis(RedisProcessOptions {
             extra_args: vec!["--repl-diskless-sync-delay".into(), "0".into()],
@@ -80,7 +80,7 @@ impl Topology {
         }
     }
 
-    fn master_according_to_sentinels(&self) -> Option<u16> {
+    pub fn master_according_to_sentinels(&self) -> Option<u16> {
         let answer: Option<(String, String)> =
             self.sentinel_query(0, &["get-master-addr-by-name", MASTER_NAME]);
         answer.and_then(|(_, port)| port.parse().ok())
@@ -100,12 +100,21 @@ impl Topology {
 }
 
 async fn start_app_behind(topology: &Topology) -> TestApp {
+    start_replica_behind(topology, |_| {}).await
+}
+
+/// An app behind the topology's sentinels, with `also` applied to its configuration.
+pub async fn start_replica_behind(
+    topology: &Topology,
+    also: impl FnOnce(&mut cachepanel::server::config::Config),
+) -> TestApp {
     let settings = topology.settings();
     crate::harness::start_app_with(RedisProcessOptions::default(), move |config| {
         // The URL's host is a placeholder: the sentinels say where the master is.
         config.redis.url = Some(RedisUrl::parse("redis://127.0.0.1:1/0").unwrap());
         config.redis.sentinel = Some(settings);
         config.live.interval = Duration::from_millis(250);
+        also(config);
     })
     .await
 }
