@@ -86,6 +86,8 @@ pub enum AuditAction {
     FlushFinished,
     FlushInterrupted,
     ResetRateLimit,
+    AlertSilenced,
+    AlertUnsilenced,
 }
 
 impl AuditAction {
@@ -96,6 +98,8 @@ impl AuditAction {
             Self::FlushFinished => "flush_finished",
             Self::FlushInterrupted => "flush_interrupted",
             Self::ResetRateLimit => "reset_rate_limit",
+            Self::AlertSilenced => "alert_silenced",
+            Self::AlertUnsilenced => "alert_unsilenced",
         }
     }
 }

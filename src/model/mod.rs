@@ -1,6 +1,7 @@
 //! Plain data shared by the server and the WASM client: serde types and pure derivations.
 //! No I/O here; everything is unit-tested from captured fixtures.
 
+pub mod alerts;
 pub mod census;
 pub mod clients;
 pub mod cluster;

@@ -8,6 +8,7 @@
 //! | infrastructure | `redis`, `job` | connections, timeouts, the one keyspace walker; one run at a time |
 //! | leaves | `env`, `clock`, `lang`, `site` | `Env` and its typed readers, secrets, the clock, the page language, the built client's files |
 
+pub mod alerts;
 pub mod audit;
 pub mod census;
 mod check;

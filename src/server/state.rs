@@ -7,6 +7,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::use_context;
 
 use crate::error::AppError;
+use crate::server::alerts::Alerts;
 use crate::server::audit::AuditLog;
 use crate::server::census::CensusManager;
 use crate::server::config::{Config, RedisUrl};
@@ -28,6 +29,7 @@ pub struct TargetState {
     pub sampler: SamplerHandle,
     pub census: Arc<CensusManager>,
     pub flush: Arc<FlushManager>,
+    pub leases: JobLeases,
 }
 
 /// The state handlers see. `redis`, `sampler`, `census` and `flush` belong to the target the
@@ -48,6 +50,8 @@ pub struct AppState {
     /// The built client's files (hashed names, the stylesheet) as found at start.
     pub site: Arc<SiteAssets>,
     pub targets: Arc<Vec<TargetState>>,
+    /// Every target's alerts, their silences and their delivery.
+    pub alerts: Arc<Alerts>,
     /// Becomes `true` when the process shuts down: event streams end, flushes stop.
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
 }
@@ -92,7 +96,7 @@ impl AppState {
                 config.census.groups.clone(),
                 flush_settings,
                 audit,
-                leases,
+                leases.clone(),
             );
             // Another replica's census or flush shows here too (only while others are there).
             let follow_every = config.live.interval;
@@ -108,6 +112,7 @@ impl AppState {
                 sampler,
                 census,
                 flush,
+                leases,
             });
         }
         let Some(first) = targets.first().cloned() else {
@@ -117,8 +122,12 @@ impl AppState {
                 reason: "no target configured".into(),
             });
         };
-        let (redis, sampler, census, flush) =
-            (first.redis, first.sampler, first.census, first.flush);
+        let (redis, sampler, census, flush) = (
+            first.redis.clone(),
+            first.sampler.clone(),
+            first.census.clone(),
+            first.flush.clone(),
+        );
         let rate_limit = &config.rate_limit;
         let limiter = Limiter::new(
             redis.clone(),
@@ -133,6 +142,17 @@ impl AppState {
             rate_limit.scan_every,
         );
         tasks.push(tokio::spawn(counters.clone().run()));
+        let (alerts, alert_tasks) = Alerts::start(config.alerts.clone());
+        tasks.extend(alert_tasks);
+        for (index, target) in targets.iter().enumerate() {
+            // The counters live on the first target: its alerts judge the 429s too.
+            let counters = (index == 0).then(|| counters.clone());
+            tasks.push(tokio::spawn(alerts.clone().watch(
+                target.sampler.clone(),
+                counters,
+                target.leases.clone(),
+            )));
+        }
         let auth = Arc::new(Authenticator::new(&config.auth));
         let site = SiteAssets::find(&config.site_root);
         let state = Self {
@@ -147,6 +167,7 @@ impl AppState {
             limiter,
             counters,
             targets: Arc::new(targets),
+            alerts,
             shutdown: Arc::new(tokio::sync::watch::Sender::new(false)),
         };
         Ok((state, BackgroundTasks(tasks)))

@@ -48,6 +48,7 @@ const FEATURES: &[&str] = &[
     "src/server/rate_limit",
     "src/server/security",
     "src/server/audit.rs",
+    "src/server/alerts",
 ];
 const INFRASTRUCTURE: &[&str] = &["src/server/redis"];
 const LEAVES: &[&str] = &[

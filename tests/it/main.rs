@@ -4,6 +4,7 @@
 // A failed setup step should stop the test with its message; that is what tests are for.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod alerts;
 mod architecture;
 mod bodies;
 mod census;

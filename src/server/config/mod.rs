@@ -9,6 +9,7 @@ mod tests;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::server::alerts::settings::AlertSettings;
 use crate::server::audit::AuditSettings;
 use crate::server::census::CensusSettings;
 use crate::server::flush::FlushSettings;
@@ -43,6 +44,7 @@ pub struct Config {
     pub rate_limit: RateLimitSettings,
     pub auth: AuthSettings,
     pub web: WebSettings,
+    pub alerts: AlertSettings,
 }
 
 impl Config {
@@ -83,6 +85,7 @@ impl Config {
             rate_limit: RateLimitSettings::from_env(env)?,
             auth: AuthSettings::from_env(env, dev_mode, &base_path)?,
             web: WebSettings::from_env(env)?,
+            alerts: AlertSettings::from_env(env)?,
             addr,
             base_path,
             site_root,

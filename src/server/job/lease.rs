@@ -136,7 +136,7 @@ static CANCEL: LazyLock<redis::Script> = LazyLock::new(|| {
 
 /// KEYS state hash; ARGV field, hold ms, run to count under, hash ttl ms, now (ms, the
 /// replica's clock: a script that reads Redis' own clock shows in the slow log as a command
-/// of nobody's). Claims the field until now +
+/// of nobody's), a field to delete on success (or ''). Claims the field until now +
 /// hold unless another claim still holds it; its HGET is counted in the same hash's shared
 /// lookup count. Returns {claimed, lookup found}.
 static CLAIM: LazyLock<redis::Script> = LazyLock::new(|| {
@@ -154,6 +154,9 @@ static CLAIM: LazyLock<redis::Script> = LazyLock::new(|| {
             return {0, found}
         end
         redis.call('HSET', KEYS[1], ARGV[1], ms + tonumber(ARGV[2]))
+        if ARGV[6] and ARGV[6] ~= '' then
+            redis.call('HDEL', KEYS[1], ARGV[6])
+        end
         return {1, found}
         ",
     )
@@ -370,10 +373,43 @@ impl JobLeases {
         name: &str,
         every: Duration,
     ) -> Result<bool, RedisFailure> {
-        let state = self.redis.state_hash();
         // A little shorter than the period: the next tick of the same replica finds it free.
-        let hold = millis(every.mul_f64(0.9).max(Duration::from_millis(1)));
-        let field = format!("claim:{name}");
+        let hold = every.mul_f64(0.9).max(Duration::from_millis(1));
+        self.claim(&format!("claim:{name}"), hold, None).await
+    }
+
+    /// True for one caller across all replicas per change of an alert (`transition` is
+    /// `fired` or `resolved`): the first replica to see it tells people, the others stay
+    /// quiet. A firing claim holds for `hold` (the repeat interval); each transition's claim
+    /// frees the other's, so the next firing after a resolution is told again.
+    pub async fn first_to_tell(
+        &self,
+        alert: &str,
+        transition: &str,
+        hold: Duration,
+    ) -> Result<bool, RedisFailure> {
+        let other = if transition == "resolved" {
+            "fired"
+        } else {
+            "resolved"
+        };
+        let clears = format!("alert:{alert}:{other}");
+        self.claim(&format!("alert:{alert}:{transition}"), hold, Some(&clears))
+            .await
+    }
+
+    /// Claims `field` of the target's state hash for `hold` unless a claim holds it; a
+    /// successful claim deletes `clears`.
+    async fn claim(
+        &self,
+        field: &str,
+        hold: Duration,
+        clears: Option<&str>,
+    ) -> Result<bool, RedisFailure> {
+        let state = self.redis.state_hash();
+        let hold = millis(hold.max(Duration::from_millis(1)));
+        let field = field.to_owned();
+        let clears = clears.unwrap_or_default().to_owned();
         let _gate = self.redis.own_lookups().gate().await;
         let (_, share) = shared_count(&self.redis, &state);
         let run_to_count = share.clone();
@@ -387,6 +423,7 @@ impl JobLeases {
                     .arg(run_to_count)
                     .arg(millis(STATE_TTL))
                     .arg(crate::server::clock::now_ms())
+                    .arg(clears)
                     .invoke_async(&mut connection)
                     .await
             })

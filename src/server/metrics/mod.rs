@@ -231,7 +231,75 @@ fn exposition(state: &AppState) -> String {
     if let Some(primary) = state.primary() {
         write_rate_limits(&mut out, state, primary);
     }
+    write_alerts(&mut out, state);
     out.render()
+}
+
+/// cachepanel's own alerts and how their delivery fares (a failing Telegram shows here).
+fn write_alerts(out: &mut Exposition, state: &AppState) {
+    out.family(
+        "cachepanel_alert_firing",
+        "gauge",
+        "1 for each alert that fires now (silenced: 1 in cachepanel_alert_silenced too).",
+    );
+    let firing: Vec<_> = state
+        .alerts
+        .firing()
+        .into_iter()
+        .filter(|alert| alert.phase == crate::model::alerts::AlertPhase::Firing)
+        .collect();
+    for alert in &firing {
+        let labels = [
+            ("target", alert.target.as_str()),
+            ("rule", alert.rule.name()),
+            ("labels", alert.labels.as_str()),
+        ];
+        out.sample("cachepanel_alert_firing", &labels, 1.0);
+    }
+    out.family(
+        "cachepanel_alert_silenced",
+        "gauge",
+        "1 for each firing alert a silence keeps quiet.",
+    );
+    for alert in firing.iter().filter(|alert| alert.silenced) {
+        let labels = [
+            ("target", alert.target.as_str()),
+            ("rule", alert.rule.name()),
+            ("labels", alert.labels.as_str()),
+        ];
+        out.sample("cachepanel_alert_silenced", &labels, 1.0);
+    }
+    out.family(
+        "cachepanel_alert_deliveries_total",
+        "counter",
+        "Alert messages per channel that were delivered, or failed after every attempt.",
+    );
+    let delivery = state.alerts.delivery();
+    for channel in &delivery {
+        for (outcome, count) in [("delivered", channel.delivered), ("failed", channel.failed)] {
+            out.sample(
+                "cachepanel_alert_deliveries_total",
+                &[("channel", channel.channel.as_str()), ("outcome", outcome)],
+                count as f64,
+            );
+        }
+    }
+    out.family(
+        "cachepanel_alert_delivery_failing",
+        "gauge",
+        "1 while a channel's latest delivery attempt failed.",
+    );
+    for channel in &delivery {
+        out.sample(
+            "cachepanel_alert_delivery_failing",
+            &[("channel", channel.channel.as_str())],
+            if channel.last_error.is_some() {
+                1.0
+            } else {
+                0.0
+            },
+        );
+    }
 }
 
 /// The slow log, clients and persistence health as the sampler last read them.

@@ -1,0 +1,138 @@
+//! The text of an alert message, in the configured language: what happened, the figure
+//! against its threshold, the target, and a link to the page. Plain text (no Telegram
+//! markup), so a prefix or a role name can never break the message.
+
+use crate::model::Lang;
+use crate::model::alerts::{AlertEvent, AlertRule, Transition};
+
+pub fn title(rule: AlertRule, lang: Lang) -> &'static str {
+    let (ru, en) = match rule {
+        AlertRule::HitRate => (
+            "Доля попаданий в кэш ниже цели",
+            "Cache hit rate below target",
+        ),
+        AlertRule::MemoryHigh => ("Память Redis выше порога", "Redis memory above threshold"),
+        AlertRule::MemoryCritical => ("Память Redis почти исчерпана", "Redis memory nearly full"),
+        AlertRule::Evictions => ("Redis вытесняет ключи", "Redis is evicting keys"),
+        AlertRule::RedisDown => ("Redis не отвечает", "Redis is not answering"),
+        AlertRule::Failover => ("Sentinel сменил мастер", "Sentinel failed the master over"),
+        AlertRule::RateLimited => ("Много ответов 429", "Many 429 answers"),
+        AlertRule::StuckCounters => (
+            "Счётчики лимитов без TTL",
+            "Rate-limit counters without a TTL",
+        ),
+        AlertRule::SaveFailed => ("Сбой сохранения на диск", "Saving to disk failed"),
+        AlertRule::MemoryForecast => ("Память скоро заполнится", "Memory will fill up soon"),
+    };
+    match lang {
+        Lang::Ru => ru,
+        Lang::En => en,
+    }
+}
+
+/// The figure with its unit (`42.0 %`, `12.5/s`, `3 h`).
+pub fn figure(rule: AlertRule, value: f64, lang: Lang) -> String {
+    let ru = lang == Lang::Ru;
+    match rule {
+        AlertRule::HitRate | AlertRule::MemoryHigh | AlertRule::MemoryCritical => {
+            format!("{value:.1} %")
+        }
+        AlertRule::Evictions => format!("{value:.1}{}", if ru { "/с" } else { "/s" }),
+        AlertRule::RedisDown => format!("{value:.0} {}", if ru { "с" } else { "s" }),
+        AlertRule::RateLimited => format!(
+            "{value:.0} {}",
+            if ru {
+                "за минуту"
+            } else {
+                "per minute"
+            }
+        ),
+        AlertRule::MemoryForecast => format!("{value:.1} {}", if ru { "ч" } else { "h" }),
+        AlertRule::StuckCounters => format!("{value:.0}"),
+        AlertRule::Failover | AlertRule::SaveFailed => String::new(),
+    }
+}
+
+pub fn text(event: &AlertEvent, lang: Lang, page_url: Option<&str>) -> String {
+    let ru = lang == Lang::Ru;
+    let (mark, lead) = match (event.transition, ru) {
+        (Transition::Fired, _) => ("🔴", ""),
+        (Transition::Repeated, true) => ("🔁", "Всё ещё: "),
+        (Transition::Repeated, false) => ("🔁", "Still firing: "),
+        (Transition::Resolved, true) => ("✅", "Решено: "),
+        (Transition::Resolved, false) => ("✅", "Resolved: "),
+    };
+    let mut text = format!(
+        "{mark} {lead}{} — {}",
+        title(event.rule, lang),
+        event.target
+    );
+    if !event.labels.is_empty() {
+        text.push_str(&format!(" ({})", event.labels));
+    }
+    let shown = figure(event.rule, event.threshold, lang);
+    if !shown.is_empty() {
+        let now = event
+            .value
+            .map(|value| figure(event.rule, value, lang))
+            .unwrap_or_else(|| "—".into());
+        let comparison = if event.rule.fires_below() { "<" } else { ">" };
+        text.push('\n');
+        text.push_str(&match (event.transition, ru) {
+            (Transition::Resolved, true) => format!("Сейчас {now}, порог {shown}"),
+            (Transition::Resolved, false) => format!("Now {now}, threshold {shown}"),
+            (_, true) => format!("{now} {comparison} {shown} (порог)"),
+            (_, false) => format!("{now} {comparison} {shown} (threshold)"),
+        });
+    }
+    let minutes = ((event.at_ms - event.since_ms).max(0) / 60_000) as u64;
+    if event.transition != Transition::Fired && minutes > 0 {
+        text.push_str(&if ru {
+            format!("\nС начала: {minutes} мин")
+        } else {
+            format!("\nFiring for {minutes} min")
+        });
+    }
+    if let Some(url) = page_url {
+        text.push('\n');
+        text.push_str(url);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(transition: Transition) -> AlertEvent {
+        AlertEvent {
+            rule: AlertRule::HitRate,
+            target: "main".into(),
+            labels: String::new(),
+            transition,
+            value: Some(42.04),
+            threshold: 70.0,
+            at_ms: 20 * 60_000,
+            since_ms: 5 * 60_000,
+            silenced: false,
+        }
+    }
+
+    #[test]
+    fn a_message_names_the_figure_the_threshold_the_target_and_the_page() {
+        let ru = text(
+            &event(Transition::Fired),
+            Lang::Ru,
+            Some("https://admin.example/admin/cache/stats"),
+        );
+        assert_eq!(
+            ru,
+            "🔴 Доля попаданий в кэш ниже цели — main\n42.0 % < 70.0 % (порог)\nhttps://admin.example/admin/cache/stats"
+        );
+        let en = text(&event(Transition::Resolved), Lang::En, None);
+        assert_eq!(
+            en,
+            "✅ Resolved: Cache hit rate below target — main\nNow 42.0 %, threshold 70.0 %\nFiring for 15 min"
+        );
+    }
+}

@@ -1,0 +1,351 @@
+//! Alerts, evaluated on what the sampler and the counters reader already publish (no Redis
+//! command of their own, except one claim per transition so that across replicas each change
+//! is told once), delivered to Telegram and a webhook without ever holding up a sample.
+
+pub mod deliver;
+pub mod messages;
+pub mod settings;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::error::AppError;
+use crate::model::alerts::{
+    AlertEvent, AlertRule, AlertsView, Evaluator, Observation, Silence, Transition,
+};
+use crate::model::flush::AuditAction;
+use crate::model::live::{LiveSnapshot, LiveStatus};
+use crate::model::rate_limit::Role;
+use crate::server::alerts::deliver::Notifier;
+use crate::server::alerts::settings::AlertSettings;
+use crate::server::audit::AuditLog;
+use crate::server::clock::now_ms;
+use crate::server::job::JobLeases;
+use crate::server::live::sampler::SamplerHandle;
+use crate::server::rate_limit::counters::{CountersReader, rejections_last_minute};
+
+/// Transitions kept for the page.
+const RECENT: usize = 50;
+/// How long a "fired" claim holds without a repeat interval: an alert told once stays told.
+const TOLD_ONCE_HOLD: Duration = Duration::from_secs(7 * 86_400);
+
+struct TargetAlerts {
+    evaluator: Evaluator,
+    recent: VecDeque<AlertEvent>,
+}
+
+/// Every target's alerts, the silences and the notifier; one per process.
+pub struct Alerts {
+    settings: Arc<AlertSettings>,
+    targets: Mutex<BTreeMap<String, TargetAlerts>>,
+    silences: Mutex<Vec<Silence>>,
+    notifier: Notifier,
+}
+
+impl Alerts {
+    pub fn start(settings: AlertSettings) -> (Arc<Self>, Vec<tokio::task::JoinHandle<()>>) {
+        let settings = Arc::new(settings);
+        let (notifier, tasks) = Notifier::start(settings.clone());
+        let alerts = Arc::new(Self {
+            settings,
+            targets: Mutex::new(BTreeMap::new()),
+            silences: Mutex::new(Vec::new()),
+            notifier,
+        });
+        (alerts, tasks)
+    }
+
+    pub fn settings(&self) -> &AlertSettings {
+        &self.settings
+    }
+
+    /// Evaluates `target`'s alerts after every sample until the sampler stops. `counters`:
+    /// the rate-limit reader, on the target that holds the counters.
+    pub async fn watch(
+        self: Arc<Self>,
+        sampler: SamplerHandle,
+        counters: Option<Arc<CountersReader>>,
+        leases: JobLeases,
+    ) {
+        let mut snapshots = sampler.subscribe();
+        let target = sampler.latest().target.clone();
+        let repeat_ms = self.settings.repeat.map_or(0, |d| d.as_millis() as i64);
+        self.lock_targets().insert(
+            target.clone(),
+            TargetAlerts {
+                evaluator: Evaluator::new(&target, self.settings.rules.clone(), repeat_ms),
+                recent: VecDeque::new(),
+            },
+        );
+        while snapshots.changed().await.is_ok() {
+            let snapshot = snapshots.borrow_and_update().clone();
+            if matches!(snapshot.status, LiveStatus::Starting) {
+                continue;
+            }
+            let persistence = sampler.diagnostics().persistence;
+            let counters_report = counters.as_ref().and_then(|reader| reader.latest().ok());
+            let observation = observe(&snapshot, persistence.as_ref(), counters_report.as_ref());
+            let silences = self.silences_now();
+            let events = {
+                let mut targets = self.lock_targets();
+                let Some(alerts) = targets.get_mut(&target) else {
+                    return;
+                };
+                let events = alerts.evaluator.observe(&observation, &silences);
+                for event in &events {
+                    alerts.recent.push_front(event.clone());
+                    alerts.recent.truncate(RECENT);
+                }
+                events
+            };
+            for event in events {
+                if event.silenced {
+                    tracing::info!(alert = %event.key(), target_name = %event.target, transition = event.transition.name(), "alert silenced");
+                    continue;
+                }
+                tracing::info!(alert = %event.key(), target_name = %event.target, transition = event.transition.name(), "alert");
+                if self.first_to_tell(&leases, &event).await {
+                    self.notifier.send(&event);
+                }
+            }
+        }
+    }
+
+    /// Whether this replica tells `event`: the first across replicas does. Without Redis
+    /// (the "down" alert itself) every replica tells: a duplicate beats silence.
+    async fn first_to_tell(&self, leases: &JobLeases, event: &AlertEvent) -> bool {
+        if !self.settings.delivers() {
+            return false;
+        }
+        let transition = match event.transition {
+            Transition::Resolved => "resolved",
+            Transition::Fired | Transition::Repeated => "fired",
+        };
+        // A little under the repeat interval, so the next repeat of any replica is free.
+        let hold = self
+            .settings
+            .repeat
+            .map_or(TOLD_ONCE_HOLD, |repeat| repeat.mul_f64(0.9));
+        match leases.first_to_tell(&event.key(), transition, hold).await {
+            Ok(first) => {
+                if !first {
+                    tracing::debug!(alert = %event.key(), "another replica told this alert");
+                }
+                first
+            }
+            Err(failure) => {
+                tracing::debug!(reason = %failure, "claiming an alert failed; telling it anyway");
+                true
+            }
+        }
+    }
+
+    /// What the page and `GET /api/alerts` show for `target`.
+    pub fn view(&self, target: &str) -> AlertsView {
+        let now = now_ms();
+        let silences: Vec<Silence> = self
+            .silences_now()
+            .into_iter()
+            .filter(|silence| silence.target == target)
+            .collect();
+        let targets = self.lock_targets();
+        let (active, recent) = targets.get(target).map_or_else(Default::default, |alerts| {
+            (
+                alerts.evaluator.active(&silences, now),
+                alerts.recent.iter().cloned().collect(),
+            )
+        });
+        AlertsView {
+            active,
+            recent,
+            silences,
+            delivery: self.notifier.status(),
+        }
+    }
+
+    /// Keeps `rule` (every rule with `None`) of `target` quiet for `for_how_long`.
+    pub fn silence(
+        &self,
+        target: &str,
+        rule: Option<AlertRule>,
+        for_how_long: Duration,
+        by: &str,
+    ) -> Silence {
+        let silence = Silence {
+            target: target.to_owned(),
+            rule,
+            until_ms: now_ms() + for_how_long.as_millis() as i64,
+            by: by.to_owned(),
+        };
+        let mut silences = self.lock_silences();
+        silences.retain(|s| !(s.target == silence.target && s.rule == silence.rule));
+        silences.push(silence.clone());
+        silence
+    }
+
+    /// Ends the silence of `rule` on `target`; whether there was one.
+    pub fn unsilence(&self, target: &str, rule: Option<AlertRule>) -> bool {
+        let mut silences = self.lock_silences();
+        let before = silences.len();
+        silences.retain(|s| !(s.target == target && s.rule == rule));
+        silences.len() < before
+    }
+
+    /// Delivery outcomes per channel (for `/metrics`).
+    pub fn delivery(&self) -> Vec<crate::model::alerts::DeliveryStatus> {
+        self.notifier.status()
+    }
+
+    /// Every target's firing alerts (for `/metrics`).
+    pub fn firing(&self) -> Vec<crate::model::alerts::ActiveAlert> {
+        let now = now_ms();
+        let silences = self.silences_now();
+        self.lock_targets()
+            .values()
+            .flat_map(|alerts| alerts.evaluator.active(&silences, now))
+            .collect()
+    }
+
+    fn silences_now(&self) -> Vec<Silence> {
+        let now = now_ms();
+        let mut silences = self.lock_silences();
+        silences.retain(|silence| silence.until_ms > now);
+        silences.clone()
+    }
+
+    fn lock_targets(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, TargetAlerts>> {
+        self.targets.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_silences(&self) -> std::sync::MutexGuard<'_, Vec<Silence>> {
+        self.silences.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The longest silence the page offers: a week.
+pub const LONGEST_SILENCE_MINUTES: u64 = 7 * 24 * 60;
+
+/// `rule` as a request names it: a rule's name, or empty (or `*`) for every rule.
+fn requested_rule(rule: &str) -> Result<Option<AlertRule>, AppError> {
+    match rule.trim() {
+        "" | "*" => Ok(None),
+        name => AlertRule::from_name(name).map(Some).ok_or_else(|| {
+            let known: Vec<&str> = AlertRule::ALL.iter().map(|rule| rule.name()).collect();
+            AppError::bad_request(format!(
+                "unknown rule '{name}'; rules: {}",
+                known.join(", ")
+            ))
+        }),
+    }
+}
+
+/// Silences `rule` of `target` for `minutes`, audited on the target.
+pub async fn silence(
+    alerts: &Alerts,
+    audit: &AuditLog,
+    target: &str,
+    actor: &str,
+    rule: &str,
+    minutes: u64,
+) -> Result<Silence, AppError> {
+    let rule = requested_rule(rule)?;
+    if !(1..=LONGEST_SILENCE_MINUTES).contains(&minutes) {
+        return Err(AppError::bad_request(format!(
+            "minutes must be 1–{LONGEST_SILENCE_MINUTES}"
+        )));
+    }
+    let silence = alerts.silence(target, rule, Duration::from_secs(minutes * 60), actor);
+    let shown = rule.map_or("*", AlertRule::name);
+    audit
+        .append_with_retry(
+            AuditAction::AlertSilenced,
+            actor,
+            shown,
+            &format!("minutes={minutes}"),
+            Duration::from_secs(10),
+        )
+        .await;
+    Ok(silence)
+}
+
+/// Ends the silence of `rule` on `target`, audited when there was one.
+pub async fn unsilence(
+    alerts: &Alerts,
+    audit: &AuditLog,
+    target: &str,
+    actor: &str,
+    rule: &str,
+) -> Result<bool, AppError> {
+    let rule = requested_rule(rule)?;
+    let ended = alerts.unsilence(target, rule);
+    if ended {
+        audit
+            .append_with_retry(
+                AuditAction::AlertUnsilenced,
+                actor,
+                rule.map_or("*", AlertRule::name),
+                "",
+                Duration::from_secs(10),
+            )
+            .await;
+    }
+    Ok(ended)
+}
+
+/// The figures the rules need from one publication of the sampler (and the counters view).
+pub fn observe(
+    snapshot: &LiveSnapshot,
+    persistence: Option<&crate::model::persistence::PersistenceHealth>,
+    counters: Option<&crate::model::rate_limit::CountersReport>,
+) -> Observation {
+    let at_ms = snapshot.published_at_ms;
+    let down_for_ms = match &snapshot.status {
+        LiveStatus::Unavailable { since_ms, .. } => (at_ms - since_ms).max(1),
+        _ => 0,
+    };
+    let up = down_for_ms == 0;
+    let seconds = snapshot.sample_interval_ms as f64 / 1000.0;
+    let stats = snapshot.stats.as_ref().filter(|_| up);
+    let memory_percent = stats.and_then(|stats| {
+        let limit = if stats.maxmemory_bytes > 0 {
+            stats.maxmemory_bytes
+        } else {
+            stats.total_system_memory_bytes
+        };
+        (limit > 0).then(|| stats.used_memory_bytes as f64 * 100.0 / limit as f64)
+    });
+    let rates = snapshot.rates.as_ref().filter(|_| up);
+    Observation {
+        at_ms,
+        down_for_ms,
+        lookups: rates.map(|r| (r.hits_per_sec * seconds, r.misses_per_sec * seconds)),
+        memory_percent,
+        evicted_per_sec: rates.map(|r| r.evicted_per_sec),
+        master: snapshot
+            .topology
+            .as_ref()
+            .and_then(|topology| topology.master.as_ref())
+            .map(|master| master.address.clone()),
+        rejections_per_role: counters.map(|report| {
+            let per_role = rejections_last_minute(report);
+            Role::ALL
+                .into_iter()
+                .zip(per_role)
+                .map(|(role, count)| (role.name().to_owned(), count))
+                .collect()
+        }),
+        counters_without_ttl: counters.map(|report| report.without_ttl_total),
+        save_failed: persistence.filter(|_| up).and_then(|health| {
+            match (health.last_bgsave_ok, health.aof_last_write_ok) {
+                (None, None) => None,
+                (rdb, aof) => Some(rdb == Some(false) || aof == Some(false)),
+            }
+        }),
+        hours_until_full: snapshot.memory_forecast.filter(|_| up).map(|forecast| {
+            forecast
+                .full_in_ms
+                .map_or(f64::INFINITY, |ms| ms as f64 / 3_600_000.0)
+        }),
+    }
+}
