@@ -9,7 +9,7 @@ use crate::model::stats::RedisStats;
 use crate::server::config::{Config, Env, FileSettings, registry};
 use crate::server::redis::RedisTarget;
 
-pub async fn run(file: &FileSettings) -> anyhow::Result<()> {
+pub async fn run(file: &FileSettings, test_alert: bool) -> anyhow::Result<()> {
     let config = match Config::from_env(&Env::process(file.clone())) {
         Ok(config) => config,
         Err(error) => bail!("configuration: {error}"),
@@ -19,12 +19,15 @@ pub async fn run(file: &FileSettings) -> anyhow::Result<()> {
     for line in registry::effective(|name| std::env::var(name).ok(), file) {
         println!("  {} = {}  ({})", line.name, line.value, line.source);
     }
+    let mut problems = check_alerts(&config, test_alert).await;
     let Some(url) = config.redis.data_node_url() else {
+        if !problems.is_empty() {
+            bail!("{}", problems.join("; "));
+        }
         println!("\nno Redis configured: `cachepanel serve` would start an embedded demo Redis.");
         return Ok(());
     };
     let targets = config.redis.connect(&url)?;
-    let mut problems = Vec::new();
     for target in &targets {
         println!("\ntarget '{}':", target.name());
         match check_target(target, &config).await {
@@ -40,6 +43,63 @@ pub async fn run(file: &FileSettings) -> anyhow::Result<()> {
     }
     println!("\nall targets reachable");
     Ok(())
+}
+
+/// Which rules are on and where alerts go; with `test_alert`, a test message to each channel.
+async fn check_alerts(config: &Config, test_alert: bool) -> Vec<String> {
+    use crate::model::alerts::AlertRule;
+    let alerts = &config.alerts;
+    let off: Vec<&str> = AlertRule::ALL
+        .into_iter()
+        .filter(|rule| alerts.rules.get(rule).is_some_and(|s| !s.enabled))
+        .map(AlertRule::name)
+        .collect();
+    println!("\nalerts:");
+    println!(
+        "  rules: {} on{}",
+        AlertRule::ALL.len() - off.len(),
+        if off.is_empty() {
+            String::new()
+        } else {
+            format!(", off: {}", off.join(", "))
+        }
+    );
+    if let Some(telegram) = &alerts.telegram {
+        println!(
+            "  telegram: {} chat(s) via {}",
+            telegram.chat_ids.len(),
+            telegram.api_url
+        );
+    }
+    if let Some(webhook) = &alerts.webhook {
+        let signed = if webhook.secret.is_some() {
+            "signed"
+        } else {
+            "unsigned"
+        };
+        println!("  webhook: {} ({signed})", webhook.url);
+    }
+    if !alerts.delivers() {
+        println!("  delivery: none configured (alerts show on the page and in /metrics only)");
+    }
+    if !test_alert {
+        return Vec::new();
+    }
+    if !alerts.delivers() {
+        return vec!["--test-alert: no alert channel is configured".into()];
+    }
+    let target = &config.redis.target_name;
+    let mut problems = Vec::new();
+    for (channel, outcome) in crate::server::alerts::deliver::send_test(alerts, target).await {
+        match outcome {
+            Ok(()) => println!("  test message to {channel}: delivered"),
+            Err(reason) => {
+                println!("  test message to {channel}: FAILED: {reason}");
+                problems.push(format!("test alert to {channel}: {reason}"));
+            }
+        }
+    }
+    problems
 }
 
 async fn check_target(target: &RedisTarget, config: &Config) -> Result<(), String> {

@@ -36,7 +36,12 @@ pub enum Command {
     /// Prints the effective settings (secrets redacted) and each server's version, memory
     /// limit, eviction policy and persistence; exits non-zero with the reason when something
     /// is wrong.
-    Check,
+    Check {
+        /// Also send a test message to every alert channel (Telegram, the webhook) and fail
+        /// when one does not take it.
+        #[arg(long)]
+        test_alert: bool,
+    },
     /// Run the demo workload (production-shaped cache and rate-limit traffic) until Ctrl-C.
     Demo {
         /// Redis to write to; refused when it holds keys the demo did not write.

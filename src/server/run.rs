@@ -40,7 +40,7 @@ pub async fn run() -> ExitCode {
     }
     let outcome = match cli.command.unwrap_or(cli::Command::Serve) {
         cli::Command::Serve => serve(&file).await,
-        cli::Command::Check => check::run(&file).await,
+        cli::Command::Check { test_alert } => check::run(&file, test_alert).await,
         cli::Command::Demo { redis_url, force } => run_demo(&redis_url, force).await,
     };
     match outcome {

@@ -596,15 +596,42 @@ fn the_bot_token_never_appears_in_logs_api_answers_metrics_or_check() {
     harness::terminate(&mut served.child);
     let log = std::fs::read_to_string(&served.log).unwrap();
     assert!(log.contains("delivering an alert failed"), "{log}");
-    let check = harness::cachepanel()
-        .arg("check")
-        .env("CACHEPANEL_REDIS_URL", redis.url())
-        .envs(settings)
-        .output()
-        .unwrap();
-    let check = String::from_utf8_lossy(&check.stdout).into_owned()
-        + &String::from_utf8_lossy(&check.stderr);
-    assert!(check.contains("CACHEPANEL_TELEGRAM_BOT_TOKEN"), "{check}");
+    let check_with_test_alert = || {
+        let outcome = harness::cachepanel()
+            .args(["check", "--test-alert"])
+            .env("CACHEPANEL_REDIS_URL", redis.url())
+            .envs(settings)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&outcome.stdout).into_owned()
+            + &String::from_utf8_lossy(&outcome.stderr);
+        (outcome.status.success(), said)
+    };
+    // The Bot API still refuses: check says so and fails.
+    let (passed, refused) = check_with_test_alert();
+    assert!(!passed, "{refused}");
+    assert!(
+        refused.contains("test message to telegram: FAILED: Bot API answered 401"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("CACHEPANEL_TELEGRAM_BOT_TOKEN"),
+        "{refused}"
+    );
+    receiver.answer.store(200, Ordering::SeqCst);
+    let (passed, delivered) = check_with_test_alert();
+    assert!(passed, "{delivered}");
+    assert!(
+        delivered.contains("test message to telegram: delivered"),
+        "{delivered}"
+    );
+    let texts = receiver.texts();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(
+        texts[0].starts_with("🧪 cachepanel — cache: проверка оповещений"),
+        "{texts:?}"
+    );
+    let check = refused + &delivered;
     let secret_part = BOT_TOKEN.split(':').nth(1).unwrap();
     for (place, text) in [("log", &log), ("answers", &answers), ("check", &check)] {
         assert!(

@@ -189,3 +189,69 @@ async fn metrics_status(app: &crate::harness::TestApp, bearer: Option<&str>) -> 
     };
     request.send().await.unwrap().status().as_u16()
 }
+
+/// The Prometheus rules for teams that scrape: valid, passing their unit tests, and the same
+/// rules with the same defaults as cachepanel's own alerts.
+#[test]
+fn the_prometheus_rules_pass_promtool_and_match_cachepanels_own_rules() {
+    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/docs");
+    for args in [
+        ["check", "rules", "alerts.yml"],
+        ["test", "rules", "alerts.test.yml"],
+    ] {
+        let outcome = std::process::Command::new("promtool")
+            .args(args)
+            .current_dir(docs)
+            .output()
+            .expect("promtool is installed by scripts/bootstrap.sh");
+        assert!(
+            outcome.status.success(),
+            "promtool {args:?}: {}{}",
+            String::from_utf8_lossy(&outcome.stdout),
+            String::from_utf8_lossy(&outcome.stderr)
+        );
+    }
+    let rules: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(format!("{docs}/alerts.yml")).unwrap())
+            .unwrap();
+    let listed = rules["groups"][0]["rules"].as_sequence().unwrap();
+    let prometheus_duration = |ms: i64| match ms {
+        0 => None,
+        ms if ms % 60_000 == 0 => Some(format!("{}m", ms / 60_000)),
+        ms => Some(format!("{}s", ms / 1000)),
+    };
+    for rule in cachepanel::model::alerts::AlertRule::ALL {
+        let defaults = rule.defaults();
+        let found = listed
+            .iter()
+            .find(|listed| listed["labels"]["rule"].as_str() == Some(rule.name()))
+            .unwrap_or_else(|| panic!("docs/alerts.yml has no rule {}", rule.name()));
+        assert_eq!(
+            found["for"].as_str().map(str::to_owned),
+            prometheus_duration(defaults.for_ms),
+            "{}: for",
+            rule.name()
+        );
+        let expr = found["expr"].as_str().unwrap();
+        let threshold = match rule {
+            // Prometheus compares the figure cachepanel shows in hours as seconds.
+            cachepanel::model::alerts::AlertRule::MemoryForecast => {
+                format!("< {} * 3600", defaults.threshold)
+            }
+            // A count > 1 of master addresses, a count > 0 of counters: the same events.
+            cachepanel::model::alerts::AlertRule::Failover => "> 1".into(),
+            cachepanel::model::alerts::AlertRule::StuckCounters => "> 0".into(),
+            cachepanel::model::alerts::AlertRule::SaveFailed => "== 0".into(),
+            _ => format!(
+                "{} {}",
+                if rule.fires_below() { "<" } else { ">" },
+                defaults.threshold
+            ),
+        };
+        assert!(
+            expr.contains(&threshold),
+            "{}: {expr} lacks {threshold}",
+            rule.name()
+        );
+    }
+}

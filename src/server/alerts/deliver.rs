@@ -24,7 +24,9 @@ const LONGEST_WAIT: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Debug)]
 struct Outgoing {
-    event: AlertEvent,
+    /// `None`: a test message.
+    event: Option<AlertEvent>,
+    target: String,
     text: String,
 }
 
@@ -104,7 +106,8 @@ impl Notifier {
         );
         for (name, queue) in &self.channels {
             let outgoing = Outgoing {
-                event: event.clone(),
+                event: Some(event.clone()),
+                target: event.target.clone(),
                 text: text.clone(),
             };
             if queue.try_send(outgoing).is_err() {
@@ -136,41 +139,39 @@ impl Notifier {
             change(status);
         }
     }
+}
 
-    /// Sends `text` once to every channel now (for `cachepanel check --test-alert`): each
-    /// channel's outcome.
-    pub async fn send_test(
-        settings: &AlertSettings,
-        event: &AlertEvent,
-    ) -> Vec<(String, Result<(), String>)> {
-        let client = reqwest::Client::builder()
-            .timeout(settings.delivery_timeout)
-            .build()
-            .unwrap_or_default();
-        let text = messages::text(event, settings.language, settings.page_url.as_deref());
-        let outgoing = Outgoing {
-            event: event.clone(),
-            text,
-        };
-        let mut outcomes = Vec::new();
-        if let Some(telegram) = &settings.telegram {
-            outcomes.push((
-                "telegram".to_owned(),
-                to_telegram(&client, telegram, &outgoing)
-                    .await
-                    .map_err(|f| f.reason),
-            ));
-        }
-        if let Some(webhook) = &settings.webhook {
-            outcomes.push((
-                "webhook".to_owned(),
-                to_webhook(&client, webhook, &outgoing)
-                    .await
-                    .map_err(|f| f.reason),
-            ));
-        }
-        outcomes
+/// Sends a test message once to every channel now (for `cachepanel check --test-alert`):
+/// each channel's outcome.
+pub async fn send_test(
+    settings: &AlertSettings,
+    target: &str,
+) -> Vec<(String, Result<(), String>)> {
+    let client = reqwest::Client::builder()
+        .timeout(settings.delivery_timeout)
+        .build()
+        .unwrap_or_default();
+    let outgoing = Outgoing {
+        event: None,
+        target: target.to_owned(),
+        text: messages::test_text(target, settings.language, settings.page_url.as_deref()),
+    };
+    let mut outcomes = Vec::new();
+    if let Some(telegram) = &settings.telegram {
+        let outcome = to_telegram(&client, telegram, &outgoing).await;
+        outcomes.push((
+            "telegram".to_owned(),
+            outcome.map_err(|failure| failure.reason),
+        ));
     }
+    if let Some(webhook) = &settings.webhook {
+        let outcome = to_webhook(&client, webhook, &outgoing).await;
+        outcomes.push((
+            "webhook".to_owned(),
+            outcome.map_err(|failure| failure.reason),
+        ));
+    }
+    outcomes
 }
 
 async fn work(
@@ -209,7 +210,7 @@ async fn work(
                 Err(failure) => {
                     tracing::warn!(
                         channel = name,
-                        alert = %outgoing.event.key(),
+                        alert = %outgoing.event.as_ref().map_or_else(|| "test".into(), AlertEvent::key),
                         attempt,
                         reason = %failure.reason,
                         "delivering an alert failed"
@@ -314,7 +315,15 @@ async fn to_telegram(
 
 /// The webhook's JSON body, with the message text for receivers that just forward it.
 fn webhook_body(outgoing: &Outgoing) -> Vec<u8> {
-    let event = &outgoing.event;
+    let Some(event) = &outgoing.event else {
+        let body = serde_json::json!({
+            "source": "cachepanel",
+            "transition": "test",
+            "target": outgoing.target,
+            "text": outgoing.text,
+        });
+        return serde_json::to_vec(&body).unwrap_or_default();
+    };
     let body = serde_json::json!({
         "source": "cachepanel",
         "alert": event.key(),

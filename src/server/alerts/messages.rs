@@ -100,6 +100,21 @@ pub fn text(event: &AlertEvent, lang: Lang, page_url: Option<&str>) -> String {
     text
 }
 
+/// What `cachepanel check --test-alert` sends.
+pub fn test_text(target: &str, lang: Lang, page_url: Option<&str>) -> String {
+    let mut text = match lang {
+        Lang::Ru => {
+            format!("🧪 cachepanel — {target}: проверка оповещений. Оповещения приходят сюда.")
+        }
+        Lang::En => format!("🧪 cachepanel — {target}: a test alert. Alerts arrive here."),
+    };
+    if let Some(url) = page_url {
+        text.push('\n');
+        text.push_str(url);
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -94,6 +94,23 @@ fn write_redis(out: &mut Exposition, target: &str, snapshot: &LiveSnapshot) {
     );
     let up = matches!(snapshot.status, LiveStatus::Up);
     out.sample("cachepanel_redis_up", &labels, if up { 1.0 } else { 0.0 });
+    if let Some(master) = snapshot
+        .topology
+        .as_ref()
+        .and_then(|topology| topology.master.as_ref())
+    {
+        // A failover shows as a second address within a window (see docs/alerts.yml).
+        out.family(
+            "cachepanel_sentinel_master",
+            "gauge",
+            "1 for the address Sentinel names as the target's master.",
+        );
+        out.sample(
+            "cachepanel_sentinel_master",
+            &[("target", target), ("address", master.address.as_str())],
+            1.0,
+        );
+    }
     if let LiveStatus::Unavailable { reason, since_ms } = &snapshot.status {
         out.family(
             "cachepanel_redis_down_info",
@@ -129,7 +146,7 @@ fn write_redis(out: &mut Exposition, target: &str, snapshot: &LiveSnapshot) {
     let Some(stats) = &snapshot.stats else {
         return;
     };
-    let gauges: [(&'static str, &'static str, &'static str, f64); 7] = [
+    let gauges: [(&'static str, &'static str, &'static str, f64); 8] = [
         (
             "cachepanel_keyspace_hits_total",
             "counter",
@@ -153,6 +170,12 @@ fn write_redis(out: &mut Exposition, target: &str, snapshot: &LiveSnapshot) {
             "gauge",
             "maxmemory of the target; 0 means no limit.",
             stats.maxmemory_bytes as f64,
+        ),
+        (
+            "cachepanel_memory_system_bytes",
+            "gauge",
+            "The host's memory as Redis reports it (what memory alerts compare to without maxmemory).",
+            stats.total_system_memory_bytes as f64,
         ),
         (
             "cachepanel_evicted_keys_total",
