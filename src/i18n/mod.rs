@@ -4,6 +4,7 @@
 use crate::model::Lang;
 pub use crate::model::format::Noun;
 
+pub mod alerts;
 pub mod diagnostics;
 mod en;
 mod ru;

@@ -148,6 +148,7 @@ impl AppState {
             // The counters live on the first target: its alerts judge the 429s too.
             let counters = (index == 0).then(|| counters.clone());
             tasks.push(tokio::spawn(alerts.clone().watch(
+                target.redis.clone(),
                 target.sampler.clone(),
                 counters,
                 target.leases.clone(),

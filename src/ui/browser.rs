@@ -45,12 +45,12 @@ pub struct Listeners<S, C, F, R, D> {
     pub on_census: C,
     pub on_flush: F,
     pub on_rate_limits: R,
-    /// The diagnostics section, rendered by the server.
-    pub on_diagnostics: D,
+    /// A server-rendered section (`diagnostics`, `alerts`): the event's name and its HTML.
+    pub on_section: D,
 }
 
-/// Opens the event stream and hands each `snapshot`, `census`, `flush`, `rate_limits` and
-/// `diagnostics` event to its callback (browser only).
+/// Opens the event stream and hands each `snapshot`, `census`, `flush`, `rate_limits`,
+/// `diagnostics` and `alerts` event to its callback (browser only).
 #[cfg(feature = "hydrate")]
 pub fn subscribe(
     url: &str,
@@ -60,7 +60,7 @@ pub fn subscribe(
         impl Fn(CensusState) + 'static,
         impl Fn(FlushState) + 'static,
         impl Fn(CountersReport) + 'static,
-        impl Fn(String) + 'static,
+        impl Fn(&str, String) + 'static,
     >,
 ) {
     use wasm_bindgen::JsCast;
@@ -90,11 +90,11 @@ pub fn subscribe(
     let flush = listener(streaming, listeners.on_flush);
     let rate_limits = listener(streaming, listeners.on_rate_limits);
     // Server-rendered HTML, taken as it is.
-    let on_diagnostics = listeners.on_diagnostics;
-    let diagnostics =
+    let on_section = listeners.on_section;
+    let sections =
         Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
             if let Some(html) = event.data().as_string() {
-                on_diagnostics(html);
+                on_section(&event.type_(), html);
             }
         });
     let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |_| streaming.set(false));
@@ -103,15 +103,16 @@ pub fn subscribe(
     let _ = source.add_event_listener_with_callback("flush", flush.as_ref().unchecked_ref());
     let _ = source
         .add_event_listener_with_callback("rate_limits", rate_limits.as_ref().unchecked_ref());
-    let _ = source
-        .add_event_listener_with_callback("diagnostics", diagnostics.as_ref().unchecked_ref());
+    for name in ["diagnostics", "alerts"] {
+        let _ = source.add_event_listener_with_callback(name, sections.as_ref().unchecked_ref());
+    }
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     // The stream lives as long as the page: the callbacks and the source are never freed.
     snapshots.forget();
     census.forget();
     flush.forget();
     rate_limits.forget();
-    diagnostics.forget();
+    sections.forget();
     on_error.forget();
     std::mem::forget(source);
 }

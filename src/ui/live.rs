@@ -31,6 +31,8 @@ pub struct LiveData {
     /// The diagnostics section's HTML, rendered by the server in the page's language (empty
     /// before the first push).
     pub diagnostics: RwSignal<String>,
+    /// The alerts section's HTML, likewise.
+    pub alerts: RwSignal<String>,
 }
 
 pub fn use_live_data(page: &PageConfig) -> LiveData {
@@ -44,6 +46,7 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
     let pushed_flush = RwSignal::new(None::<FlushState>);
     let pushed_rate_limits = RwSignal::new(None::<CountersReport>);
     let pushed_diagnostics = RwSignal::new(String::new());
+    let pushed_alerts = RwSignal::new(String::new());
     let appended = RwSignal::new(Vec::<Point>::new());
     let streaming = RwSignal::new(false);
     let client_now = RwSignal::new(now_ms());
@@ -82,7 +85,10 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
         let on_census = move |census: CensusState| pushed_census.set(Some(census));
         let on_flush = move |flush: FlushState| pushed_flush.set(Some(flush));
         let on_rate_limits = move |report: CountersReport| pushed_rate_limits.set(Some(report));
-        let on_diagnostics = move |html: String| pushed_diagnostics.set(html);
+        let on_section = move |name: &str, html: String| match name {
+            "alerts" => pushed_alerts.set(html),
+            _ => pushed_diagnostics.set(html),
+        };
         subscribe(
             &url,
             streaming,
@@ -91,7 +97,7 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
                 on_census,
                 on_flush,
                 on_rate_limits,
-                on_diagnostics,
+                on_section,
             },
         );
     });
@@ -129,5 +135,6 @@ pub fn use_live_data(page: &PageConfig) -> LiveData {
         flush,
         rate_limits: pushed_rate_limits.into(),
         diagnostics: pushed_diagnostics,
+        alerts: pushed_alerts,
     }
 }

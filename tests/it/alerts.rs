@@ -640,3 +640,108 @@ fn the_bot_token_never_appears_in_logs_api_answers_metrics_or_check() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stuck_counters_and_a_429_storm_fire_from_the_counters_readers_view() {
+    let receiver = Receiver::start().await;
+    let app = start_app_with(RedisProcessOptions::default(), |config| {
+        alerting(
+            config,
+            &receiver,
+            &[
+                (AlertRule::StuckCounters, "for=0"),
+                (AlertRule::RateLimited, "threshold=100 resolve=50"),
+            ],
+        );
+        config.rate_limit.scan_every = Duration::from_secs(1);
+    })
+    .await;
+    let mut connection = redis_connection(&app.redis.url());
+    // A counter someone INCRed without its EXPIRE: user 7 stays locked out.
+    redis::cmd("SET")
+        .arg("rate_limit:user:7")
+        .arg(300)
+        .exec(&mut connection)
+        .unwrap();
+    // The limiter's rejection counts: 150 answers 429 for employees around now.
+    let now = chrono::Utc::now();
+    for minutes in -2..=2 {
+        let minute = now + chrono::Duration::minutes(minutes);
+        redis::cmd("SET")
+            .arg(format!(
+                "rate_limit:stats:rejected:employee:{}",
+                minute.format("%Y%m%d%H%M")
+            ))
+            .arg(150)
+            .arg("EX")
+            .arg(600)
+            .exec(&mut connection)
+            .unwrap();
+    }
+    let messages = receiver.wait_for(2, Duration::from_secs(15)).await;
+    let mut texts: Vec<String> = messages
+        .iter()
+        .map(|m| m.body["text"].as_str().unwrap().to_owned())
+        .collect();
+    texts.sort();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts[0].starts_with(
+            "🔴 Много ответов 429 — cache (role=employee)\n150 за минуту > 100 за минуту"
+        ),
+        "{texts:?}"
+    );
+    assert!(
+        texts[1].starts_with("🔴 Счётчики лимитов без TTL — cache\n1 > 0"),
+        "{texts:?}"
+    );
+}
+
+#[test]
+fn a_silence_made_on_one_replica_holds_on_another_and_after_a_restart() {
+    let redis = harness::start_redis(RedisProcessOptions::default());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut first = harness::serve(&redis.url(), &[], &[]);
+    let client = ::reqwest::Client::new();
+    let token = harness::token_for("superadmin", 1);
+    let silenced = runtime.block_on(async {
+        client
+            .post(format!("{}/api/alerts/silence", first.origin))
+            .header("origin", &first.origin)
+            .bearer_auth(&token)
+            .form(&[("rule", "evictions"), ("minutes", "90")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(silenced, 200);
+    harness::terminate(&mut first.child);
+    let mut second = harness::serve(&redis.url(), &[], &[]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let view = loop {
+        let view: serde_json::Value = runtime.block_on(async {
+            client
+                .get(format!("{}/api/alerts", second.origin))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        if view["silences"].as_array().is_some_and(|s| !s.is_empty()) || Instant::now() > deadline {
+            break view;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    harness::terminate(&mut second.child);
+    assert_eq!(view["silences"][0]["rule"], "evictions", "{view}");
+    let until = view["silences"][0]["until_ms"].as_i64().unwrap();
+    let left = until - chrono::Utc::now().timestamp_millis();
+    assert!(
+        (80 * 60_000..=90 * 60_000).contains(&left),
+        "{left} ms left"
+    );
+}

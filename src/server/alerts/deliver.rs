@@ -53,7 +53,11 @@ impl Channel {
 
 impl Notifier {
     /// Starts one task per configured channel; they end when every `Notifier` is dropped.
-    pub fn start(settings: Arc<AlertSettings>) -> (Self, Vec<tokio::task::JoinHandle<()>>) {
+    /// `changes` is bumped whenever a channel's outcome changes (the page shows it).
+    pub fn start(
+        settings: Arc<AlertSettings>,
+        changes: Arc<tokio::sync::watch::Sender<u64>>,
+    ) -> (Self, Vec<tokio::task::JoinHandle<()>>) {
         let client = reqwest::Client::builder()
             .timeout(settings.delivery_timeout)
             .connect_timeout(settings.delivery_timeout)
@@ -85,6 +89,7 @@ impl Notifier {
                 client.clone(),
                 settings.clone(),
                 status.clone(),
+                changes.clone(),
             )));
         }
         (
@@ -180,6 +185,7 @@ async fn work(
     client: reqwest::Client,
     settings: Arc<AlertSettings>,
     status: Arc<Mutex<BTreeMap<String, DeliveryStatus>>>,
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
 ) {
     let name = channel.name();
     let record = |change: &dyn Fn(&mut DeliveryStatus)| {
@@ -190,6 +196,7 @@ async fn work(
         {
             change(status);
         }
+        changes.send_modify(|version| *version += 1);
     };
     while let Some(outgoing) = queue.recv().await {
         let mut wait = settings.retry_after;

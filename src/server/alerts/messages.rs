@@ -3,55 +3,9 @@
 //! markup), so a prefix or a role name can never break the message.
 
 use crate::model::Lang;
-use crate::model::alerts::{AlertEvent, AlertRule, Transition};
+use crate::model::alerts::{AlertEvent, Transition};
 
-pub fn title(rule: AlertRule, lang: Lang) -> &'static str {
-    let (ru, en) = match rule {
-        AlertRule::HitRate => (
-            "Доля попаданий в кэш ниже цели",
-            "Cache hit rate below target",
-        ),
-        AlertRule::MemoryHigh => ("Память Redis выше порога", "Redis memory above threshold"),
-        AlertRule::MemoryCritical => ("Память Redis почти исчерпана", "Redis memory nearly full"),
-        AlertRule::Evictions => ("Redis вытесняет ключи", "Redis is evicting keys"),
-        AlertRule::RedisDown => ("Redis не отвечает", "Redis is not answering"),
-        AlertRule::Failover => ("Sentinel сменил мастер", "Sentinel failed the master over"),
-        AlertRule::RateLimited => ("Много ответов 429", "Many 429 answers"),
-        AlertRule::StuckCounters => (
-            "Счётчики лимитов без TTL",
-            "Rate-limit counters without a TTL",
-        ),
-        AlertRule::SaveFailed => ("Сбой сохранения на диск", "Saving to disk failed"),
-        AlertRule::MemoryForecast => ("Память скоро заполнится", "Memory will fill up soon"),
-    };
-    match lang {
-        Lang::Ru => ru,
-        Lang::En => en,
-    }
-}
-
-/// The figure with its unit (`42.0 %`, `12.5/s`, `3 h`).
-pub fn figure(rule: AlertRule, value: f64, lang: Lang) -> String {
-    let ru = lang == Lang::Ru;
-    match rule {
-        AlertRule::HitRate | AlertRule::MemoryHigh | AlertRule::MemoryCritical => {
-            format!("{value:.1} %")
-        }
-        AlertRule::Evictions => format!("{value:.1}{}", if ru { "/с" } else { "/s" }),
-        AlertRule::RedisDown => format!("{value:.0} {}", if ru { "с" } else { "s" }),
-        AlertRule::RateLimited => format!(
-            "{value:.0} {}",
-            if ru {
-                "за минуту"
-            } else {
-                "per minute"
-            }
-        ),
-        AlertRule::MemoryForecast => format!("{value:.1} {}", if ru { "ч" } else { "h" }),
-        AlertRule::StuckCounters => format!("{value:.0}"),
-        AlertRule::Failover | AlertRule::SaveFailed => String::new(),
-    }
-}
+pub use crate::i18n::alerts::{figure, title};
 
 pub fn text(event: &AlertEvent, lang: Lang, page_url: Option<&str>) -> String {
     let ru = lang == Lang::Ru;
@@ -118,6 +72,7 @@ pub fn test_text(target: &str, lang: Lang, page_url: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::alerts::AlertRule;
 
     fn event(transition: Transition) -> AlertEvent {
         AlertEvent {

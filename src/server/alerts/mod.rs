@@ -1,6 +1,8 @@
 //! Alerts, evaluated on what the sampler and the counters reader already publish (no Redis
 //! command of their own, except one claim per transition so that across replicas each change
 //! is told once), delivered to Telegram and a webhook without ever holding up a sample.
+//! Silences are kept in the target's state hash too, so other replicas (which read them back
+//! while they are there) and the next start keep them.
 
 pub mod deliver;
 pub mod messages;
@@ -22,18 +24,31 @@ use crate::server::alerts::settings::AlertSettings;
 use crate::server::audit::AuditLog;
 use crate::server::clock::now_ms;
 use crate::server::job::JobLeases;
+use crate::server::live::diagnostics::RenderCache;
 use crate::server::live::sampler::SamplerHandle;
 use crate::server::rate_limit::counters::{CountersReader, rejections_last_minute};
+use crate::server::redis::RedisTarget;
+use tokio::sync::watch;
 
 /// Transitions kept for the page.
 const RECENT: usize = 50;
+/// While something is active, the section is rendered anew this often (in samples) for its
+/// figures and ages.
+const REFRESH_EVERY_SAMPLES: u64 = 5;
 /// How long a "fired" claim holds without a repeat interval: an alert told once stays told.
 const TOLD_ONCE_HOLD: Duration = Duration::from_secs(7 * 86_400);
 
 struct TargetAlerts {
     evaluator: Evaluator,
     recent: VecDeque<AlertEvent>,
+    redis: RedisTarget,
 }
+
+/// The field of the target's state hash that keeps its silences (JSON), so that every replica
+/// and a restart keep them.
+const SILENCES_FIELD: &str = "alert_silences";
+/// While other replicas are there, their silences are read back this often (in samples).
+const SILENCES_EVERY_SAMPLES: u64 = 5;
 
 /// Every target's alerts, the silences and the notifier; one per process.
 pub struct Alerts {
@@ -41,17 +56,23 @@ pub struct Alerts {
     targets: Mutex<BTreeMap<String, TargetAlerts>>,
     silences: Mutex<Vec<Silence>>,
     notifier: Notifier,
+    /// Bumped whenever what the section shows changes (for the event stream).
+    changes: Arc<watch::Sender<u64>>,
+    rendered: RenderCache,
 }
 
 impl Alerts {
     pub fn start(settings: AlertSettings) -> (Arc<Self>, Vec<tokio::task::JoinHandle<()>>) {
         let settings = Arc::new(settings);
-        let (notifier, tasks) = Notifier::start(settings.clone());
+        let changes = Arc::new(watch::Sender::new(0));
+        let (notifier, tasks) = Notifier::start(settings.clone(), changes.clone());
         let alerts = Arc::new(Self {
             settings,
             targets: Mutex::new(BTreeMap::new()),
             silences: Mutex::new(Vec::new()),
             notifier,
+            changes,
+            rendered: RenderCache::default(),
         });
         (alerts, tasks)
     }
@@ -60,24 +81,44 @@ impl Alerts {
         &self.settings
     }
 
+    /// Changes whenever the alerts section would show something else.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// `render` of the current state under `key` (target, language, rights), made once per
+    /// change however many pages and streams ask.
+    pub fn rendered(&self, key: &str, render: impl FnOnce() -> String) -> Arc<str> {
+        let version = *self.changes.borrow();
+        self.rendered.get_or_render(version, key, render)
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|version| *version += 1);
+    }
+
     /// Evaluates `target`'s alerts after every sample until the sampler stops. `counters`:
     /// the rate-limit reader, on the target that holds the counters.
     pub async fn watch(
         self: Arc<Self>,
+        redis: RedisTarget,
         sampler: SamplerHandle,
         counters: Option<Arc<CountersReader>>,
         leases: JobLeases,
     ) {
         let mut snapshots = sampler.subscribe();
         let target = sampler.latest().target.clone();
+        let mut samples: u64 = 0;
         let repeat_ms = self.settings.repeat.map_or(0, |d| d.as_millis() as i64);
         self.lock_targets().insert(
             target.clone(),
             TargetAlerts {
                 evaluator: Evaluator::new(&target, self.settings.rules.clone(), repeat_ms),
                 recent: VecDeque::new(),
+                redis: redis.clone(),
             },
         );
+        self.read_silences(&redis, &target).await;
         while snapshots.changed().await.is_ok() {
             let snapshot = snapshots.borrow_and_update().clone();
             if matches!(snapshot.status, LiveStatus::Starting) {
@@ -86,19 +127,32 @@ impl Alerts {
             let persistence = sampler.diagnostics().persistence;
             let counters_report = counters.as_ref().and_then(|reader| reader.latest().ok());
             let observation = observe(&snapshot, persistence.as_ref(), counters_report.as_ref());
+            samples += 1;
+            if samples.is_multiple_of(SILENCES_EVERY_SAMPLES)
+                && redis.own_lookups().others_present()
+            {
+                self.read_silences(&redis, &target).await;
+            }
             let silences = self.silences_now();
-            let events = {
+            let (events, shown_changed) = {
                 let mut targets = self.lock_targets();
                 let Some(alerts) = targets.get_mut(&target) else {
                     return;
                 };
+                let before = shown(&alerts.evaluator.active(&silences, observation.at_ms));
                 let events = alerts.evaluator.observe(&observation, &silences);
                 for event in &events {
                     alerts.recent.push_front(event.clone());
                     alerts.recent.truncate(RECENT);
                 }
-                events
+                let active = alerts.evaluator.active(&silences, observation.at_ms);
+                // Figures and ages of what is active move on too: refreshed now and then.
+                let refresh = !active.is_empty() && samples.is_multiple_of(REFRESH_EVERY_SAMPLES);
+                (events, before != shown(&active) || refresh)
             };
+            if shown_changed {
+                self.changed();
+            }
             for event in events {
                 if event.silenced {
                     tracing::info!(alert = %event.key(), target_name = %event.target, transition = event.transition.name(), "alert silenced");
@@ -141,6 +195,66 @@ impl Alerts {
         }
     }
 
+    /// Replaces `target`'s silences with those kept in Redis (another replica may have
+    /// changed them); keeps the ones in memory when Redis cannot say.
+    async fn read_silences(&self, redis: &RedisTarget, target: &str) {
+        let kept = match redis
+            .read_state(&redis.state_hash(), Some(SILENCES_FIELD))
+            .await
+        {
+            Ok(kept) => kept,
+            Err(failure) => {
+                tracing::debug!(target_name = target, reason = %failure, "reading the silences failed");
+                return;
+            }
+        };
+        let kept: Vec<Silence> = kept
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default();
+        let changed = {
+            let mut silences = self.lock_silences();
+            let before = silences.clone();
+            silences.retain(|silence| silence.target != target);
+            silences.extend(kept.into_iter().filter(|silence| silence.target == target));
+            *silences != before
+        };
+        if changed {
+            self.changed();
+        }
+    }
+
+    /// Writes `target`'s silences to Redis for the other replicas and the next start.
+    async fn keep_silences(&self, target: &str) -> Result<(), AppError> {
+        let Some(redis) = self
+            .lock_targets()
+            .get(target)
+            .map(|alerts| alerts.redis.clone())
+        else {
+            return Ok(());
+        };
+        let silences: Vec<Silence> = self
+            .silences_now()
+            .into_iter()
+            .filter(|silence| silence.target == target)
+            .collect();
+        let json = serde_json::to_string(&silences).unwrap_or_else(|_| "[]".into());
+        let state = redis.state_hash();
+        redis
+            .run(|mut connection| async move {
+                redis::cmd("HSET")
+                    .arg(state)
+                    .arg(SILENCES_FIELD)
+                    .arg(json)
+                    .query_async::<i64>(&mut connection)
+                    .await
+            })
+            .await
+            .map(|_| ())
+            .map_err(|failure| AppError::RedisUnavailable {
+                reason: failure.reason,
+            })
+    }
+
     /// What the page and `GET /api/alerts` show for `target`.
     pub fn view(&self, target: &str) -> AlertsView {
         let now = now_ms();
@@ -178,18 +292,27 @@ impl Alerts {
             until_ms: now_ms() + for_how_long.as_millis() as i64,
             by: by.to_owned(),
         };
-        let mut silences = self.lock_silences();
-        silences.retain(|s| !(s.target == silence.target && s.rule == silence.rule));
-        silences.push(silence.clone());
+        {
+            let mut silences = self.lock_silences();
+            silences.retain(|s| !(s.target == silence.target && s.rule == silence.rule));
+            silences.push(silence.clone());
+        }
+        self.changed();
         silence
     }
 
     /// Ends the silence of `rule` on `target`; whether there was one.
     pub fn unsilence(&self, target: &str, rule: Option<AlertRule>) -> bool {
-        let mut silences = self.lock_silences();
-        let before = silences.len();
-        silences.retain(|s| !(s.target == target && s.rule == rule));
-        silences.len() < before
+        let ended = {
+            let mut silences = self.lock_silences();
+            let before = silences.len();
+            silences.retain(|s| !(s.target == target && s.rule == rule));
+            silences.len() < before
+        };
+        if ended {
+            self.changed();
+        }
+        ended
     }
 
     /// Delivery outcomes per channel (for `/metrics`).
@@ -221,6 +344,17 @@ impl Alerts {
     fn lock_silences(&self) -> std::sync::MutexGuard<'_, Vec<Silence>> {
         self.silences.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// What of the active alerts the section shows, apart from figures and ages.
+fn shown(active: &[crate::model::alerts::ActiveAlert]) -> Vec<(AlertRule, String, bool, bool)> {
+    active
+        .iter()
+        .map(|alert| {
+            let firing = alert.phase == crate::model::alerts::AlertPhase::Firing;
+            (alert.rule, alert.labels.clone(), firing, alert.silenced)
+        })
+        .collect()
 }
 
 /// The longest silence the page offers: a week.
@@ -256,6 +390,10 @@ pub async fn silence(
         )));
     }
     let silence = alerts.silence(target, rule, Duration::from_secs(minutes * 60), actor);
+    // Kept in memory either way; without Redis the other replicas do not learn of it.
+    if let Err(error) = alerts.keep_silences(target).await {
+        tracing::warn!(target_name = target, %error, "keeping a silence in Redis failed");
+    }
     let shown = rule.map_or("*", AlertRule::name);
     audit
         .append_with_retry(
@@ -280,6 +418,9 @@ pub async fn unsilence(
     let rule = requested_rule(rule)?;
     let ended = alerts.unsilence(target, rule);
     if ended {
+        if let Err(error) = alerts.keep_silences(target).await {
+            tracing::warn!(target_name = target, %error, "keeping the silences in Redis failed");
+        }
         audit
             .append_with_retry(
                 AuditAction::AlertUnsilenced,

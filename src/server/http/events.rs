@@ -50,9 +50,38 @@ pub fn diagnostics_html(
     })
 }
 
+/// The alerts section's HTML of the state's target for `lang` (with the silence forms for
+/// callers who may act); rendered once per change, language and rights.
+pub fn alerts_html(
+    state: &AppState,
+    lang: crate::model::Lang,
+    can_act: bool,
+) -> std::sync::Arc<str> {
+    let target = state.redis.name();
+    let key = format!("{target}:{}:{can_act}", lang.code());
+    state.alerts.rendered(&key, || {
+        let base = format!(
+            "{}{}/api/alerts",
+            state.config.base_path,
+            crate::server::http::page::api_prefix(state)
+        );
+        let urls = can_act.then(|| crate::ui::sections::alerts::SilenceUrls {
+            silence: format!("{base}/silence"),
+            unsilence: format!("{base}/unsilence"),
+        });
+        crate::ui::sections::alerts::alerts_html(
+            &state.alerts.view(target),
+            lang,
+            crate::server::clock::now_ms(),
+            urls.as_ref(),
+        )
+    })
+}
+
 /// `snapshot` events from the sampler, `census` and `flush` events (progress and results),
 /// `rate_limits` events (each walk of the counters reader), `diagnostics` events (the section
-/// rendered in the stream's `?lang=`, at most every `DIAGNOSTICS_GAP`); each stream starts with
+/// rendered in the stream's `?lang=`, at most every `DIAGNOSTICS_GAP`), `alerts` events (the
+/// alerts section, rendered likewise, on each change); each stream starts with
 /// the current value of each.
 pub async fn events(
     State(state): State<AppState>,
@@ -77,6 +106,11 @@ pub async fn events(
             let html = diagnostics_html(&diagnostics_state, lang, full_census.as_deref());
             Some(html_event("diagnostics", &html))
         });
+    let alerts_state = state.clone();
+    let alerts = throttled(state.alerts.changes(), gap).map(move |_| {
+        let html = alerts_html(&alerts_state, lang, can_act);
+        Some(html_event("alerts", &html))
+    });
     let counters = state.counters.clone();
     let rate_limits = throttled(counters.subscribe(), gap)
         .filter(|published| published.walks > 0)
@@ -93,6 +127,7 @@ pub async fn events(
         .merge(flush)
         .merge(rate_limits)
         .merge(diagnostics)
+        .merge(alerts)
         .merge(stopping)
         .take_while(Option::is_some)
         .filter_map(|event| event);

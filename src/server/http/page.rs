@@ -83,6 +83,9 @@ pub async fn stats_page(State(state): State<AppState>, request: Request<Body>) -
         )
         .to_string(),
     );
+    let alerts = crate::ui::sections::alerts::AlertsFirstPaint(
+        crate::server::http::events::alerts_html(&state, page.lang, page.can_act).to_string(),
+    );
     let cookie_path = if state.config.base_path.is_empty() {
         "/".to_owned()
     } else {
@@ -94,6 +97,7 @@ pub async fn stats_page(State(state): State<AppState>, request: Request<Body>) -
             provide_context(context_page.clone());
             provide_context(nonce.clone());
             provide_context(diagnostics.clone());
+            provide_context(alerts.clone());
             if let Some(caller) = caller.clone() {
                 provide_context(caller);
             }

@@ -10,7 +10,7 @@ use crate::ui::charts::chart_width_for;
 use crate::ui::components::{ConfigPanel, StatsPanel};
 use crate::ui::live::use_live_data;
 use crate::ui::sections::{
-    CensusSection, DiagnosticsSection, FlushSection, LiveSection, RateLimitSection,
+    AlertsSection, CensusSection, DiagnosticsSection, FlushSection, LiveSection, RateLimitSection,
 };
 use crate::ui::use_page_config;
 
@@ -95,6 +95,7 @@ pub fn StatsPage() -> impl IntoView {
                     </button>
                 </nav>
             </header>
+            <AlertsSection pushed=live.alerts />
             <Transition fallback=move || view! { <p>{texts.loading}</p> }>
                 <LiveSection live width=chart_width.into() texts />
                 <CensusSection census=live.census width=chart_width.into() lang=page.lang texts />
