@@ -86,7 +86,7 @@ test('a firing alert appears at the top of the page and disappears when resolved
     const text = await alert.textContent();
     assert.match(text, new RegExp(texts[lang].title));
     assert.match(text, new RegExp(texts[lang].firing));
-    assert.match(text, /\d+\.\d %/);
+    assert.match(text, lang === 'ru' ? /\d+,\d\u00a0% > 40,0\u00a0% \(порог\)/ : /\d+\.\d% > 40\.0% \(threshold\)/);
     assert.equal(await section.locator('.alerts-body').getAttribute('data-firing'), 'true');
     await section.locator('[data-testid="delivery-failing"]').waitFor({ timeout: 10000 });
     assert.match(await section.locator('[data-testid="delivery-failing"]').textContent(), texts[lang].failing);

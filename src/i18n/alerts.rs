@@ -122,18 +122,24 @@ pub fn title(rule: AlertRule, lang: Lang) -> &'static str {
     }
 }
 
-/// The figure with its unit (`42.0 %`, `12.5/s`, `3 h`); empty for yes/no rules.
+/// The figure with its unit, in the language's number format (`42,0 %`, `12,5/с`, `3 ч` /
+/// `42.0%`, `12.5/s`, `3 h`); empty for yes/no rules.
 pub fn figure(rule: AlertRule, value: f64, lang: Lang) -> String {
     let ru = lang == Lang::Ru;
+    // Floored: a count past a threshold of 0.5 reads "1 > 0".
+    let whole = |value: f64| lang.count(value.max(0.0).floor() as u64);
     match rule {
         AlertRule::HitRate | AlertRule::MemoryHigh | AlertRule::MemoryCritical => {
-            format!("{value:.1} %")
+            lang.percent(value, 1)
         }
-        AlertRule::Evictions => format!("{value:.1}{}", if ru { "/с" } else { "/s" }),
-        AlertRule::RedisDown => format!("{value:.0} {}", if ru { "с" } else { "s" }),
+        AlertRule::Evictions => {
+            format!("{}{}", lang.decimal(value, 1), if ru { "/с" } else { "/s" })
+        }
+        AlertRule::RedisDown => format!("{} {}", whole(value), if ru { "с" } else { "s" }),
         AlertRule::RateLimited => {
             format!(
-                "{value:.0} {}",
+                "{} {}",
+                whole(value),
                 if ru {
                     "за минуту"
                 } else {
@@ -141,8 +147,10 @@ pub fn figure(rule: AlertRule, value: f64, lang: Lang) -> String {
                 }
             )
         }
-        AlertRule::MemoryForecast => format!("{value:.1} {}", if ru { "ч" } else { "h" }),
-        AlertRule::StuckCounters => format!("{value:.0}"),
+        AlertRule::MemoryForecast => {
+            format!("{} {}", lang.decimal(value, 1), if ru { "ч" } else { "h" })
+        }
+        AlertRule::StuckCounters => whole(value),
         AlertRule::Failover | AlertRule::SaveFailed => String::new(),
     }
 }

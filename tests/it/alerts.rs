@@ -202,7 +202,7 @@ async fn a_hit_rate_below_the_target_fires_one_message_after_the_pending_time_an
         text.starts_with("🔴 Доля попаданий в кэш ниже цели — cache"),
         "{text}"
     );
-    assert!(text.contains("0.0 % < 70.0 % (порог)"), "{text}");
+    assert!(text.contains("0,0\u{a0}% < 70,0\u{a0}% (порог)"), "{text}");
     assert!(
         text.ends_with("https://admin.example/admin/cache/stats"),
         "{text}"
@@ -743,5 +743,100 @@ fn a_silence_made_on_one_replica_holds_on_another_and_after_a_restart() {
     assert!(
         (80 * 60_000..=90 * 60_000).contains(&left),
         "{left} ms left"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sentinel_failover_is_told_once_and_resolves_after_its_window() {
+    let receiver = Receiver::start().await;
+    let mut topology = tokio::task::spawn_blocking(crate::sentinel::Topology::start)
+        .await
+        .unwrap();
+    let replica_port = topology.replica.port();
+    let app = crate::sentinel::start_replica_behind(&topology, |config| {
+        alerting(config, &receiver, &[(AlertRule::Failover, "window=3s")]);
+        config.live.interval = Duration::from_millis(250);
+    })
+    .await;
+    app.snapshot_where(Duration::from_secs(10), |s| {
+        s.topology.as_ref().is_some_and(|t| t.master.is_some())
+    })
+    .await;
+    topology.master.stop();
+    let fired = receiver.wait_for(1, Duration::from_secs(40)).await;
+    assert_eq!(fired.len(), 1, "no failover was told");
+    let text = fired[0].body["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("🔴 Sentinel сменил мастер — cache"),
+        "{text}"
+    );
+    assert_eq!(topology.master_according_to_sentinels(), Some(replica_port));
+    let both = receiver.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(both.len(), 2, "{:?}", receiver.texts());
+    assert!(
+        both[1].body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("✅ Решено: Sentinel сменил мастер")
+    );
+    assert!(both[1].at - both[0].at >= Duration::from_millis(2500));
+}
+
+#[test]
+fn two_replicas_tell_each_transition_once() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let receiver = runtime.block_on(Receiver::start());
+    let redis = harness::start_redis(RedisProcessOptions::default());
+    let settings = |replica: &'static str| {
+        vec![
+            ("CACHEPANEL_TELEGRAM_BOT_TOKEN", BOT_TOKEN.to_owned()),
+            ("CACHEPANEL_TELEGRAM_CHAT_IDS", CHAT.to_owned()),
+            ("CACHEPANEL_TELEGRAM_API_URL", receiver.url.clone()),
+            (
+                "CACHEPANEL_ALERT_MEMORY_HIGH",
+                "threshold=40 resolve=30 for=0 hold=0".to_owned(),
+            ),
+            ("CACHEPANEL_SAMPLE_INTERVAL_MS", "250".to_owned()),
+            ("CACHEPANEL_REPLICA_ID", replica.to_owned()),
+        ]
+    };
+    let (a, b) = (settings("panel-a"), settings("panel-b"));
+    let a: Vec<(&str, &str)> = a.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let b: Vec<(&str, &str)> = b.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut first = harness::serve(&redis.url(), &a, &[]);
+    let mut second = harness::serve(&redis.url(), &b, &[]);
+    std::thread::sleep(Duration::from_secs(1));
+    let mut connection = redis_connection(&redis.url());
+    let used = used_memory(&redis.url());
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg(used * 3 / 2)
+        .exec(&mut connection)
+        .unwrap();
+    let fired = runtime.block_on(receiver.wait_for(1, Duration::from_secs(10)));
+    assert_eq!(fired.len(), 1);
+    // Both replicas saw it; give the slower one time to tell it too, if it would.
+    std::thread::sleep(Duration::from_secs(2));
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg(0)
+        .exec(&mut connection)
+        .unwrap();
+    let both = runtime.block_on(receiver.wait_for(2, Duration::from_secs(10)));
+    std::thread::sleep(Duration::from_secs(2));
+    harness::terminate(&mut first.child);
+    harness::terminate(&mut second.child);
+    let texts = receiver.texts();
+    assert_eq!(both.len(), 2, "{texts:?}");
+    assert_eq!(texts.len(), 2, "each transition once: {texts:?}");
+    assert!(
+        texts[0].starts_with("🔴 Память Redis выше порога"),
+        "{texts:?}"
+    );
+    assert!(
+        texts[1].starts_with("✅ Решено: Память Redis выше порога"),
+        "{texts:?}"
     );
 }

@@ -97,12 +97,12 @@ mod tests {
         );
         assert_eq!(
             ru,
-            "🔴 Доля попаданий в кэш ниже цели — main\n42.0 % < 70.0 % (порог)\nhttps://admin.example/admin/cache/stats"
+            "🔴 Доля попаданий в кэш ниже цели — main\n42,0\u{a0}% < 70,0\u{a0}% (порог)\nhttps://admin.example/admin/cache/stats"
         );
         let en = text(&event(Transition::Resolved), Lang::En, None);
         assert_eq!(
             en,
-            "✅ Resolved: Cache hit rate below target — main\nNow 42.0 %, threshold 70.0 %\nFiring for 15 min"
+            "✅ Resolved: Cache hit rate below target — main\nNow 42.0%, threshold 70.0%\nFiring for 15 min"
         );
     }
 }
