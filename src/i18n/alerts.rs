@@ -28,6 +28,7 @@ pub struct AlertsTexts {
     pub repeated: &'static str,
     pub resolved: &'static str,
     pub delivery_heading: &'static str,
+    /// Followed by `/metrics`.
     pub delivery_none: &'static str,
     /// "{channel}", "{count}".
     pub delivery_ok: &'static str,
@@ -64,7 +65,7 @@ static RU: AlertsTexts = AlertsTexts {
     repeated: "напомнило",
     resolved: "решено",
     delivery_heading: "Доставка",
-    delivery_none: "Каналы доставки не настроены: оповещения видны только здесь и в /metrics.",
+    delivery_none: "Каналы доставки не настроены: оповещения видны только здесь и в",
     delivery_ok: "{channel}: доставлено {count}",
     delivery_failing: "{channel}: ошибка доставки ({reason}), {ago}",
 };
@@ -91,7 +92,7 @@ static EN: AlertsTexts = AlertsTexts {
     repeated: "repeated",
     resolved: "resolved",
     delivery_heading: "Delivery",
-    delivery_none: "No delivery channel configured: alerts show only here and in /metrics.",
+    delivery_none: "No delivery channel configured: alerts show only here and in",
     delivery_ok: "{channel}: {count} delivered",
     delivery_failing: "{channel}: delivery failing ({reason}), {ago}",
 };

@@ -24,8 +24,9 @@ const LONGEST_WAIT: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Debug)]
 struct Outgoing {
-    /// `None`: a test message.
-    event: Option<AlertEvent>,
+    /// What it tells: several for a grouped Telegram message, one for a webhook call, none for
+    /// a test message.
+    events: Vec<AlertEvent>,
     target: String,
     text: String,
 }
@@ -102,25 +103,38 @@ impl Notifier {
         )
     }
 
-    /// Queues `event` on every channel; never waits.
-    pub fn send(&self, event: &AlertEvent) {
-        let text = messages::text(
-            event,
-            self.settings.language,
-            self.settings.page_url.as_deref(),
-        );
+    /// Queues the transitions one target had in one sample on every channel; never waits.
+    /// Telegram gets them as one message (grouped per target), the webhook one call each.
+    pub fn send(&self, events: &[AlertEvent]) {
+        let Some(first) = events.first() else {
+            return;
+        };
+        let (lang, page_url) = (self.settings.language, self.settings.page_url.as_deref());
         for (name, queue) in &self.channels {
-            let outgoing = Outgoing {
-                event: Some(event.clone()),
-                target: event.target.clone(),
-                text: text.clone(),
+            let outgoings = if name == "telegram" {
+                vec![Outgoing {
+                    events: events.to_vec(),
+                    target: first.target.clone(),
+                    text: messages::grouped_text(events, lang, page_url),
+                }]
+            } else {
+                events
+                    .iter()
+                    .map(|event| Outgoing {
+                        events: vec![event.clone()],
+                        target: event.target.clone(),
+                        text: messages::text(event, lang, page_url),
+                    })
+                    .collect()
             };
-            if queue.try_send(outgoing).is_err() {
-                self.with_status(name, |status| {
-                    status.failed += 1;
-                    status.last_error = Some("queue full: message dropped".into());
-                    status.last_error_ms = Some(now_ms());
-                });
+            for outgoing in outgoings {
+                if queue.try_send(outgoing).is_err() {
+                    self.with_status(name, |status| {
+                        status.failed += 1;
+                        status.last_error = Some("queue full: message dropped".into());
+                        status.last_error_ms = Some(now_ms());
+                    });
+                }
             }
         }
     }
@@ -157,7 +171,7 @@ pub async fn send_test(
         .build()
         .unwrap_or_default();
     let outgoing = Outgoing {
-        event: None,
+        events: Vec::new(),
         target: target.to_owned(),
         text: messages::test_text(target, settings.language, settings.page_url.as_deref()),
     };
@@ -217,7 +231,7 @@ async fn work(
                 Err(failure) => {
                     tracing::warn!(
                         channel = name,
-                        alert = %outgoing.event.as_ref().map_or_else(|| "test".into(), AlertEvent::key),
+                        alerts = %outgoing.events.iter().map(AlertEvent::key).collect::<Vec<_>>().join(","),
                         attempt,
                         reason = %failure.reason,
                         "delivering an alert failed"
@@ -322,7 +336,7 @@ async fn to_telegram(
 
 /// The webhook's JSON body, with the message text for receivers that just forward it.
 fn webhook_body(outgoing: &Outgoing) -> Vec<u8> {
-    let Some(event) = &outgoing.event else {
+    let Some(event) = outgoing.events.first() else {
         let body = serde_json::json!({
             "source": "cachepanel",
             "transition": "test",

@@ -54,6 +54,15 @@ pub fn text(event: &AlertEvent, lang: Lang, page_url: Option<&str>) -> String {
     text
 }
 
+/// Several transitions of one target in one message (the page link once, at the end).
+pub fn grouped_text(events: &[AlertEvent], lang: Lang, page_url: Option<&str>) -> String {
+    let mut parts: Vec<String> = events.iter().map(|event| text(event, lang, None)).collect();
+    if let Some(url) = page_url {
+        parts.push(url.to_owned());
+    }
+    parts.join("\n\n")
+}
+
 /// What `cachepanel check --test-alert` sends.
 pub fn test_text(target: &str, lang: Lang, page_url: Option<&str>) -> String {
     let mut text = match lang {
@@ -98,6 +107,19 @@ mod tests {
         assert_eq!(
             ru,
             "🔴 Доля попаданий в кэш ниже цели — main\n42,0\u{a0}% < 70,0\u{a0}% (порог)\nhttps://admin.example/admin/cache/stats"
+        );
+        let mut memory = event(Transition::Fired);
+        memory.rule = AlertRule::MemoryCritical;
+        memory.threshold = 95.0;
+        memory.value = Some(97.5);
+        let grouped = grouped_text(
+            &[event(Transition::Fired), memory],
+            Lang::En,
+            Some("https://a.example/"),
+        );
+        assert_eq!(
+            grouped,
+            "🔴 Cache hit rate below target — main\n42.0% < 70.0% (threshold)\n\n🔴 Redis memory nearly full — main\n97.5% > 95.0% (threshold)\n\nhttps://a.example/"
         );
         let en = text(&event(Transition::Resolved), Lang::En, None);
         assert_eq!(

@@ -153,6 +153,7 @@ impl Alerts {
             if shown_changed {
                 self.changed();
             }
+            let mut to_tell = Vec::new();
             for event in events {
                 if event.silenced {
                     tracing::info!(alert = %event.key(), target_name = %event.target, transition = event.transition.name(), "alert silenced");
@@ -160,9 +161,11 @@ impl Alerts {
                 }
                 tracing::info!(alert = %event.key(), target_name = %event.target, transition = event.transition.name(), "alert");
                 if self.first_to_tell(&leases, &event).await {
-                    self.notifier.send(&event);
+                    to_tell.push(event);
                 }
             }
+            // What one target did in one sample goes out together.
+            self.notifier.send(&to_tell);
         }
     }
 

@@ -219,8 +219,12 @@ mod render {
 
     fn delivery_part(view: &AlertsView, texts: &AlertsTexts, lang: Lang, now_ms: i64) -> AnyView {
         if view.delivery.is_empty() {
-            return view! { <p class="meta" data-testid="alert-delivery">{texts.delivery_none}</p> }
-                .into_any();
+            return view! {
+                <p class="meta" data-testid="alert-delivery">
+                    {texts.delivery_none} " " <code translate="no">"/metrics"</code> "."
+                </p>
+            }
+            .into_any();
         }
         view! {
             <ul class="alert-delivery meta" data-testid="alert-delivery">
