@@ -102,6 +102,15 @@ test('the built client arrives brotli-compressed, is cached forever, and a repea
   assert.match(headers.vary ?? '', /accept-encoding/i);
   assert.equal(headers['cache-control'], 'public, max-age=31536000, immutable');
   assert.match(wasm.url(), /cachepanel\.[A-Za-z0-9_-]+\.wasm$/, 'a content-hashed name');
+  // The chart chunk loads after hydration: the first visit is complete once it is in (a
+  // navigation while it is still in flight would cancel it, and the next visit fetch it).
+  let chunk;
+  for (let waited = 0; !chunk && waited < 10000; waited += 50) {
+    chunk = client.find((response) => /split_.*\.wasm$/.test(response.url()));
+    if (!chunk) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok(chunk, 'the chart chunk was loaded');
+  await chunk.finished();
 
   // A second visit in the same browser profile: every client file comes from the cache.
   const cdp = await page.context().newCDPSession(page);

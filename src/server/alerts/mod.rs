@@ -493,3 +493,67 @@ pub fn observe(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::persistence::PersistenceHealth;
+
+    fn snapshot() -> LiveSnapshot {
+        let mut snapshot =
+            LiveSnapshot::starting("cache", Default::default(), Default::default(), 2000);
+        snapshot.status = LiveStatus::Up;
+        snapshot.published_at_ms = 1_000_000;
+        snapshot
+    }
+
+    #[test]
+    fn a_failed_save_and_the_forecast_reach_their_rules() {
+        let failed = PersistenceHealth {
+            last_bgsave_ok: Some(false),
+            ..Default::default()
+        };
+        let mut up = snapshot();
+        up.memory_forecast = Some(crate::model::forecast::MemoryForecast {
+            bytes_per_hour: 1e6,
+            stable: false,
+            full_in_ms: Some(3 * 3_600_000),
+            span_ms: 3_600_000,
+        });
+        let seen = observe(&up, Some(&failed), None);
+        assert_eq!(seen.save_failed, Some(true));
+        assert_eq!(seen.hours_until_full, Some(3.0));
+        let fine = PersistenceHealth {
+            last_bgsave_ok: Some(true),
+            aof_last_write_ok: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(observe(&up, Some(&fine), None).save_failed, Some(false));
+        // No persistence at all (INFO said nothing): not known, never fires.
+        assert_eq!(
+            observe(&up, Some(&PersistenceHealth::default()), None).save_failed,
+            None
+        );
+    }
+
+    #[test]
+    fn while_redis_is_down_only_the_down_rule_has_a_figure() {
+        let mut down = snapshot();
+        down.status = LiveStatus::Unavailable {
+            reason: "connection refused".into(),
+            since_ms: 970_000,
+        };
+        // The last figures are kept for the page while Redis is down; the rules ignore them.
+        let info = crate::model::info::InfoFields::parse("used_memory:900\r\nmaxmemory:1000\r\n");
+        down.stats = Some(crate::model::RedisStats::from_info(&info, 10));
+        let failed = PersistenceHealth {
+            last_bgsave_ok: Some(false),
+            ..Default::default()
+        };
+        let seen = observe(&down, Some(&failed), None);
+        assert_eq!(seen.down_for_ms, 30_000);
+        assert_eq!(seen.memory_percent, None);
+        assert_eq!(seen.save_failed, None);
+        assert_eq!(seen.lookups, None);
+    }
+}
