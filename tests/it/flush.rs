@@ -156,17 +156,27 @@ async fn random_keyspaces_and_prefixes_lose_exactly_the_keys_under_the_prefix() 
             expected.len() as u64,
             "round {round}: reported = removed"
         );
-        for key in &keys {
-            let exists: bool = redis::cmd("EXISTS")
-                .arg(key.as_slice())
-                .query(&mut connection)
-                .unwrap();
-            assert_eq!(
-                exists,
-                !key.starts_with(&prefix_bytes),
-                "round {round}: key {key:?} with prefix {prefix:?}"
-            );
-        }
+        assert_only_the_prefix_is_gone(&mut connection, &keys, &prefix, round);
+    }
+}
+
+/// Every key of `keys` under `prefix` is gone and every other one is still there.
+pub fn assert_only_the_prefix_is_gone(
+    connection: &mut redis::Connection,
+    keys: &[Vec<u8>],
+    prefix: &str,
+    round: usize,
+) {
+    for key in keys {
+        let exists: bool = redis::cmd("EXISTS")
+            .arg(key.as_slice())
+            .query(connection)
+            .unwrap();
+        assert_eq!(
+            exists,
+            !key.starts_with(prefix.as_bytes()),
+            "round {round}: key {key:?} with prefix {prefix:?}"
+        );
     }
 }
 

@@ -450,6 +450,19 @@ async fn post_to(app: &crate::harness::TestApp, path: &str, form: &[(&str, &str)
     crate::harness::json_answer(app.http.post(format!("{}{path}", app.base_url)).form(form)).await
 }
 
+/// Previews `prefix` on `app` and confirms that preview there: the start's answer.
+async fn preview_and_start_on(app: &crate::harness::TestApp, prefix: &str) -> (u16, Value) {
+    let (status, preview) = post_to(app, "/api/flush/preview", &[("prefix", prefix)]).await;
+    assert_eq!(status, 200, "{preview}");
+    let id = preview["id"].as_str().unwrap().to_owned();
+    post_to(
+        app,
+        "/api/flush/start",
+        &[("prefix", prefix), ("preview_id", &id)],
+    )
+    .await
+}
+
 async fn finished_on(app: &crate::harness::TestApp, limit: Duration) -> Value {
     let deadline = Instant::now() + limit;
     loop {
@@ -502,15 +515,7 @@ async fn on_a_cluster_the_lease_previews_and_cancel_work_across_replicas() {
     }
     // The lease, its run record and the shared state share one slot: the scripts over them
     // ran (a CROSSSLOT error would have refused the start).
-    let (status, other) = post_to(&b, "/api/flush/preview", &[("prefix", "shift:")]).await;
-    assert_eq!(status, 200, "{other}");
-    let other = other["id"].as_str().unwrap().to_owned();
-    let (status, refused) = post_to(
-        &b,
-        "/api/flush/start",
-        &[("prefix", "shift:"), ("preview_id", &other)],
-    )
-    .await;
+    let (status, refused) = preview_and_start_on(&b, "shift:").await;
     assert_eq!(status, 409, "{refused}");
     assert_eq!(refused["problem"]["replica"], "panel-a", "{refused}");
     let (status, cancelled) = post_to(&b, "/api/flush/cancel", &[]).await;
@@ -703,16 +708,6 @@ async fn random_keyspaces_lose_exactly_the_prefix_when_two_replicas_cancel_and_r
                 "round {round}: {report}"
             );
         }
-        for key in &keys {
-            let exists: bool = redis::cmd("EXISTS")
-                .arg(key.as_slice())
-                .query(&mut connection)
-                .unwrap();
-            assert_eq!(
-                exists,
-                !key.starts_with(&prefix_bytes),
-                "round {round}: key {key:?} with prefix {prefix:?}"
-            );
-        }
+        crate::flush::assert_only_the_prefix_is_gone(&mut connection, &keys, &prefix, round);
     }
 }

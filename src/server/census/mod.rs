@@ -218,9 +218,7 @@ impl CensusManager {
                 }
                 _ if following => {
                     following = false;
-                    let last = self.leases.last_report(JOB).await.ok().flatten();
-                    let report =
-                        last.and_then(|text| serde_json::from_str::<CensusReport>(&text).ok());
+                    let report = self.leases.last_report_as::<CensusReport>(JOB).await;
                     self.state.send_modify(|state| {
                         state.running = None;
                         if report.is_some() {

@@ -500,9 +500,7 @@ impl FlushManager {
                 }
                 _ if following => {
                     following = false;
-                    let last = self.leases.last_report(JOB).await.ok().flatten();
-                    let report =
-                        last.and_then(|text| serde_json::from_str::<FlushReport>(&text).ok());
+                    let report = self.leases.last_report_as::<FlushReport>(JOB).await;
                     self.state.send_modify(|state| {
                         state.running = None;
                         if report.is_some() {

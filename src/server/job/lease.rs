@@ -27,17 +27,27 @@ use crate::server::redis::{RedisFailure, RedisTarget, STATE_TTL};
 // to it (under the Redis run its last argument names; '' for none), atomically with the GETs
 // themselves, so no replica's sample sees them uncounted.
 
-/// KEYS lease, run, cancel, shared count; ARGV value, ttl ms, record, record ttl ms, share.
-/// Returns {1, previous record} when taken, {0, holder} when held.
-static ACQUIRE: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
-        r"
+/// The lookup-counting function the scripts below share: `count(found)` adds the lookup to
+/// the shared count (the last key) under the run named by the last argument ('' while alone).
+const COUNT_LOOKUP: &str = r"
         local function count(found)
             local run = ARGV[#ARGV]
             if run ~= '' then
                 redis.call('HINCRBY', KEYS[#KEYS], (found and 'hits:' or 'misses:') .. run, 1)
             end
         end
+";
+
+/// A script whose body may call `count(found)`.
+fn with_lookup_count(body: &str) -> redis::Script {
+    redis::Script::new(&format!("{COUNT_LOOKUP}{body}"))
+}
+
+/// KEYS lease, run, cancel, shared count; ARGV value, ttl ms, record, record ttl ms, share.
+/// Returns {1, previous record} when taken, {0, holder} when held.
+static ACQUIRE: LazyLock<redis::Script> = LazyLock::new(|| {
+    with_lookup_count(
+        r"
         if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
             local previous = redis.call('GET', KEYS[2])
             count(previous)
@@ -55,14 +65,8 @@ static ACQUIRE: LazyLock<redis::Script> = LazyLock::new(|| {
 /// KEYS lease, run, cancel, shared count; ARGV value, ttl ms, record ('' keeps it), record
 /// ttl ms, share. Returns {held, cancel asked, lease existed}.
 static RENEW: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
+    with_lookup_count(
         r"
-        local function count(found)
-            local run = ARGV[#ARGV]
-            if run ~= '' then
-                redis.call('HINCRBY', KEYS[#KEYS], (found and 'hits:' or 'misses:') .. run, 1)
-            end
-        end
         local held = redis.call('GET', KEYS[1])
         count(held)
         if held ~= ARGV[1] then
@@ -82,14 +86,8 @@ static RENEW: LazyLock<redis::Script> = LazyLock::new(|| {
 /// lost lease may have passed to another replica, whose record must stay). Returns
 /// {released, lookups found}.
 static RELEASE: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
+    with_lookup_count(
         r"
-        local function count(found)
-            local run = ARGV[#ARGV]
-            if run ~= '' then
-                redis.call('HINCRBY', KEYS[#KEYS], (found and 'hits:' or 'misses:') .. run, 1)
-            end
-        end
         local found = 0
         local held = redis.call('GET', KEYS[1])
         count(held)
@@ -115,14 +113,8 @@ static RELEASE: LazyLock<redis::Script> = LazyLock::new(|| {
 /// KEYS lease, cancel, shared count; ARGV ttl ms, share. Asks the holder to stop; returns the
 /// lease's value ('' when none is held).
 static CANCEL: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
+    with_lookup_count(
         r"
-        local function count(found)
-            local run = ARGV[#ARGV]
-            if run ~= '' then
-                redis.call('HINCRBY', KEYS[#KEYS], (found and 'hits:' or 'misses:') .. run, 1)
-            end
-        end
         local held = redis.call('GET', KEYS[1])
         count(held)
         if not held then
@@ -338,6 +330,13 @@ impl JobLeases {
     /// The report the last finished run of `job` left.
     pub async fn last_report(&self, job: &str) -> Result<Option<String>, RedisFailure> {
         self.redis.read_state(&self.keys(job).last, None).await
+    }
+
+    /// The last report of `job` as `T`; `None` when there is none, it cannot be read or it
+    /// does not parse (a follower then keeps what it showed).
+    pub async fn last_report_as<T: serde::de::DeserializeOwned>(&self, job: &str) -> Option<T> {
+        let text = self.last_report(job).await.ok().flatten()?;
+        serde_json::from_str(&text).ok()
     }
 
     /// Asks whichever replica runs `job` to stop at its next renewal. The holder's replica, or
