@@ -511,8 +511,10 @@ async fn a_failing_receiver_is_retried_never_slows_the_sampler_and_its_failure_s
         longest_gap = longest_gap.max(at - previous);
         previous = at;
     }
+    // A sampler that waited for the delivery would stall for all of it: four attempts of
+    // 500 ms plus the waits between them, 2.7 s. Some slack for a loaded machine.
     assert!(
-        longest_gap < 600,
+        longest_gap < 1000,
         "a sample waited {longest_gap} ms (interval 250 ms)"
     );
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -96,6 +96,8 @@ fn full_ttl(config: &mut cachepanel::server::config::Config) {
 }
 
 pub async fn run_census(app: &TestApp) -> CensusReport {
+    // The counts include the sampler's state key, written by its first sample.
+    app.first_sample().await;
     let mut states = app.census.subscribe();
     app.census.start().await.unwrap();
     tokio::time::timeout(Duration::from_secs(30), async {

@@ -222,6 +222,17 @@ impl TestApp {
         .await
     }
 
+    /// Waits for the sampler's first sample, unless it happened: from then on cachepanel's own
+    /// state key exists, and the tests that count keys count it.
+    pub async fn first_sample(&self) {
+        if self.live.latest().sampled_at_ms == 0 {
+            self.snapshot_where(Duration::from_secs(10), |snapshot| {
+                snapshot.sampled_at_ms > 0
+            })
+            .await;
+        }
+    }
+
     /// Waits until the sampler has seen Redis fail.
     pub async fn sample_unavailable(&self) -> std::sync::Arc<LiveSnapshot> {
         self.snapshot_where(Duration::from_secs(10), |snapshot| {

@@ -331,7 +331,7 @@ async fn the_walker_hands_out_every_key_once_as_bytes_and_stops_at_its_cap() {
         .exec(&mut connection)
         .unwrap();
     // The sampler's first sample creates cachepanel's own state key, counted below.
-    app.sample_after_now().await;
+    app.first_sample().await;
     let redis = cachepanel::server::redis::RedisTarget::new(
         "walk",
         &cachepanel::server::config::RedisUrl::parse(&app.redis.url()).unwrap(),
