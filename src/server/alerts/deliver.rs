@@ -34,8 +34,34 @@ struct Outgoing {
 #[derive(Clone)]
 pub struct Notifier {
     channels: Vec<(String, mpsc::Sender<Outgoing>)>,
-    status: Arc<Mutex<BTreeMap<String, DeliveryStatus>>>,
+    status: Arc<Statuses>,
     settings: Arc<AlertSettings>,
+}
+
+/// Each channel's outcome; every change is announced (the page shows it).
+struct Statuses {
+    by_channel: Mutex<BTreeMap<String, DeliveryStatus>>,
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Statuses {
+    fn update(&self, channel: &str, change: impl FnOnce(&mut DeliveryStatus)) {
+        let mut by_channel = self.by_channel.lock().unwrap_or_else(|p| p.into_inner());
+        let status = by_channel
+            .entry(channel.to_owned())
+            .or_insert_with(|| DeliveryStatus {
+                channel: channel.to_owned(),
+                ..Default::default()
+            });
+        change(status);
+        drop(by_channel);
+        self.changes.send_modify(|version| *version += 1);
+    }
+
+    fn all(&self) -> Vec<DeliveryStatus> {
+        let by_channel = self.by_channel.lock().unwrap_or_else(|p| p.into_inner());
+        by_channel.values().cloned().collect()
+    }
 }
 
 enum Channel {
@@ -64,7 +90,10 @@ impl Notifier {
             .connect_timeout(settings.delivery_timeout)
             .build()
             .unwrap_or_default();
-        let status = Arc::new(Mutex::new(BTreeMap::new()));
+        let status = Arc::new(Statuses {
+            by_channel: Mutex::new(BTreeMap::new()),
+            changes,
+        });
         let mut channels = Vec::new();
         let mut tasks = Vec::new();
         let configured = settings
@@ -75,13 +104,7 @@ impl Notifier {
             .chain(settings.webhook.clone().map(Channel::Webhook));
         for channel in configured {
             let name = channel.name().to_owned();
-            status.lock().unwrap_or_else(|p| p.into_inner()).insert(
-                name.clone(),
-                DeliveryStatus {
-                    channel: name.clone(),
-                    ..Default::default()
-                },
-            );
+            status.update(&name, |_| {});
             let (sender, receiver) = mpsc::channel(QUEUE);
             channels.push((name, sender));
             tasks.push(tokio::spawn(work(
@@ -90,7 +113,6 @@ impl Notifier {
                 client.clone(),
                 settings.clone(),
                 status.clone(),
-                changes.clone(),
             )));
         }
         (
@@ -129,7 +151,7 @@ impl Notifier {
             };
             for outgoing in outgoings {
                 if queue.try_send(outgoing).is_err() {
-                    self.with_status(name, |status| {
+                    self.status.update(name, |status| {
                         status.failed += 1;
                         status.last_error = Some("queue full: message dropped".into());
                         status.last_error_ms = Some(now_ms());
@@ -140,23 +162,7 @@ impl Notifier {
     }
 
     pub fn status(&self) -> Vec<DeliveryStatus> {
-        self.status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
-    }
-
-    fn with_status(&self, name: &str, change: impl FnOnce(&mut DeliveryStatus)) {
-        if let Some(status) = self
-            .status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(name)
-        {
-            change(status);
-        }
+        self.status.all()
     }
 }
 
@@ -198,20 +204,10 @@ async fn work(
     mut queue: mpsc::Receiver<Outgoing>,
     client: reqwest::Client,
     settings: Arc<AlertSettings>,
-    status: Arc<Mutex<BTreeMap<String, DeliveryStatus>>>,
-    changes: Arc<tokio::sync::watch::Sender<u64>>,
+    status: Arc<Statuses>,
 ) {
     let name = channel.name();
-    let record = |change: &dyn Fn(&mut DeliveryStatus)| {
-        if let Some(status) = status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(name)
-        {
-            change(status);
-        }
-        changes.send_modify(|version| *version += 1);
-    };
+    let record = |change: &dyn Fn(&mut DeliveryStatus)| status.update(name, change);
     while let Some(outgoing) = queue.recv().await {
         let mut wait = settings.retry_after;
         for attempt in 1..=settings.delivery_attempts {

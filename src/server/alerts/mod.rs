@@ -124,7 +124,7 @@ impl Alerts {
             if matches!(snapshot.status, LiveStatus::Starting) {
                 continue;
             }
-            let persistence = sampler.diagnostics().persistence;
+            let persistence = sampler.persistence();
             let counters_report = counters.as_ref().and_then(|reader| reader.latest().ok());
             let observation = observe(&snapshot, persistence.as_ref(), counters_report.as_ref());
             samples += 1;

@@ -52,6 +52,11 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
+    /// Persistence health as last read (what the alerts need, without the whole view).
+    pub fn persistence(&self) -> Option<PersistenceHealth> {
+        self.persistence.clone()
+    }
+
     /// What to show: the newest entries and last hour's shapes, the last client list.
     pub fn view(&self, target: &str, now_ms: i64) -> DiagnosticsView {
         let mut slow_log = slowlog::view(self.slow_logs.values(), LISTED_ENTRIES, now_ms);

@@ -43,6 +43,14 @@ pub struct SamplerHandle {
 }
 
 impl SamplerHandle {
+    /// Persistence health as last read.
+    pub fn persistence(&self) -> Option<crate::model::persistence::PersistenceHealth> {
+        self.diagnostics
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .persistence()
+    }
+
     /// The slow log, clients, persistence health and latency monitor as last read.
     pub fn diagnostics(&self) -> DiagnosticsView {
         let diagnostics = self
