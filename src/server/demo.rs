@@ -43,8 +43,12 @@ pub enum DemoError {
     Redis(#[from] RedisFailure),
 }
 
-/// Refuses a Redis with keys unless it was claimed by the demo before (or `force`), then
-/// claims it.
+/// A Redis with at most this many keys is looked at key by key for cachepanel's own state
+/// (written by the server that starts the demo a moment before); a bigger one is refused at once.
+const OWN_STATE_LOOK_LIMIT: u64 = 100;
+
+/// Refuses a Redis with keys other than cachepanel's own state unless it was claimed by the
+/// demo before (or `force`), then claims it.
 pub async fn claim(redis: &RedisTarget, force: bool) -> Result<(), DemoError> {
     let (keys, owned): (u64, bool) = redis
         .run(|mut connection| async move {
@@ -57,7 +61,14 @@ pub async fn claim(redis: &RedisTarget, force: bool) -> Result<(), DemoError> {
         })
         .await?;
     if keys > 0 && !owned && !force {
-        return Err(DemoError::ForeignKeys(keys));
+        let foreign = if keys <= OWN_STATE_LOOK_LIMIT {
+            foreign_keys(redis).await?
+        } else {
+            keys
+        };
+        if foreign > 0 {
+            return Err(DemoError::ForeignKeys(foreign));
+        }
     }
     redis
         .run(|mut connection| async move {
@@ -75,6 +86,33 @@ pub async fn claim(redis: &RedisTarget, force: bool) -> Result<(), DemoError> {
         })
         .await?;
     Ok(())
+}
+
+/// How many keys of a small Redis are not cachepanel's own state (`{namespace}:…`).
+async fn foreign_keys(redis: &RedisTarget) -> Result<u64, DemoError> {
+    let own_prefix = format!("{}:", redis.state_namespace()).into_bytes();
+    let mut cursor: u64 = 0;
+    let mut foreign = 0;
+    loop {
+        let (next, names): (u64, Vec<Vec<u8>>) = redis
+            .run(|mut connection| async move {
+                redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("COUNT")
+                    .arg(OWN_STATE_LOOK_LIMIT)
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await?;
+        foreign += names
+            .iter()
+            .filter(|name| !name.starts_with(&own_prefix))
+            .count() as u64;
+        if next == 0 {
+            return Ok(foreign);
+        }
+        cursor = next;
+    }
 }
 
 /// Runs until the task is aborted. Redis errors are skipped: the demo must not crash the app.

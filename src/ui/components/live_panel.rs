@@ -89,11 +89,13 @@ fn HealthBadge(badge: Badge, texts: &'static Texts) -> impl IntoView {
         BadgeKind::Memory => texts.badge_memory,
         BadgeKind::Evictions => texts.badge_evictions,
     };
-    let (level_text, class) = match badge.level {
-        Level::Ok => (texts.level_ok, "badge badge-ok"),
-        Level::Unknown => (texts.level_unknown, "badge badge-unknown"),
-        Level::Warning => (texts.level_warning, "badge badge-warning"),
-        Level::Critical => (texts.level_critical, "badge badge-critical"),
+    // The level's name spelled out (not `Debug` + lowercasing, whose Unicode tables would
+    // ship in the browser bundle).
+    let (level_text, class, level_name) = match badge.level {
+        Level::Ok => (texts.level_ok, "badge badge-ok", "ok"),
+        Level::Unknown => (texts.level_unknown, "badge badge-unknown", "unknown"),
+        Level::Warning => (texts.level_warning, "badge badge-warning", "warning"),
+        Level::Critical => (texts.level_critical, "badge badge-critical", "critical"),
     };
     let value = badge.value.map(|v| match badge.kind {
         BadgeKind::Evictions => format!(" {}/{}", texts.lang.decimal(v, 1), texts.seconds_short),
@@ -105,7 +107,7 @@ fn HealthBadge(badge: Badge, texts: &'static Texts) -> impl IntoView {
         BadgeKind::Evictions => "badge-evictions",
     };
     view! {
-        <span class=class data-testid=test_id data-level=format!("{:?}", badge.level).to_lowercase()>
+        <span class=class data-testid=test_id data-level=level_name>
             {name}{value}" — "{level_text}
         </span>
     }

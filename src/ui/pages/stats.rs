@@ -88,7 +88,7 @@ pub fn StatsPage() -> impl IntoView {
                         <span class="meta" data-testid="signed-in-as">{texts.signed_in_as} " " <span translate="no">{user}</span></span>
                     })}
                     <a class="lang-switch" href=other_lang_href hreflang=other_lang.code() data-testid="lang-switch">
-                        {texts.language} ": " {other_lang.code().to_uppercase()}
+                        {texts.language} ": " {other_lang.code().to_ascii_uppercase()}
                     </a>
                     <button type="button" data-testid="refresh" on:click=move |_| refreshes.update(|n| *n += 1)>
                         {texts.refresh}

@@ -137,7 +137,7 @@ mod render {
             view! {
                 <p class="banner banner-warning" role="alert" data-testid="blocking-commands">
                     {texts.blocking_warning} " "
-                    <code translate="no">{commands.blocking.join(", ").to_uppercase()}</code>
+                    <code translate="no">{commands.blocking.join(", ").to_ascii_uppercase()}</code>
                 </p>
             }
         });
@@ -154,7 +154,7 @@ mod render {
                 view! {
                     <tr data-command=row.command.clone()>
                         <td>
-                            <code translate="no">{row.command.to_uppercase()}</code>
+                            <code translate="no">{row.command.to_ascii_uppercase()}</code>
                             {row.blocking.then(|| view! { " " <span class="badge badge-critical">{texts.blocking_badge}</span> })}
                             // Mostly cachepanel's own calls (the others' would drown in a shared badge).
                             {(row.own_calls * 2 >= row.calls && row.own_calls > 0).then(|| view! { " " <span class="badge">{texts.own_badge}</span> })}
@@ -367,7 +367,7 @@ mod render {
                         <td class="num">{idle}</td>
                         <td class="num">{lang.bytes(group.max_output_buffer_bytes)}</td>
                         <td class="num">{lang.count(group.blocked)}</td>
-                        <td><code translate="no">{group.last_command.to_uppercase()}</code></td>
+                        <td><code translate="no">{group.last_command.to_ascii_uppercase()}</code></td>
                     </tr>
                 }
             })
