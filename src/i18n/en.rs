@@ -57,6 +57,7 @@ pub(super) const EN: Texts = Texts {
     cluster_heading: "Redis Cluster nodes",
     col_slots: "Slots",
     node_label: "node",
+    run_by_replica: "run by replica",
     col_address: "Address",
     col_state: "State",
     col_lag: "Lag",

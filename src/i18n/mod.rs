@@ -64,6 +64,8 @@ pub struct Texts {
     pub cluster_heading: &'static str,
     pub col_slots: &'static str,
     pub node_label: &'static str,
+    /// Before the id of the replica running a census or flush ("run by replica panel-a").
+    pub run_by_replica: &'static str,
     pub col_address: &'static str,
     pub col_state: &'static str,
     pub col_lag: &'static str,

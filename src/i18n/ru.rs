@@ -57,6 +57,7 @@ pub(super) const RU: Texts = Texts {
     cluster_heading: "Узлы Redis Cluster",
     col_slots: "Слоты",
     node_label: "узел",
+    run_by_replica: "выполняет реплика",
     col_address: "Адрес",
     col_state: "Состояние",
     col_lag: "Отставание",

@@ -61,6 +61,21 @@ pub fn node_progress(
     node.map(|node| format!(" · {} {node} ({}/{total})", texts.node_label, done + 1))
 }
 
+/// Which replica runs a census or flush, when another one than this page's does:
+/// " · run by replica panel-a" (the id is a machine name, not translated).
+pub fn replica_note(
+    replica: Option<String>,
+    texts: &'static crate::i18n::Texts,
+) -> Option<impl leptos::IntoView> {
+    use leptos::prelude::*;
+    replica.map(|replica| {
+        view! {
+            " · " {texts.run_by_replica} " "
+            <span translate="no" data-testid="job-replica">{replica}</span>
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

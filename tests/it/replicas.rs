@@ -44,6 +44,18 @@ impl Replica {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    async fn page(&self, path: &str) -> String {
+        self.client
+            .get(format!("{}{path}", self.served.origin))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     async fn get(&self, path: &str) -> Value {
         self.client
             .get(format!("{}{path}", self.served.origin))
@@ -206,6 +218,19 @@ async fn a_flush_runs_once_across_replicas_and_either_one_can_confirm_or_cancel_
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(shown["running"]["prefix"], "user:", "{shown}");
+    // … and its page names the replica running it, in both languages.
+    for lang in ["ru", "en"] {
+        let page = b.page(&format!("/admin/cache/stats?lang={lang}")).await;
+        assert_eq!(
+            crate::harness::test_id_text(&page, "job-replica").as_deref(),
+            Some("panel-a"),
+            "{lang}"
+        );
+    }
+    assert!(
+        crate::harness::test_id_text(&a.page("/admin/cache/stats").await, "job-replica").is_none(),
+        "the replica running it names no other"
+    );
 
     // Cancel from B reaches A's flush at its next renewal; it stops within a page after.
     let asked = Instant::now();

@@ -47,6 +47,7 @@ pub fn CensusSection(
                     " " {counted}
                     {eta}
                     {crate::ui::node_progress(progress.node.as_deref(), progress.nodes_done, progress.nodes_total, texts)}
+                    {crate::ui::replica_note(progress.replica.clone(), texts)}
                 </div>
             }
         })

@@ -87,6 +87,7 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
                     ("matched", text(texts.lang.counted(p.matched_keys, &texts.noun_keys))),
                 ])}
                 {crate::ui::node_progress(p.node.as_deref(), p.nodes_done, p.nodes_total, texts)}
+                {crate::ui::replica_note(p.replica.clone(), texts)}
             </p>
         })
     };
@@ -99,6 +100,7 @@ pub fn FlushSection(flush: Signal<Option<FlushState>>, texts: &'static Texts) ->
                     ("scanned", text(texts.lang.count(p.scanned_keys))),
                 ])}
                 {crate::ui::node_progress(p.node.as_deref(), p.nodes_done, p.nodes_total, texts)}
+                {crate::ui::replica_note(p.replica.clone(), texts)}
                 " "
                 <SubmitForm action=cancel arguments=|| CancelFlush {}>
                     <button type="submit" data-testid="flush-cancel">{texts.census_cancel}</button>
