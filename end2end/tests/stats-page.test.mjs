@@ -148,5 +148,5 @@ test('the chart code and its font stay in the chunk loaded after hydration', () 
   const [chunk] = served(/^split_.*\.wasm\.br$/);
   const [initial] = served(/^cachepanel\..*\.wasm\.br$/);
   assert.ok(chunk > 150_000, `the chart chunk holds the charts and the font: ${chunk} B`);
-  assert.ok(initial < 262_000, `the first bundle: ${initial} B as served`);
+  assert.ok(initial <= 250_000, `the first bundle stays within its 250 kB goal: ${initial} B as served`);
 });

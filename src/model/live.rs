@@ -12,12 +12,29 @@ pub struct Point {
     /// Unix time of the sample, milliseconds.
     pub at_ms: i64,
     /// `None` after a reset or when the window had no lookups.
+    #[serde(serialize_with = "two_decimals")]
     pub hit_rate_percent: Option<f64>,
+    #[serde(serialize_with = "two_decimals")]
     pub ops_per_sec: Option<f64>,
+    #[serde(serialize_with = "two_decimals")]
     pub evicted_per_sec: Option<f64>,
     pub used_memory_bytes: u64,
     pub maxmemory_bytes: u64,
     pub total_keys: u64,
+}
+
+/// Chart figures go on the wire with two decimals: the page prints and draws at most one, and
+/// full-precision floats ("579.7392331628697") were most of the bytes of a page's history.
+fn two_decimals<S: serde::Serializer>(
+    value: &Option<f64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(figure) if figure.is_finite() => {
+            serializer.serialize_some(&((figure * 100.0).round() / 100.0))
+        }
+        other => other.serialize(serializer),
+    }
 }
 
 impl Point {
@@ -187,5 +204,36 @@ impl LiveSnapshot {
     pub fn is_stale(&self, now_ms: i64) -> bool {
         self.data_age_ms(now_ms)
             .is_none_or(|age| age > 3 * self.sample_interval_ms as i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chart_figures_go_on_the_wire_with_two_decimals_and_stay_so() {
+        let point = Point {
+            at_ms: 1,
+            hit_rate_percent: Some(77.745_123_4),
+            ops_per_sec: Some(579.739_233_162_869_7),
+            evicted_per_sec: None,
+            used_memory_bytes: 3_059_200,
+            ..Default::default()
+        };
+        let written = serde_json::to_string(&point).unwrap();
+        assert!(written.contains(r#""hit_rate_percent":77.75"#), "{written}");
+        assert!(written.contains(r#""ops_per_sec":579.74,"#), "{written}");
+        assert!(written.contains(r#""evicted_per_sec":null"#), "{written}");
+        assert!(
+            written.contains(r#""used_memory_bytes":3059200"#),
+            "{written}"
+        );
+        let read: Point = crate::model::wire::decode(&written).unwrap();
+        assert_eq!(
+            serde_json::to_string(&read).unwrap(),
+            written,
+            "rounding twice changes nothing"
+        );
     }
 }

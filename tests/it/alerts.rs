@@ -578,17 +578,11 @@ fn the_bot_token_never_appears_in_logs_api_answers_metrics_or_check() {
     let token = harness::token_for("superadmin", 1);
     let mut answers = String::new();
     for path in ["/api/alerts", "/metrics", "/admin/cache/stats"] {
-        let text = runtime.block_on(async {
-            client
-                .get(format!("{}{path}", served.origin))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        });
+        let text = runtime.block_on(harness::text_as(
+            &client,
+            &format!("{}{path}", served.origin),
+            &token,
+        ));
         answers.push_str(&text);
     }
     assert!(
@@ -893,4 +887,82 @@ async fn what_fires_together_on_a_target_is_one_telegram_message_and_one_webhook
     rules.sort();
     assert_eq!(rules, ["memory_critical", "memory_high"]);
     drop(app);
+}
+
+fn config_value(connection: &mut redis::Connection, name: &str) -> String {
+    let pair: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg(name)
+        .query(connection)
+        .unwrap();
+    pair[1].clone()
+}
+
+/// Starts a background save and waits for its outcome (`rdb_last_bgsave_status`).
+fn background_save(connection: &mut redis::Connection) -> String {
+    redis::cmd("BGSAVE").exec(connection).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info: String = redis::cmd("INFO")
+            .arg("persistence")
+            .query(connection)
+            .unwrap();
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|line| line.strip_prefix(name))
+                .map(|value| value.trim().to_owned())
+                .unwrap_or_default()
+        };
+        if field("rdb_bgsave_in_progress:") == "0" {
+            return field("rdb_last_bgsave_status:");
+        }
+        assert!(Instant::now() < deadline, "the save never ended");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A background save that really fails — a directory has the dump file's name, so Redis
+/// cannot move its finished snapshot into place — fires the save alert; a save that works
+/// again resolves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_save_that_really_fails_fires_the_save_alert_and_a_good_one_resolves_it() {
+    let receiver = Receiver::start().await;
+    let app = start_app_with(RedisProcessOptions::default(), |config| {
+        alerting(
+            config,
+            &receiver,
+            &[(AlertRule::SaveFailed, "for=0s hold=0s")],
+        );
+    })
+    .await;
+    app.sample_after_now().await;
+    let mut connection = redis_connection(&app.redis.url());
+    let dump = std::path::PathBuf::from(config_value(&mut connection, "dir"))
+        .join(config_value(&mut connection, "dbfilename"));
+    let _ = std::fs::remove_file(&dump);
+    std::fs::create_dir(&dump).unwrap();
+    assert_eq!(
+        background_save(&mut connection),
+        "err",
+        "Redis could not save"
+    );
+
+    let fired = receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(fired.len(), 1, "{:?}", receiver.texts());
+    let text = fired[0].body["text"].as_str().unwrap();
+    assert!(text.contains("Сбой сохранения на диск"), "{text}");
+    let view = alerts_view(&app).await;
+    assert_eq!(view["active"][0]["rule"], "save_failed", "{view}");
+    assert_eq!(view["active"][0]["phase"], "firing", "{view}");
+
+    std::fs::remove_dir(&dump).unwrap();
+    assert_eq!(background_save(&mut connection), "ok");
+    let both = receiver.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(both.len(), 2, "{:?}", receiver.texts());
+    let resolved = both[1].body["text"].as_str().unwrap();
+    assert!(
+        resolved.starts_with("✅") && resolved.contains("Сбой сохранения на диск"),
+        "{resolved}"
+    );
+    assert_eq!(alerts_view(&app).await["active"], serde_json::json!([]));
 }

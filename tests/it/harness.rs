@@ -191,6 +191,19 @@ pub async fn json_answer(request: reqwest::RequestBuilder) -> (u16, serde_json::
     )
 }
 
+/// The body of a GET of `url` with `token` as the bearer.
+pub async fn text_as(client: &reqwest::Client, url: &str, token: &str) -> String {
+    client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("GET {url}: {error}"))
+        .text()
+        .await
+        .unwrap()
+}
+
 /// The text of the element with this `data-testid` in server-rendered HTML (first match).
 pub fn test_id_text(html: &str, test_id: &str) -> Option<String> {
     let marker = format!("data-testid=\"{test_id}\"");

@@ -45,39 +45,20 @@ impl Replica {
     }
 
     async fn page(&self, path: &str) -> String {
-        self.client
-            .get(format!("{}{path}", self.served.origin))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        crate::harness::text_as(
+            &self.client,
+            &format!("{}{path}", self.served.origin),
+            &self.token,
+        )
+        .await
     }
 
     async fn get(&self, path: &str) -> Value {
-        self.client
-            .get(format!("{}{path}", self.served.origin))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        serde_json::from_str(&self.page(path).await).unwrap()
     }
 
     async fn metrics(&self) -> String {
-        self.client
-            .get(format!("{}/metrics", self.served.origin))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        self.page("/metrics").await
     }
 
     async fn preview(&self, prefix: &str) -> String {

@@ -80,7 +80,10 @@ fn member_attrs(attrs: &[Attribute]) -> syn::Result<Member> {
                 found.rename = Some(meta.value()?.parse::<LitStr>()?.value());
             } else if meta.path.is_ident("default") {
                 found.default = true;
-            } else if meta.path.is_ident("skip_serializing_if") {
+            } else if meta.path.is_ident("skip_serializing_if")
+                || meta.path.is_ident("serialize_with")
+            {
+                // How the server writes it; the browser reads the result like any other.
                 meta.value()?.parse::<LitStr>()?;
             } else {
                 return Err(meta.error("FromJson does not understand this serde attribute"));
