@@ -37,10 +37,20 @@ const ROLES: [&str; 4] = ["employee", "manager", "owner", "moderator"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    #[error("this Redis holds {0} keys that the demo did not write; use --force to run anyway")]
+    #[error(
+        "this Redis holds {} that the demo did not write; use --force to run anyway",
+        keys_phrase(*.0)
+    )]
     ForeignKeys(u64),
     #[error("Redis: {0}")]
     Redis(#[from] RedisFailure),
+}
+
+fn keys_phrase(count: u64) -> String {
+    match count {
+        1 => "1 key".to_owned(),
+        count => format!("{count} keys"),
+    }
 }
 
 /// A Redis with at most this many keys is looked at key by key for cachepanel's own state

@@ -184,7 +184,10 @@ fn init_tracing(logging: &LogSettings) {
     let filter = tracing_subscriber::EnvFilter::new(&logging.filter);
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match logging.format {
-        LogFormat::Human => builder.try_init(),
+        // Colours only on a terminal: in a file, journald or a container log they are escapes.
+        LogFormat::Human => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .try_init(),
         LogFormat::Json => builder
             .json()
             .with_current_span(true)

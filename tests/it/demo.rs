@@ -33,6 +33,10 @@ async fn the_demo_refuses_a_redis_with_foreign_keys_unless_forced() {
         matches!(refused, Err(demo::DemoError::ForeignKeys(1))),
         "{refused:?}"
     );
+    assert_eq!(
+        refused.unwrap_err().to_string(),
+        "this Redis holds 1 key that the demo did not write; use --force to run anyway"
+    );
     let owner: Option<String> = redis::cmd("GET")
         .arg(demo::OWNER_KEY)
         .query(&mut connection)
@@ -130,6 +134,15 @@ async fn without_a_configured_redis_the_binary_runs_the_demo_on_its_own_redis() 
     };
     assert!(keys > 50, "{keys}");
     crate::harness::terminate(&mut child);
+    let written = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        written.contains("started an embedded redis-server"),
+        "{written}"
+    );
+    assert!(
+        !written.contains('\u{1b}'),
+        "no terminal colour escapes in a log written to a file: {written}"
+    );
     let _ = std::fs::remove_file(&log);
 }
 
