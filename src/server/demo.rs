@@ -12,6 +12,7 @@ use rand::Rng;
 use crate::model::rate_limit::Role;
 use crate::server::census::prefix_hits_key;
 use crate::server::rate_limit::rejection_key;
+use crate::server::redis::scan::{WalkOptions, Walker};
 use crate::server::redis::{RedisFailure, RedisTarget};
 
 /// A counter whose EXPIRE never ran: the dashboard's "stuck counters" warning shows it.
@@ -98,30 +99,22 @@ pub async fn claim(redis: &RedisTarget, force: bool) -> Result<(), DemoError> {
     Ok(())
 }
 
-/// How many keys of a small Redis are not cachepanel's own state (`{namespace}:…`).
+/// How many keys of a small Redis are not cachepanel's own state (`{namespace}:…`), walked
+/// with the project's one keyspace walker.
 async fn foreign_keys(redis: &RedisTarget) -> Result<u64, DemoError> {
     let own_prefix = format!("{}:", redis.state_namespace()).into_bytes();
-    let mut cursor: u64 = 0;
+    let mut walker = Walker::start(redis, WalkOptions::new(None, OWN_STATE_LOOK_LIMIT)).await?;
     let mut foreign = 0;
     loop {
-        let (next, names): (u64, Vec<Vec<u8>>) = redis
-            .run(|mut connection| async move {
-                redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("COUNT")
-                    .arg(OWN_STATE_LOOK_LIMIT)
-                    .query_async(&mut connection)
-                    .await
-            })
-            .await?;
-        foreign += names
+        let page = walker.next(Vec::new()).await?;
+        foreign += page
+            .keys
             .iter()
             .filter(|name| !name.starts_with(&own_prefix))
             .count() as u64;
-        if next == 0 {
+        if page.end.is_some() {
             return Ok(foreign);
         }
-        cursor = next;
     }
 }
 
